@@ -1,0 +1,80 @@
+# BananaBatch. `make run` starts the product; `make test` runs every test.
+# Both do all set-up on a fresh machine (uv + virtualenv, dependencies, web build, DB migration).
+SHELL := /bin/bash
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run serve test test-py test-web test-e2e lint fmt install web web-deps dev types bench chromium clean
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.synced
+
+# ---- web UI (Next.js static export, served by the Python server) ----
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+web-deps: web/node_modules/.installed
+
+WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) $(wildcard web/*.ts web/*.mjs web/*.json)
+web/out/index.html: web/node_modules/.installed $(WEB_SOURCES)
+	cd web && npm run build --silent
+	touch $@
+
+web: web/out/index.html
+
+# ---- run ----
+run: install web
+	$(PY) -m bananabatch.cli serve
+
+dev: install web-deps
+	( $(PY) -m bananabatch.cli serve & echo $$! > .dev-server.pid; cd web && npm run dev; kill $$(cat ../.dev-server.pid) )
+
+# ---- quality ----
+lint: install
+	$(VENV)/bin/ruff check src tests bench worker
+	$(VENV)/bin/ruff format --check src tests bench worker
+	$(VENV)/bin/mypy
+
+fmt: install
+	$(VENV)/bin/ruff format src tests bench worker
+	$(VENV)/bin/ruff check --fix src tests bench worker
+
+types: install web-deps
+	$(PY) -m bananabatch.cli openapi > web/openapi.json
+	cd web && npm run gen:types --silent
+
+# ---- tests ----
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian chromium for browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+test-py: install
+	$(VENV)/bin/pytest -q -m "not e2e" tests
+
+test-web: web-deps
+	cd web && npm run lint --silent && npm run typecheck --silent && npm test --silent
+
+test-e2e: install web chromium
+	$(VENV)/bin/pytest -q -m e2e tests/e2e
+
+test: lint test-py test-web test-e2e
+
+bench: install
+	$(PY) -m bench.run_all
+
+clean:
+	rm -rf $(VENV) $(TOOLS) web/node_modules web/out web/.next data

@@ -1,0 +1,122 @@
+"""Settings, read once from the environment and `.env` (pydantic-settings).
+
+Standard names are used where they exist (`GEMINI_API_KEY`, `RUNPOD_API_KEY`, ...);
+everything of our own is `BANANABATCH_*`. Secrets are `SecretStr` so they never
+show up in logs, reprs or API answers.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BANANABATCH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    data_dir: Path = Field(
+        default=Path("./data"), description="Where the DB, assets and outputs live."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; SQLite in data_dir when unset."
+    )
+
+    executor: Literal["local", "runpod"] = "local"
+    provider: Literal["auto", "classic", "gemini"] = Field(
+        default="auto", description="auto = gemini when a Gemini key is set, else classic."
+    )
+    default_model: str = Field(
+        default="", description="Empty = gemini-2.5-flash-image with a key, classic without."
+    )
+
+    concurrency: int = Field(default=4, ge=1, le=256, description="Tasks in flight per executor.")
+    worker_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Provider calls at once inside one task."
+    )
+    outputs_per_task: int = Field(default=4, ge=1, le=16)
+    max_attempts: int = Field(
+        default=4, ge=1, le=20, description="Dispatches of one output before it fails."
+    )
+    retry_base_seconds: float = Field(default=2.0, ge=0.0)
+    retry_max_seconds: float = Field(default=120.0, ge=0.0)
+    poll_interval_seconds: float = Field(default=0.25, gt=0.0)
+
+    gemini_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "GEMINI_API_KEY", "GOOGLE_API_KEY", "BANANABATCH_GEMINI_API_KEY"
+        ),
+    )
+    gemini_base_url: str | None = Field(
+        default=None, description="Proxy / gateway base URL for Gemini."
+    )
+    gemini_api_version: str = "v1beta"
+    gemini_timeout_seconds: float = Field(default=120.0, gt=0.0)
+
+    runpod_api_key: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("RUNPOD_API_KEY", "BANANABATCH_RUNPOD_API_KEY")
+    )
+    runpod_endpoint_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RUNPOD_ENDPOINT_ID", "BANANABATCH_RUNPOD_ENDPOINT_ID"),
+    )
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    password: SecretStr | None = None
+    api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
+    secret_key: SecretStr | None = Field(
+        default=None, description="Cookie signing key; derived when unset."
+    )
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, description="Largest request body accepted."
+    )
+    max_image_pixels: int = Field(
+        default=64_000_000, description="Decompression-bomb limit per image."
+    )
+    max_zip_entries: int = 50_000
+    max_zip_uncompressed_bytes: int = 8 * 1024 * 1024 * 1024
+    max_zip_ratio: float = 200.0
+    export_part_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024, description="Split exports larger than this."
+    )
+    web_dir: Path | None = Field(
+        default=None, description="Built web UI; defaults to web/out when present."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'bananabatch.db').resolve()}"
+
+    @property
+    def gemini_configured(self) -> bool:
+        return self.gemini_api_key is not None and bool(self.gemini_api_key.get_secret_value())
+
+    @property
+    def resolved_provider(self) -> Literal["classic", "gemini"]:
+        if self.provider == "auto":
+            return "gemini" if self.gemini_configured else "classic"
+        return self.provider
+
+    @property
+    def resolved_default_model(self) -> str:
+        if self.default_model:
+            return self.default_model
+        return "gemini-2.5-flash-image" if self.resolved_provider == "gemini" else "classic"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,111 @@
+"""The orchestrator <-> worker contract: one versioned pydantic module used by
+both sides (local executor, RunPod handler). Keep it JSON-serialisable and small:
+a RunPod `/run` body must stay under 10 MB.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+CONTRACT_VERSION = 1
+
+
+class Mode(StrEnum):
+    automatic = "automatic"
+    semi_auto = "semi_auto"
+
+
+class ErrorKind(StrEnum):
+    """How a failed provider call is classified; drives the retry decision."""
+
+    blocked = "blocked"  # safety / policy block: permanent, never retried
+    no_image = "no_image"  # model answered without an image: retried at most once
+    rate_limited = "rate_limited"  # 429: retried after the advised delay
+    transient = "transient"  # 5xx, timeout, connection error, worker crash
+    invalid = "invalid"  # other 4xx: permanent
+    internal = "internal"  # our own bug or unusable input: permanent
+
+
+PERMANENT_KINDS = frozenset({ErrorKind.blocked, ErrorKind.invalid, ErrorKind.internal})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ImageRef(_Model):
+    """An image travelling by value (base64) or by reference (URL)."""
+
+    mime_type: str
+    data_b64: str | None = None
+    url: str | None = None
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_source(self) -> ImageRef:
+        if (self.data_b64 is None) == (self.url is None):
+            raise ValueError("an ImageRef needs exactly one of data_b64 or url")
+        return self
+
+
+class GenerationOptions(_Model):
+    aspect_ratio: str | None = None
+    image_size: str | None = None
+    output_format: Literal["png", "jpeg", "webp"] = "png"
+
+
+class OutputSlot(_Model):
+    """One image the task must produce."""
+
+    output_id: str
+    prompt: str
+    seed: int
+    variation: int = Field(ge=1)
+
+
+class TaskPayload(_Model):
+    version: int = CONTRACT_VERSION
+    task_id: str
+    job_id: str
+    mode: Mode
+    provider: Literal["classic", "gemini"]
+    model: str
+    options: GenerationOptions = GenerationOptions()
+    references: list[ImageRef] = Field(default_factory=list)
+    slots: list[OutputSlot] = Field(min_length=1)
+
+
+class Usage(_Model):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+
+
+class SlotError(_Model):
+    kind: ErrorKind
+    message: str
+    retry_after: float | None = None
+
+
+class SlotResult(_Model):
+    output_id: str
+    status: Literal["succeeded", "failed"]
+    image: ImageRef | None = None
+    storage_key: str | None = None
+    width: int | None = None
+    height: int | None = None
+    usage: Usage = Usage()
+    error: SlotError | None = None
+    attempts: int = 1
+    duration_ms: int = 0
+
+
+class TaskResult(_Model):
+    version: int = CONTRACT_VERSION
+    task_id: str
+    slots: list[SlotResult]
+    worker: str = ""
+    duration_ms: int = 0

@@ -1,0 +1,230 @@
+"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output, plus Asset and Dataset.
+
+Statuses are plain strings backed by the StrEnums below so migrations stay simple
+and SQLite-friendly. `Job.revision` is bumped on every change that a poller cares
+about; the API turns it into an ETag so polling is cheap.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    paused = "paused"
+    completed = "completed"
+    completed_with_errors = "completed_with_errors"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+TERMINAL_JOB_STATUSES = frozenset(
+    {JobStatus.completed, JobStatus.completed_with_errors, JobStatus.failed, JobStatus.cancelled}
+)
+
+
+class TaskStatus(StrEnum):
+    queued = "queued"  # waiting (maybe until not_before) for a free executor slot
+    dispatched = "dispatched"  # handed to the executor; `handle` is set before submit returns
+    done = "done"  # every slot of this task reached a final state
+    cancelled = "cancelled"
+
+
+class OutputStatus(StrEnum):
+    pending = "pending"
+    succeeded = "succeeded"
+    blocked = "blocked"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+FINAL_OUTPUT_STATUSES = frozenset(
+    {OutputStatus.succeeded, OutputStatus.blocked, OutputStatus.failed, OutputStatus.cancelled}
+)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Asset(Base):
+    """An uploaded image, content-addressed by sha256 so re-uploads store nothing new."""
+
+    __tablename__ = "assets"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    mime_type: Mapped[str] = mapped_column(String(64))
+    format: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(512))
+    thumb_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    items: Mapped[list[DatasetItem]] = relationship(
+        back_populates="dataset", cascade="all, delete-orphan", order_by="DatasetItem.rel_path"
+    )
+
+
+class DatasetItem(Base):
+    """One asset at a relative path inside a dataset (`cat/001.jpg`)."""
+
+    __tablename__ = "dataset_items"
+    __table_args__ = (UniqueConstraint("dataset_id", "rel_path", name="uq_dataset_item_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    asset_id: Mapped[str] = mapped_column(ForeignKey("assets.id"))
+    rel_path: Mapped[str] = mapped_column(String(1024))
+    folder: Mapped[str] = mapped_column(String(255), default="")  # top-level folder ("" = flat)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="items")
+    asset: Mapped[Asset] = relationship()
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_priority", "status", "priority"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    mode: Mapped[str] = mapped_column(String(16))  # contracts.Mode
+    name: Mapped[str] = mapped_column(String(255), default="")
+    provider: Mapped[str] = mapped_column(String(16))
+    model: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(32), default=JobStatus.queued)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    seed: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # the request as given
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # GenerationOptions
+    dataset_id: Mapped[str | None] = mapped_column(ForeignKey("datasets.id"), default=None)
+    reference_asset_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    include_originals: Mapped[bool] = mapped_column(default=False)
+    total_outputs: Mapped[int] = mapped_column(Integer, default=0)
+    total_tasks: Mapped[int] = mapped_column(Integer, default=0)
+    cost_estimate: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_actual: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+    batches: Mapped[list[Batch]] = relationship(
+        back_populates="job", cascade="all, delete-orphan", order_by="Batch.position"
+    )
+
+
+class Batch(Base):
+    """What the user sees as a group: a prompt (semi-auto) or a top-level folder (automatic)."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    slug: Mapped[str] = mapped_column(String(255))
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+    job: Mapped[Job] = relationship(back_populates="batches")
+
+
+class Task(Base):
+    """One unit sent to an executor: at most `outputs_per_task` outputs."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (Index("ix_tasks_status_not_before", "status", "not_before"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # run index within the batch (0-based)
+    source_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"), default=None)
+    source_path: Mapped[str | None] = mapped_column(String(1024), default=None)
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.queued)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    executor: Mapped[str | None] = mapped_column(String(32), default=None)
+    handle: Mapped[str | None] = mapped_column(String(128), default=None)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Output(Base):
+    """One image slot with its full lineage."""
+
+    __tablename__ = "outputs"
+    __table_args__ = (
+        Index("ix_outputs_job_status", "job_id", "status"),
+        UniqueConstraint("job_id", "archive_path", name="uq_output_archive_path"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # order within the job
+    run_index: Mapped[int] = mapped_column(Integer, default=0)  # task position within the batch
+    variation: Mapped[int] = mapped_column(Integer, default=1)  # 1-based
+    source_asset_id: Mapped[str | None] = mapped_column(ForeignKey("assets.id"), default=None)
+    source_path: Mapped[str | None] = mapped_column(String(1024), default=None)
+    archive_path: Mapped[str] = mapped_column(String(1024))  # where it goes in the ZIP
+    prompt: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(128))
+    seed: Mapped[int] = mapped_column(Integer)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default=OutputStatus.pending)
+    error_kind: Mapped[str | None] = mapped_column(String(32), default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    storage_key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    mime_type: Mapped[str | None] = mapped_column(String(64), default=None)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)

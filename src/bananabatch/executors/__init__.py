@@ -1,0 +1,1 @@
+"""Executors run TaskPayloads somewhere (in-process pool, RunPod, ...)."""

@@ -1,0 +1,1 @@
+"""Image providers: `gemini` (google-genai) and `classic` (offline augmentation)."""

@@ -1,0 +1,85 @@
+"""The provider port: one prompt (+ reference images) in, one image out.
+
+Every failure is raised as a `ProviderError` subclass carrying its `ErrorKind`,
+so the worker and the orchestrator decide retries without knowing the provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bananabatch.contracts import ErrorKind, GenerationOptions, Usage
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    data: bytes
+    mime_type: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    model: str
+    prompt: str
+    seed: int
+    references: list[ReferenceImage] = field(default_factory=list)
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+
+
+@dataclass(frozen=True)
+class GeneratedImage:
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    usage: Usage = field(default_factory=Usage)
+    text: str | None = None  # any text the model returned beside the image
+
+
+class ProviderError(Exception):
+    kind: ErrorKind = ErrorKind.internal
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class BlockedError(ProviderError):
+    """Safety or policy block. Permanent: never retried; the reason is shown."""
+
+    kind = ErrorKind.blocked
+
+
+class NoImageError(ProviderError):
+    """The model answered with text only. Retried at most once."""
+
+    kind = ErrorKind.no_image
+
+
+class RateLimitedError(ProviderError):
+    """HTTP 429; `retry_after` comes from RetryInfo.retryDelay when present."""
+
+    kind = ErrorKind.rate_limited
+
+
+class TransientError(ProviderError):
+    """5xx, timeouts, connection errors."""
+
+    kind = ErrorKind.transient
+
+
+class InvalidRequestError(ProviderError):
+    """Any other 4xx: permanent, the message is shown to the user."""
+
+    kind = ErrorKind.invalid
+
+
+class ImageProvider(Protocol):
+    name: str
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage: ...
+
+    async def aclose(self) -> None: ...

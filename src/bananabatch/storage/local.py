@@ -1,0 +1,87 @@
+"""Local filesystem storage with atomic writes (temp file in the same folder,
+fsync, rename)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from bananabatch.errors import NotFound
+from bananabatch.storage.base import check_key
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        p = (self.root / check_key(key)).resolve()
+        if not p.is_relative_to(self.root):
+            raise NotFound(f"no such object: {key}")
+        return p
+
+    def _atomic_write(self, key: str, writer: bytes | BinaryIO) -> int:
+        dest = self.path(key)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                if isinstance(writer, bytes):
+                    fh.write(writer)
+                else:
+                    shutil.copyfileobj(writer, fh, 1024 * 1024)
+                fh.flush()
+                os.fsync(fh.fileno())
+                written = fh.tell()
+            os.replace(tmp, dest)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return written
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._atomic_write(key, data)
+
+    def put_file(self, key: str, src: BinaryIO) -> int:
+        return self._atomic_write(key, src)
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self.path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(f"no such object: {key}") from exc
+
+    def open(self, key: str) -> BinaryIO:
+        try:
+            return self.path(key).open("rb")
+        except FileNotFoundError as exc:
+            raise NotFound(f"no such object: {key}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self.path(key).stat().st_size
+        except FileNotFoundError as exc:
+            raise NotFound(f"no such object: {key}") from exc
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        base = self.root / prefix if prefix else self.root
+        if not base.exists():
+            return
+        for p in sorted(base.rglob("*")):
+            if p.is_file() and not p.name.startswith(".tmp-"):
+                yield p.relative_to(self.root).as_posix()
+
+    def health(self) -> dict[str, object]:
+        usage = shutil.disk_usage(self.root)
+        return {"kind": "local", "ok": os.access(self.root, os.W_OK), "free_bytes": usage.free}
