@@ -1,0 +1,80 @@
+"""The embedded executor: runs the worker pipeline in this process as asyncio
+tasks, at most `max_in_flight` at once. Handles live only in memory, so after
+a restart every old handle polls as `lost` and the orchestrator re-queues it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bananabatch.contracts import TaskPayload, TaskResult
+from bananabatch.executors.base import RemoteState, TaskStatusReport
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[[TaskPayload], Coroutine[Any, Any, TaskResult]]
+
+
+class LocalExecutor:
+    name = "local"
+
+    def __init__(self, runner: Runner, *, max_in_flight: int) -> None:
+        self._runner = runner
+        self.max_in_flight = max_in_flight
+        self._tasks: dict[str, asyncio.Task[TaskResult]] = {}
+
+    async def submit(self, payloads: list[TaskPayload]) -> list[str]:
+        handles = []
+        for payload in payloads:
+            handle = f"local-{uuid.uuid4().hex}"
+            self._tasks[handle] = asyncio.create_task(
+                self._runner(payload), name=f"task-{payload.task_id}"
+            )
+            handles.append(handle)
+        return handles
+
+    async def poll(self, handles: list[str]) -> list[TaskStatusReport]:
+        reports = []
+        for handle in handles:
+            task = self._tasks.get(handle)
+            if task is None:
+                reports.append(TaskStatusReport(handle, RemoteState.lost, error="unknown handle"))
+            elif not task.done():
+                reports.append(TaskStatusReport(handle, RemoteState.running))
+            else:
+                del self._tasks[handle]
+                if task.cancelled():
+                    reports.append(TaskStatusReport(handle, RemoteState.cancelled))
+                elif (exc := task.exception()) is not None:
+                    log.error("local task %s crashed: %r", handle, exc)
+                    reports.append(
+                        TaskStatusReport(
+                            handle, RemoteState.failed, error=f"worker crashed: {exc!r}"
+                        )
+                    )
+                else:
+                    reports.append(TaskStatusReport(handle, RemoteState.completed, task.result()))
+        return reports
+
+    async def cancel(self, handle: str) -> None:
+        task = self._tasks.get(handle)
+        if task is not None:
+            task.cancel()
+
+    async def health(self) -> dict[str, object]:
+        return {
+            "kind": self.name,
+            "ok": True,
+            "in_flight": len(self._tasks),
+            "max": self.max_in_flight,
+        }
+
+    async def aclose(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()

@@ -1,0 +1,1 @@
+"""The durable scheduler: plan -> dispatch -> poll -> persist."""

@@ -1,0 +1,57 @@
+"""Retry decisions, pure: what to do with an output whose attempt failed.
+
+Permanent kinds (safety blocks, invalid requests, our own bugs) fail at once and
+are never retried (nothing paid twice for an answer that cannot change). A
+text-only answer is retried once. Transient kinds back off exponentially with
+full jitter up to a cap, honouring the provider's advised delay when larger.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from bananabatch.contracts import PERMANENT_KINDS, ErrorKind
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    base_seconds: float = 2.0
+    max_seconds: float = 120.0
+    no_image_retries: int = 1
+
+
+@dataclass(frozen=True)
+class RetryDecision:
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
+    """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    ceiling = min(policy.max_seconds, policy.base_seconds * (2 ** max(0, attempt - 1)))
+    return rng.uniform(0.5 * ceiling, ceiling) if ceiling > 0 else 0.0
+
+
+def decide(
+    kind: ErrorKind,
+    *,
+    attempts: int,
+    policy: RetryPolicy,
+    rng: random.Random,
+    retry_after: float | None = None,
+    previous_kind: ErrorKind | None = None,
+) -> RetryDecision:
+    """`attempts` counts dispatches already made for this output (>= 1)."""
+    if kind in PERMANENT_KINDS:
+        return RetryDecision(False, reason=f"{kind.value} errors are permanent")
+    if attempts >= policy.max_attempts:
+        return RetryDecision(False, reason=f"gave up after {attempts} attempts")
+    if kind is ErrorKind.no_image and previous_kind is ErrorKind.no_image:
+        return RetryDecision(False, reason="the model answered without an image twice")
+    delay = backoff_delay(attempts, policy, rng)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, policy.max_seconds))
+    return RetryDecision(True, delay=delay, reason=f"{kind.value}: retry {attempts + 1}")

@@ -1,0 +1,1 @@
+"""Use cases shared by the API and the CLI (write side in jobs.py, read side in queries.py)."""

@@ -1,0 +1,192 @@
+"""Run one TaskPayload: its output slots concurrently (bounded), each through
+the provider with short in-worker retries for 429/5xx, never letting one slot's
+failure fail its siblings. Returns a TaskResult with per-slot outcomes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from bananabatch.contracts import (
+    ErrorKind,
+    ImageRef,
+    Mode,
+    OutputSlot,
+    SlotError,
+    SlotResult,
+    TaskPayload,
+    TaskResult,
+)
+from bananabatch.providers.base import (
+    GenerationRequest,
+    ImageProvider,
+    ProviderError,
+    ReferenceImage,
+)
+
+log = logging.getLogger(__name__)
+
+ProviderLookup = Callable[[str], ImageProvider]
+MAX_REFERENCE_URL_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """Short, bounded retries inside the worker; the orchestrator does the long ones."""
+
+    concurrency: int = 4
+    retries: int = 2
+    retry_base_seconds: float = 1.0
+    max_inline_wait_seconds: float = 10.0
+    worker_name: str = "local"
+
+
+class PayloadError(Exception):
+    """The payload itself is unusable (bad reference data): every slot fails permanently."""
+
+
+async def _load_reference(ref: ImageRef, client: httpx.AsyncClient | None) -> ReferenceImage:
+    if ref.data_b64 is not None:
+        try:
+            data = base64.b64decode(ref.data_b64, validate=True)
+        except ValueError as exc:
+            raise PayloadError(f"reference {ref.name or ''} is not valid base64") from exc
+        return ReferenceImage(data=data, mime_type=ref.mime_type, name=ref.name)
+    assert ref.url is not None
+    own = client is None
+    http = client or httpx.AsyncClient(timeout=60.0)
+    try:
+        resp = await http.get(ref.url)
+        resp.raise_for_status()
+        if len(resp.content) > MAX_REFERENCE_URL_BYTES:
+            raise PayloadError(f"reference {ref.name or ref.url} is larger than 50 MB")
+        return ReferenceImage(data=resp.content, mime_type=ref.mime_type, name=ref.name)
+    finally:
+        if own:
+            await http.aclose()
+
+
+async def _generate_slot(
+    provider: ImageProvider,
+    payload: TaskPayload,
+    slot: OutputSlot,
+    references: list[ReferenceImage],
+    options: WorkerOptions,
+    rng: random.Random,
+) -> SlotResult:
+    started = time.perf_counter()
+    request = GenerationRequest(
+        model=payload.model,
+        prompt=slot.prompt,
+        seed=slot.seed,
+        references=references,
+        options=payload.options,
+    )
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            image = await provider.generate(request)
+        except ProviderError as exc:
+            retryable = exc.kind in (ErrorKind.rate_limited, ErrorKind.transient)
+            wait = exc.retry_after or options.retry_base_seconds * 2 ** (attempt - 1)
+            wait *= rng.uniform(0.8, 1.2)
+            if retryable and attempt <= options.retries and wait <= options.max_inline_wait_seconds:
+                log.info("slot %s: %s, retrying in %.1fs", slot.output_id, exc.kind, wait)
+                await asyncio.sleep(wait)
+                continue
+            return _failed(slot, exc.kind, exc.message, exc.retry_after, attempt, started)
+        except Exception as exc:  # a provider bug must not take down the siblings
+            log.exception("slot %s: unexpected provider error", slot.output_id)
+            return _failed(
+                slot, ErrorKind.transient, f"worker error: {exc!r}", None, attempt, started
+            )
+        return SlotResult(
+            output_id=slot.output_id,
+            status="succeeded",
+            image=ImageRef(
+                mime_type=image.mime_type, data_b64=base64.b64encode(image.data).decode()
+            ),
+            width=image.width,
+            height=image.height,
+            usage=image.usage,
+            attempts=attempt,
+            duration_ms=int((time.perf_counter() - started) * 1000),
+        )
+
+
+def _failed(
+    slot: OutputSlot,
+    kind: ErrorKind,
+    message: str,
+    retry_after: float | None,
+    attempts: int,
+    started: float,
+) -> SlotResult:
+    return SlotResult(
+        output_id=slot.output_id,
+        status="failed",
+        error=SlotError(kind=kind, message=message, retry_after=retry_after),
+        attempts=attempts,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+    )
+
+
+async def _run_slots(
+    payload: TaskPayload, provider: ImageProvider, options: WorkerOptions
+) -> TaskResult:
+    started = time.perf_counter()
+    try:
+        references = [await _load_reference(r, None) for r in payload.references]
+    except (PayloadError, httpx.HTTPError) as exc:
+        kind = ErrorKind.transient if isinstance(exc, httpx.HTTPError) else ErrorKind.internal
+        slots = [_failed(s, kind, str(exc), None, 1, started) for s in payload.slots]
+        return TaskResult(task_id=payload.task_id, slots=slots, worker=options.worker_name)
+    gate = asyncio.Semaphore(options.concurrency)
+    rng = random.Random(payload.task_id)
+
+    async def one(slot: OutputSlot) -> SlotResult:
+        async with gate:
+            return await _generate_slot(provider, payload, slot, references, options, rng)
+
+    results = await asyncio.gather(*(one(s) for s in payload.slots))
+    return TaskResult(
+        task_id=payload.task_id,
+        slots=list(results),
+        worker=options.worker_name,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+    )
+
+
+async def automatic_generation(
+    task: TaskPayload, provider: ImageProvider, options: WorkerOptions | None = None
+) -> TaskResult:
+    """Dataset augmentation: the single reference is the source image being varied."""
+    if len(task.references) != 1:
+        raise PayloadError("an automatic task carries exactly one source image")
+    return await _run_slots(task, provider, options or WorkerOptions())
+
+
+async def semi_auto_generation(
+    task: TaskPayload, provider: ImageProvider, options: WorkerOptions | None = None
+) -> TaskResult:
+    """Creative generation: every slot shares the job's reference images."""
+    return await _run_slots(task, provider, options or WorkerOptions())
+
+
+async def run_task(
+    payload: TaskPayload, providers: ProviderLookup, options: WorkerOptions | None = None
+) -> TaskResult:
+    """Entry point for every executor: route by mode, never raise for slot failures."""
+    provider = providers(payload.provider)
+    if payload.mode is Mode.automatic:
+        return await automatic_generation(payload, provider, options)
+    return await semi_auto_generation(payload, provider, options)
