@@ -1,0 +1,222 @@
+"""The model catalog: which image models exist, their limits and prices.
+
+The data lives in one file, `catalog.json`, shipped inside the package, so a new
+model or a price change is a data edit, not a code change. Model ids change
+often (preview ids go GA, new versions appear), so `Catalog.resolve` accepts an
+unknown `gemini*` id with conservative limits and a warning instead of refusing it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Literal, cast
+
+from bananabatch.errors import UnknownModel, ValidationFailed
+
+logger = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.json"
+Provider = Literal["gemini", "classic"]
+_PROVIDERS: tuple[Provider, ...] = ("gemini", "classic")
+DEFAULT_PRICE_KEY = "default"
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One image model as the planner, the estimator and the providers see it."""
+
+    id: str
+    display_name: str
+    provider: Provider
+    max_reference_images: int
+    aspect_ratios: tuple[str, ...]
+    image_sizes: tuple[str, ...]  # () when the model has no image_size option
+    default_image_size: str | None
+    price_per_image: dict[str, float]  # by size; key "default" when the model has no sizes
+    batch_price_per_image: dict[str, float]  # Gemini Batch API price (half of standard)
+    supports_image_config: bool  # whether aspect_ratio / image_size may be sent
+    description: str
+    preview: bool
+    known: bool = True
+
+    def __hash__(self) -> int:
+        # The price dicts make the generated hash fail; the id identifies a model.
+        return hash((self.id, self.known))
+
+    @property
+    def has_image_sizes(self) -> bool:
+        return bool(self.image_sizes)
+
+    def effective_image_size(self, image_size: str | None) -> str | None:
+        """The size a request really gets: the given one, else the model default.
+
+        None for a model without sizes (the size option is ignored there).
+        """
+        if not self.image_sizes:
+            return None
+        size = image_size or self.default_image_size
+        if size not in self.image_sizes:
+            raise ValidationFailed(
+                f"{self.id} has no image size {size!r}; "
+                f"choose one of {', '.join(self.image_sizes)}."
+            )
+        return size
+
+    def price_for(self, image_size: str | None, *, batch: bool = False) -> float:
+        """USD per output image at `image_size` (None = the model's default size)."""
+        table = self.batch_price_per_image if batch else self.price_per_image
+        size = self.effective_image_size(image_size)
+        return table[size if size is not None else DEFAULT_PRICE_KEY]
+
+
+class Catalog:
+    """The known models, in catalog order, looked up by id."""
+
+    def __init__(self, models: list[ModelInfo], *, unknown_fallback: str) -> None:
+        self._models = list(models)
+        self._by_id = {m.id: m for m in models}
+        if len(self._by_id) != len(models):
+            raise ValueError("catalog has duplicate model ids")
+        if unknown_fallback not in self._by_id:
+            raise ValueError(f"unknown_gemini_fallback {unknown_fallback!r} is not in the catalog")
+        self._fallback = self._by_id[unknown_fallback]
+
+    def models(self) -> list[ModelInfo]:
+        return list(self._models)
+
+    def ids(self) -> list[str]:
+        return [m.id for m in self._models]
+
+    def get(self, model_id: str) -> ModelInfo | None:
+        return self._by_id.get(normalize_model_id(model_id))
+
+    def resolve(self, model_id: str) -> tuple[ModelInfo, str | None]:
+        """The model for `model_id`, plus a warning when it is not in the catalog.
+
+        An unknown id starting with "gemini" is accepted (ids change faster than
+        this file) with conservative limits: the fallback model's references,
+        aspect ratios and price, and no image size. Anything else raises
+        UnknownModel listing the known ids.
+        """
+        normalized = normalize_model_id(model_id)
+        known = self._by_id.get(normalized)
+        if known is not None:
+            return known, None
+        if normalized.startswith("gemini"):
+            fb = self._fallback
+            info = replace(
+                fb,
+                id=normalized,
+                display_name=normalized,
+                image_sizes=(),
+                default_image_size=None,
+                price_per_image={DEFAULT_PRICE_KEY: fb.price_for(None)},
+                batch_price_per_image={DEFAULT_PRICE_KEY: fb.price_for(None, batch=True)},
+                description=f"Not in the catalog; treated like {fb.id}.",
+                preview=False,
+                known=False,
+            )
+            warning = (
+                f"Model {normalized!r} is not in the catalog; it is used with conservative "
+                f"limits ({fb.max_reference_images} reference images, the {fb.id} aspect "
+                f"ratios, no image size) and the estimate uses the {fb.id} price "
+                f"(${fb.price_for(None):.3f}/image). Known models: {', '.join(self.ids())}."
+            )
+            logger.warning("unknown model id accepted: %s", normalized)
+            return info, warning
+        raise UnknownModel(
+            f"Unknown model {model_id!r}. Known models: {', '.join(self.ids())} "
+            "(or any other Gemini image model id starting with 'gemini').",
+            details={"model": model_id, "known": self.ids()},
+        )
+
+    def accepting_references(self, count: int) -> list[ModelInfo]:
+        """Known models that accept at least `count` reference images."""
+        return [m for m in self._models if m.max_reference_images >= count]
+
+
+def normalize_model_id(model_id: str) -> str:
+    """Trim, lower-case and drop the API's `models/` prefix."""
+    normalized = model_id.strip().lower()
+    return normalized.removeprefix("models/")
+
+
+def _str_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: expected a list of strings")
+    return tuple(value)
+
+
+def _prices(value: Any, where: str) -> dict[str, float]:
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"{where}: expected a non-empty object of prices")
+    out: dict[str, float] = {}
+    for key, price in value.items():
+        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+            raise ValueError(f"{where}.{key}: expected a price >= 0")
+        out[str(key)] = float(price)
+    return out
+
+
+def _model_from_json(raw: Any) -> ModelInfo:
+    """Build and sanity-check one entry, so a bad data edit fails loudly at load."""
+    if not isinstance(raw, dict):
+        raise ValueError("catalog: every model must be an object")
+    mid = raw.get("id")
+    if not isinstance(mid, str) or not mid:
+        raise ValueError("catalog: a model has no id")
+    provider = raw.get("provider")
+    if provider not in _PROVIDERS:
+        raise ValueError(f"{mid}: provider must be one of {_PROVIDERS}")
+    sizes = _str_tuple(raw.get("image_sizes", []), f"{mid}.image_sizes")
+    default_size = raw.get("default_image_size")
+    prices = _prices(raw.get("price_per_image"), f"{mid}.price_per_image")
+    batch_prices = _prices(raw.get("batch_price_per_image"), f"{mid}.batch_price_per_image")
+    expected_keys = set(sizes) if sizes else {DEFAULT_PRICE_KEY}
+    for name, table in (("price_per_image", prices), ("batch_price_per_image", batch_prices)):
+        if set(table) != expected_keys:
+            raise ValueError(f"{mid}.{name}: keys must be {sorted(expected_keys)}")
+    if sizes and default_size not in sizes:
+        raise ValueError(f"{mid}: default_image_size must be one of {sizes}")
+    if not sizes and default_size is not None:
+        raise ValueError(f"{mid}: default_image_size must be null without image_sizes")
+    max_refs = raw.get("max_reference_images")
+    if isinstance(max_refs, bool) or not isinstance(max_refs, int) or max_refs < 0:
+        raise ValueError(f"{mid}: max_reference_images must be an integer >= 0")
+    aspect_ratios = _str_tuple(raw.get("aspect_ratios"), f"{mid}.aspect_ratios")
+    if not aspect_ratios:
+        raise ValueError(f"{mid}: aspect_ratios must not be empty")
+    return ModelInfo(
+        id=mid,
+        display_name=str(raw.get("display_name") or mid),
+        provider=cast(Provider, provider),
+        max_reference_images=max_refs,
+        aspect_ratios=aspect_ratios,
+        image_sizes=sizes,
+        default_image_size=default_size if sizes else None,
+        price_per_image=prices,
+        batch_price_per_image=batch_prices,
+        supports_image_config=bool(raw.get("supports_image_config", False)),
+        description=str(raw.get("description", "")),
+        preview=bool(raw.get("preview", False)),
+    )
+
+
+def parse_catalog(data: Any) -> Catalog:
+    """Build a Catalog from the decoded JSON document (raises ValueError when malformed)."""
+    if not isinstance(data, dict) or not isinstance(data.get("models"), list):
+        raise ValueError("catalog: expected an object with a 'models' list")
+    models = [_model_from_json(raw) for raw in data["models"]]
+    fallback = data.get("unknown_gemini_fallback", "gemini-2.5-flash-image")
+    return Catalog(models, unknown_fallback=str(fallback))
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """The packaged catalog, read once per process."""
+    text = resources.files("bananabatch").joinpath(CATALOG_FILE).read_text(encoding="utf-8")
+    return parse_catalog(json.loads(text))
