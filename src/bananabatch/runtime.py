@@ -1,0 +1,110 @@
+"""Wiring: one place that turns Settings into a running engine (DB, storage,
+catalog, provider lookup, executor, orchestrator). Used by `serve` and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bananabatch.catalog import Catalog, load_catalog
+from bananabatch.config import Settings
+from bananabatch.contracts import TaskPayload, TaskResult
+from bananabatch.db.migrate import upgrade
+from bananabatch.db.session import make_engine, make_session_factory
+from bananabatch.errors import ValidationFailed
+from bananabatch.executors.base import Executor
+from bananabatch.executors.local import LocalExecutor
+from bananabatch.orchestrator.scheduler import Orchestrator
+from bananabatch.providers.base import ImageProvider
+from bananabatch.providers.factory import make_provider
+from bananabatch.storage.base import Storage
+from bananabatch.storage.local import LocalStorage
+from bananabatch.worker.pipeline import WorkerOptions, run_task
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProviderPool:
+    """Providers made on first use and reused (one HTTP client per provider)."""
+
+    settings: Settings
+    _providers: dict[str, ImageProvider] = field(default_factory=dict)
+
+    def __call__(self, name: str) -> ImageProvider:
+        if name not in self._providers:
+            if name not in ("classic", "gemini"):
+                raise ValidationFailed(f"unknown provider {name!r}")
+            self._providers[name] = make_provider(name, self.settings)  # type: ignore[arg-type]
+        return self._providers[name]
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+        self._providers.clear()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    storage: Storage
+    catalog: Catalog
+    providers: ProviderPool
+    executor: Executor
+    orchestrator: Orchestrator
+
+    async def start(self) -> None:
+        await self.orchestrator.start()
+
+    async def stop(self) -> None:
+        if self.orchestrator.running:
+            await self.orchestrator.stop()
+        await self.providers.aclose()
+        self.engine.dispose()
+
+
+def build_executor(settings: Settings, providers: ProviderPool) -> Executor:
+    if settings.executor == "runpod":
+        raise ValidationFailed(
+            "BANANABATCH_EXECUTOR=runpod is not available in this version; use 'local' (the default)."
+        )
+    options = WorkerOptions(concurrency=settings.worker_concurrency, worker_name="local")
+
+    async def runner(payload: TaskPayload) -> TaskResult:
+        return await run_task(payload, providers, options)
+
+    return LocalExecutor(runner, max_in_flight=settings.concurrency)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = settings.resolved_database_url
+    upgrade(url)
+    engine = make_engine(url)
+    session_factory = make_session_factory(engine)
+    storage = LocalStorage(settings.data_dir / "store")
+    catalog = load_catalog()
+    providers = ProviderPool(settings)
+    executor = build_executor(settings, providers)
+    orchestrator = Orchestrator(
+        session_factory=session_factory,
+        storage=storage,
+        executor=executor,
+        settings=settings,
+        catalog=catalog,
+    )
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        storage=storage,
+        catalog=catalog,
+        providers=providers,
+        executor=executor,
+        orchestrator=orchestrator,
+    )

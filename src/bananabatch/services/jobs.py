@@ -1,0 +1,364 @@
+"""Job use cases (write side): estimate, preview, create, and the user's actions.
+
+Shared by the HTTP API and the CLI. Each function validates through the pure
+domain (planner, templating, pricing), raises domain errors a user can act on,
+and commits its own changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from bananabatch.catalog import Catalog, ModelInfo
+from bananabatch.config import Settings
+from bananabatch.contracts import Mode
+from bananabatch.db.models import (
+    TERMINAL_JOB_STATUSES,
+    Asset,
+    Batch,
+    Dataset,
+    Job,
+    JobStatus,
+    Output,
+    OutputStatus,
+    Task,
+    TaskStatus,
+    new_id,
+    utcnow,
+)
+from bananabatch.domain.planning import (
+    AutomaticSpec,
+    Plan,
+    SemiAutoPrompt,
+    SemiAutoSpec,
+    SourceImage,
+    plan_automatic,
+    plan_semi_auto,
+    preview_automatic_prompts,
+)
+from bananabatch.domain.pricing import check_options, estimate_plan
+from bananabatch.domain.templating import parse_prompts_csv
+from bananabatch.errors import Conflict, NotFound, ValidationFailed
+from bananabatch.ingest.service import dataset_sources
+from bananabatch.services.job_requests import (
+    AutomaticJobCreate,
+    EstimateOut,
+    JobCreate,
+    PromptPreview,
+    SemiAutoJobCreate,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    model: ModelInfo
+    warnings: list[str]
+    plan: Plan
+    seed: int
+
+
+def _resolve_model(settings: Settings, catalog: Catalog, requested: str | None) -> tuple[ModelInfo, list[str]]:
+    model, warning = catalog.resolve(requested or settings.resolved_default_model)
+    warnings = [warning] if warning else []
+    if model.provider == "gemini" and not settings.gemini_configured:
+        raise ValidationFailed(
+            f"{model.id} runs on Google's Gemini API, and no key is configured. Set GEMINI_API_KEY "
+            "(or GOOGLE_API_KEY) and restart, or pick the offline 'classic' model."
+        )
+    return model, warnings
+
+
+def _prepare(session: Session, settings: Settings, catalog: Catalog, req: JobCreate, seed: int) -> _Prepared:
+    model, warnings = _resolve_model(settings, catalog, req.model)
+    check_options(model, req.options.aspect_ratio, req.options.image_size)
+    if isinstance(req, AutomaticJobCreate):
+        if session.get(Dataset, req.dataset_id) is None:
+            raise NotFound(f"Dataset {req.dataset_id} does not exist. Upload the images first.")
+        sources = [SourceImage(rel_path=p, asset_id=a) for p, a in dataset_sources(session, req.dataset_id)]
+        spec = AutomaticSpec(
+            prompt=req.prompt,
+            variations=req.variations,
+            seed=seed,
+            output_format=req.options.output_format,
+            outputs_per_task=settings.outputs_per_task,
+            per_image_prompts=parse_prompts_csv(req.prompts_csv) if req.prompts_csv else {},
+            per_class_prompts=dict(req.per_class_prompts),
+        )
+        plan = plan_automatic(spec, sources)
+    else:
+        missing = [a for a in req.reference_asset_ids if session.get(Asset, a) is None]
+        if missing:
+            raise NotFound(f"Reference image(s) not found: {', '.join(missing)}. Upload them again.")
+        semi = SemiAutoSpec(
+            prompts=[SemiAutoPrompt(prompt=p.prompt, count=p.count) for p in req.prompts],
+            reference_count=len(req.reference_asset_ids),
+            seed=seed,
+            output_format=req.options.output_format,
+            outputs_per_task=settings.outputs_per_task,
+        )
+        plan = plan_semi_auto(semi, model)
+    return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
+
+
+def estimate_job(session: Session, settings: Settings, catalog: Catalog, req: JobCreate) -> EstimateOut:
+    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    est = estimate_plan(prepared.plan, prepared.model, req.options.image_size, prepared.warnings)
+    return EstimateOut(
+        outputs=est.outputs,
+        tasks=est.tasks,
+        batches=est.batches,
+        price_per_image=est.price_per_image,
+        cost_usd=est.cost_usd,
+        model=est.model,
+        model_known=est.model_known,
+        provider=prepared.model.provider,
+        warnings=list(est.warnings),
+    )
+
+
+def preview_prompts(
+    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, limit: int = 6
+) -> list[PromptPreview]:
+    """The first few rendered prompts, exactly as the job would render them."""
+    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    previews: list[PromptPreview] = []
+    for batch in prepared.plan.batches:
+        for task in batch.tasks:
+            for out in task.outputs:
+                previews.append(
+                    PromptPreview(
+                        source_path=out.source_path, batch=batch.name, variation=out.variation, prompt=out.prompt
+                    )
+                )
+                if len(previews) >= limit:
+                    return previews
+    return previews
+
+
+def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobCreate) -> Job:
+    seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
+    prepared = _prepare(session, settings, catalog, req, seed=seed)
+    plan, model = prepared.plan, prepared.model
+    est = estimate_plan(plan, model, req.options.image_size, prepared.warnings)
+    for warning in prepared.warnings:
+        log.warning("job %r: %s", req.name, warning)
+    is_auto = isinstance(req, AutomaticJobCreate)
+    job = Job(
+        id=new_id(),
+        mode=Mode.automatic if is_auto else Mode.semi_auto,
+        name=req.name or _default_name(req),
+        provider=model.provider,
+        model=model.id,
+        status=JobStatus.queued,
+        priority=req.priority,
+        seed=seed,
+        spec=req.model_dump(mode="json"),
+        options=req.options.model_dump(mode="json"),
+        dataset_id=req.dataset_id if isinstance(req, AutomaticJobCreate) else None,
+        reference_asset_ids=list(req.reference_asset_ids) if isinstance(req, SemiAutoJobCreate) else [],
+        include_originals=req.include_originals if isinstance(req, AutomaticJobCreate) else False,
+        total_outputs=plan.total_outputs,
+        total_tasks=plan.total_tasks,
+        cost_estimate=est.cost_usd,
+    )
+    session.add(job)
+    batch_rows: list[dict[str, Any]] = []
+    task_rows: list[dict[str, Any]] = []
+    output_rows: list[dict[str, Any]] = []
+    for pb in plan.batches:
+        batch_id = new_id()
+        batch_rows.append(
+            {
+                "id": batch_id,
+                "job_id": job.id,
+                "position": pb.position,
+                "name": pb.name,
+                "slug": pb.slug,
+                "prompt": pb.prompt,
+                "count": pb.count,
+            }
+        )
+        for pt in pb.tasks:
+            task_id = new_id()
+            task_rows.append(
+                {
+                    "id": task_id,
+                    "job_id": job.id,
+                    "batch_id": batch_id,
+                    "position": pt.position,
+                    "source_asset_id": pt.source_asset_id,
+                    "source_path": pt.source_path,
+                    "status": TaskStatus.queued,
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                }
+            )
+            for po in pt.outputs:
+                output_rows.append(
+                    {
+                        "id": new_id(),
+                        "job_id": job.id,
+                        "batch_id": batch_id,
+                        "task_id": task_id,
+                        "position": po.position,
+                        "run_index": pt.position,
+                        "variation": po.variation,
+                        "source_asset_id": po.source_asset_id,
+                        "source_path": po.source_path,
+                        "archive_path": po.archive_path,
+                        "prompt": po.prompt,
+                        "model": model.id,
+                        "seed": po.seed,
+                        "attempt": 0,
+                        "status": OutputStatus.pending,
+                        "created_at": utcnow(),
+                    }
+                )
+    session.flush()
+    session.execute(insert(Batch), batch_rows)
+    session.execute(insert(Task), task_rows)
+    session.execute(insert(Output), output_rows)
+    session.commit()
+    log.info(
+        "created %s job %s: %d outputs in %d tasks (model %s)",
+        job.mode,
+        job.id,
+        job.total_outputs,
+        job.total_tasks,
+        job.model,
+    )
+    return job
+
+
+def _default_name(req: JobCreate) -> str:
+    stamp = utcnow().strftime("%Y-%m-%d %H:%M")
+    if isinstance(req, AutomaticJobCreate):
+        return f"Augment x{req.variations} · {stamp}"
+    first = req.prompts[0].prompt.strip().splitlines()[0] if req.prompts[0].prompt.strip() else "Creative"
+    return f"{first[:48]} · {stamp}"
+
+
+def get_job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    return job
+
+
+def _touch(job: Job) -> None:
+    job.revision = (job.revision or 0) + 1
+
+
+def cancel_job(session: Session, job_id: str) -> Job:
+    """Cancel what has not started; in-flight work is cancelled by the orchestrator,
+    and any image it still returns is kept (it has been paid for)."""
+    job = get_job(session, job_id)
+    if job.status in TERMINAL_JOB_STATUSES:
+        raise Conflict(f"Job {job.name!r} is already {job.status}; there is nothing to cancel.")
+    job.status = JobStatus.cancelled
+    job.finished_at = utcnow()
+    _touch(job)
+    queued_tasks = select(Task.id).where(Task.job_id == job_id, Task.status == TaskStatus.queued)
+    session.execute(
+        update(Output)
+        .where(Output.task_id.in_(queued_tasks), Output.status == OutputStatus.pending)
+        .values(status=OutputStatus.cancelled, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(Task)
+        .where(Task.job_id == job_id, Task.status == TaskStatus.queued)
+        .values(status=TaskStatus.cancelled)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return job
+
+
+def pause_job(session: Session, job_id: str) -> Job:
+    job = get_job(session, job_id)
+    if job.status not in (JobStatus.queued, JobStatus.running):
+        raise Conflict(f"Only queued or running jobs can be paused; {job.name!r} is {job.status}.")
+    job.status = JobStatus.paused
+    _touch(job)
+    session.commit()
+    return job
+
+
+def resume_job(session: Session, job_id: str) -> Job:
+    job = get_job(session, job_id)
+    if job.status != JobStatus.paused:
+        raise Conflict(f"Only paused jobs can be resumed; {job.name!r} is {job.status}.")
+    job.status = JobStatus.running if job.started_at else JobStatus.queued
+    _touch(job)
+    session.commit()
+    return job
+
+
+def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = None) -> int:
+    """Re-queue failed outputs (and blocked ones when named explicitly); returns how many.
+
+    A retry starts a fresh attempt budget. Their tasks go back to the queue and
+    carry only the outputs that are pending, so nothing that succeeded is paid again.
+    """
+    job = get_job(session, job_id)
+    if job.status == JobStatus.cancelled:
+        raise Conflict("This job was cancelled; create a new job instead of retrying it.")
+    query = select(Output).where(Output.job_id == job_id)
+    if output_ids:
+        query = query.where(
+            Output.id.in_(output_ids), Output.status.in_([OutputStatus.failed, OutputStatus.blocked])
+        )
+    else:
+        query = query.where(Output.status == OutputStatus.failed)
+    outputs = session.scalars(query).all()
+    if not outputs:
+        return 0
+    for o in outputs:
+        o.status = OutputStatus.pending
+        o.attempt = 0
+        o.error = o.error_kind = None
+        o.finished_at = None
+    task_ids = {o.task_id for o in outputs}
+    session.execute(
+        update(Task)
+        .where(Task.id.in_(task_ids), Task.status != TaskStatus.dispatched)
+        .values(status=TaskStatus.queued, not_before=None, finished_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    if job.status in TERMINAL_JOB_STATUSES or job.status == JobStatus.paused:
+        job.status = JobStatus.running if job.started_at else JobStatus.queued
+    job.finished_at = None
+    job.error = None
+    _touch(job)
+    session.commit()
+    return len(outputs)
+
+
+def set_priority(session: Session, job_id: str, priority: int) -> Job:
+    if not -100 <= priority <= 100:
+        raise ValidationFailed("Priority must be between -100 and 100 (higher runs first).")
+    job = get_job(session, job_id)
+    job.priority = priority
+    _touch(job)
+    session.commit()
+    return job
+
+
+def job_counts(session: Session, job_id: str) -> dict[str, int]:
+    rows = session.execute(
+        select(Output.status, func.count()).where(Output.job_id == job_id).group_by(Output.status)
+    ).all()
+    counts = {s.value: 0 for s in OutputStatus}
+    for status, n in rows:
+        counts[status] = n
+    counts["total"] = sum(n for _, n in rows)
+    return counts
