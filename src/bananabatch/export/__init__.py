@@ -1,0 +1,42 @@
+"""Export: streaming ZIP archives with manifests, and generation metadata in images.
+
+The HTTP routes build on these functions; the orchestrator calls `embed_metadata`
+when it persists an output.
+"""
+
+from bananabatch.export.archive import (
+    ExportEntry,
+    ExportSelection,
+    export_filename,
+    iter_export_entries,
+    stream_job_zip,
+    zip_entries,
+)
+from bananabatch.export.manifest import (
+    MANIFEST_FIELDS,
+    ManifestRow,
+    manifest_row,
+    rows_to_csv,
+    rows_to_jsonl,
+)
+from bananabatch.export.metadata import embed_metadata, read_metadata
+from bananabatch.export.parts import ExportPart, plan_parts, split_parts
+
+__all__ = [
+    "MANIFEST_FIELDS",
+    "ExportEntry",
+    "ExportPart",
+    "ExportSelection",
+    "ManifestRow",
+    "embed_metadata",
+    "export_filename",
+    "iter_export_entries",
+    "manifest_row",
+    "plan_parts",
+    "read_metadata",
+    "rows_to_csv",
+    "rows_to_jsonl",
+    "split_parts",
+    "stream_job_zip",
+    "zip_entries",
+]

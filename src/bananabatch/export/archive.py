@@ -1,0 +1,457 @@
+"""Streaming ZIP export of a job: images stored as they are, manifests beside them.
+
+Layout (everything at the archive root, so an automatic job unpacks into a
+ready-to-train augmented dataset):
+
+    manifest.jsonl, manifest.csv      one row per exported output, any status
+    cat/001.jpg                       the original (automatic mode, optional)
+    cat/001__v1.png, cat/001__v2.png  outputs at their `Output.archive_path`
+    01-a-red-car/run-003/image-2.png  (semi-automatic layout)
+
+How it stays cheap for a job of thousands of images:
+
+- the export is planned from one short DB session into plain frozen dataclasses,
+  so the stream never touches the DB and outlives the request's session;
+- images are read from storage lazily, one at a time, in chunks; the archive is
+  never in memory or on disk (zipstream-ng writes data descriptors);
+- every size is known up front, so the exact archive length is known before the
+  first byte (a `Content-Length`, a real progress bar in the browser);
+- ZIP64 records are added by zipstream-ng only when the archive needs them
+  (> 4 GB or > 65,535 entries).
+
+Images are ZIP_STORED (recompressing PNG/JPEG/WebP gains nothing and costs CPU).
+Manifests are stored too by default, which keeps the size exact; pass
+`deflate_manifests=True` to compress them at the cost of an unknown length.
+
+A job that is still running exports fine: only outputs that have succeeded and
+have a stored image become files; the others are manifest rows with their status.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
+
+from bananabatch.db.models import Asset, Batch, Job, Output, OutputStatus
+from bananabatch.errors import NotFound, ValidationFailed
+from bananabatch.export.manifest import (
+    ManifestRow,
+    has_image,
+    manifest_row,
+    rows_to_csv,
+    rows_to_jsonl,
+)
+from bananabatch.export.parts import split_parts
+from bananabatch.storage.base import Storage
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_JSONL = "manifest.jsonl"
+MANIFEST_CSV = "manifest.csv"
+RESERVED_NAMES = frozenset({MANIFEST_JSONL, MANIFEST_CSV})
+
+READ_CHUNK_BYTES = 256 * 1024
+# The stream is re-chunked to at least this size: thousands of tiny header writes
+# would each become an ASGI message otherwise.
+STREAM_CHUNK_BYTES = 256 * 1024
+_ROWS_PER_FETCH = 500
+
+_MIME_EXT = {
+    "image/png": "png",
+    "image/jpeg": "jpg",
+    "image/jpg": "jpg",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/bmp": "bmp",
+    "image/tiff": "tif",
+}
+_EXT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tiff": "tif"}
+_IMAGE_EXTS = frozenset({"png", "jpg", "webp", "gif", "bmp", "tif", "heic", "heif", "avif"})
+
+
+@dataclass(frozen=True)
+class ExportSelection:
+    """What to export. Filters combine (a batch AND succeeded only AND these ids)."""
+
+    batch_id: str | None = None
+    succeeded_only: bool = False
+    output_ids: frozenset[str] | None = None
+    include_originals: bool | None = None  # None -> job.include_originals
+    part: int | None = None  # 1-based part when split; None = everything in one ZIP
+
+
+@dataclass(frozen=True)
+class ExportEntry:
+    """One thing the export holds: an output (a manifest row, plus its image when
+    it has one) or the original of a source image.
+
+    `arcname` is the path inside the ZIP, "" for an output without an image.
+    `group` keeps a source's variations (or a run's images) in the same part.
+    `size` is the stored object's size in bytes when known.
+    """
+
+    kind: Literal["output", "original"]
+    group: str
+    arcname: str
+    storage_key: str | None
+    size: int | None
+    row: ManifestRow | None
+
+
+# ----------------------------------------------------------------------- naming
+
+
+def _norm_ext(ext: str) -> str:
+    ext = ext.lower().lstrip(".")
+    return _EXT_ALIASES.get(ext, ext)
+
+
+def _stored_ext(storage_key: str | None, mime_type: str | None) -> str | None:
+    """The extension of what is actually stored: from its MIME type, else its key."""
+    if mime_type:
+        ext = _MIME_EXT.get(mime_type.lower())
+        if ext:
+            return ext
+    if storage_key:
+        suffix = PurePosixPath(storage_key).suffix
+        if suffix:
+            return _norm_ext(suffix)
+    return None
+
+
+def with_ext(path: str, ext: str | None) -> str:
+    """`path` with an extension matching `ext` (`jpg` and `jpeg` count as one);
+    a known image extension is replaced, anything else is kept and `ext` appended."""
+    if not ext:
+        return path
+    pure = PurePosixPath(path)
+    suffix = pure.suffix
+    if suffix and _norm_ext(suffix) == _norm_ext(ext):
+        return path
+    if suffix and _norm_ext(suffix) in _IMAGE_EXTS:
+        return str(pure.with_suffix("." + ext))
+    return f"{path}.{ext}"
+
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def safe_arcname(path: str) -> str:
+    """A relative, forward-slash path with no `..`, empty or control-character parts,
+    so no unzip tool can write outside its target folder."""
+    parts = [
+        _CONTROL_CHARS.sub("", p).strip()
+        for p in path.replace("\\", "/").split("/")
+        if p not in ("", ".", "..")
+    ]
+    parts = [p for p in parts if p and p not in (".", "..")]
+    # A drive letter ("C:") as first part would make the path absolute on Windows.
+    if parts and re.fullmatch(r"[A-Za-z]:", parts[0]):
+        parts = parts[1:]
+    return "/".join(parts)
+
+
+class _NameBook:
+    """Hands out unique archive names: a clash gets `~2`, `~3`, ... before the extension."""
+
+    def __init__(self) -> None:
+        self._used: set[str] = set(RESERVED_NAMES)
+
+    def claim(self, name: str) -> str:
+        candidate = name
+        n = 1
+        while candidate in self._used:
+            n += 1
+            pure = PurePosixPath(name)
+            candidate = str(pure.with_name(f"{pure.stem}~{n}{pure.suffix}"))
+        if candidate != name:
+            logger.warning("archive name %s is taken; using %s", name, candidate)
+        self._used.add(candidate)
+        return candidate
+
+
+def _slug(text: str, max_len: int = 40) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].rstrip("-") or "job"
+
+
+def export_filename(job_name: str, job_id: str, *, part: int | None = None, parts: int = 1) -> str:
+    """`bananabatch-<name-slug>-<id8>.zip`, or `...-part2of3.zip` for one part of several."""
+    base = f"bananabatch-{_slug(job_name)}-{job_id[:8]}"
+    if part is not None and parts > 1:
+        base += f"-part{part}of{parts}"
+    return base + ".zip"
+
+
+# ----------------------------------------------------------------- what goes in
+
+
+def _group_key(output: Output) -> str:
+    if output.source_path or output.source_asset_id:
+        return f"{output.batch_id}:source:{output.source_path or output.source_asset_id}"
+    return f"{output.batch_id}:run:{output.run_index}"
+
+
+def _measure(storage: Storage | None, key: str, fallback: int | None) -> int | None:
+    """Stored size; None when the object is missing from storage."""
+    if storage is None:
+        return fallback
+    try:
+        return storage.size(key)
+    except NotFound:
+        return None
+
+
+def iter_export_entries(
+    session: Session,
+    job_id: str,
+    selection: ExportSelection,
+    *,
+    storage: Storage | None = None,
+) -> list[ExportEntry]:
+    """Everything the export of `job_id` under `selection` would hold, in archive
+    order (outputs by position, each original just before its first variation).
+
+    `selection.part` is ignored here (see `split_parts`). With `storage`, sizes are
+    exact and an image missing from storage becomes a manifest row without a file
+    (error "image missing from storage"); without it, output sizes are unknown.
+    Raises NotFound for an unknown job or batch, ValidationFailed for an empty
+    selection or output ids that are not in the job.
+    """
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    batches = {b.id: b for b in session.scalars(select(Batch).where(Batch.job_id == job_id)).all()}
+    if selection.batch_id is not None and selection.batch_id not in batches:
+        raise NotFound(f"batch {selection.batch_id} not found in job {job_id}")
+    wanted = selection.output_ids
+    if wanted is not None and not wanted:
+        raise ValidationFailed("the selection is empty: choose at least one output to export")
+    include_originals = (
+        job.include_originals
+        if selection.include_originals is None
+        else selection.include_originals
+    )
+
+    stmt = (
+        select(Output, Asset.storage_key, Asset.size_bytes, Asset.mime_type)
+        .outerjoin(Asset, Asset.id == Output.source_asset_id)
+        .where(Output.job_id == job_id)
+        .order_by(Output.position, Output.id)
+        .execution_options(yield_per=_ROWS_PER_FETCH)
+    )
+    if selection.batch_id is not None:
+        stmt = stmt.where(Output.batch_id == selection.batch_id)
+    if selection.succeeded_only:
+        stmt = stmt.where(Output.status == OutputStatus.succeeded)
+
+    names = _NameBook()
+    entries: list[ExportEntry] = []
+    originals_done: set[str] = set()
+    seen_ids: set[str] = set()
+    for output, asset_key, asset_size, asset_mime in session.execute(stmt).tuples():
+        if wanted is not None:
+            if output.id not in wanted:
+                continue
+            seen_ids.add(output.id)
+        group = _group_key(output)
+        if include_originals and asset_key and group not in originals_done:
+            originals_done.add(group)
+            original = _original_entry(
+                output, asset_key, asset_size, asset_mime, group, names, storage
+            )
+            if original is not None:
+                entries.append(original)
+        entries.append(_output_entry(job, batches[output.batch_id], output, group, names, storage))
+
+    if wanted is not None and len(seen_ids) < len(wanted):
+        _check_selection(session, job_id, wanted - seen_ids)
+    return entries
+
+
+def _check_selection(session: Session, job_id: str, unseen: frozenset[str] | set[str]) -> None:
+    """Ids filtered out by batch/status are fine; ids from another job are a mistake."""
+    unseen_list = sorted(unseen)
+    known: set[str] = set()
+    for i in range(0, len(unseen_list), _ROWS_PER_FETCH):
+        chunk = unseen_list[i : i + _ROWS_PER_FETCH]
+        known.update(
+            session.scalars(
+                select(Output.id).where(Output.job_id == job_id, Output.id.in_(chunk))
+            ).all()
+        )
+    foreign = [i for i in unseen_list if i not in known]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise ValidationFailed(
+            f"{len(foreign)} selected output(s) do not belong to job {job_id}: {shown}",
+            details={"unknown_output_ids": foreign[:100]},
+        )
+
+
+def _original_entry(
+    output: Output,
+    asset_key: str,
+    asset_size: int | None,
+    asset_mime: str | None,
+    group: str,
+    names: _NameBook,
+    storage: Storage | None,
+) -> ExportEntry | None:
+    ext = _stored_ext(asset_key, asset_mime)
+    base = safe_arcname(output.source_path or "") or f"originals/{output.source_asset_id}"
+    size = _measure(storage, asset_key, asset_size)
+    if size is None:
+        logger.warning("original %s of %s is missing from storage", asset_key, base)
+        return None
+    return ExportEntry(
+        kind="original",
+        group=group,
+        arcname=names.claim(with_ext(base, ext)),
+        storage_key=asset_key,
+        size=size,
+        row=None,
+    )
+
+
+def _output_entry(
+    job: Job,
+    batch: Batch,
+    output: Output,
+    group: str,
+    names: _NameBook,
+    storage: Storage | None,
+) -> ExportEntry:
+    if not has_image(output):
+        row = manifest_row(job, batch, output, archive_path="")
+        return ExportEntry("output", group, "", None, None, row)
+    key = output.storage_key
+    assert key is not None  # has_image checked it
+    size = _measure(storage, key, None)
+    if storage is not None and size is None:
+        logger.warning("image %s of output %s is missing from storage", key, output.id)
+        row = manifest_row(job, batch, output, archive_path="")
+        row = replace(row, error=row.error or "image missing from storage")
+        return ExportEntry("output", group, "", None, None, row)
+    base = safe_arcname(output.archive_path) or f"outputs/{output.id}"
+    arcname = names.claim(with_ext(base, _stored_ext(key, output.mime_type)))
+    row = manifest_row(job, batch, output, archive_path=arcname)
+    return ExportEntry("output", group, arcname, key, size, row)
+
+
+# --------------------------------------------------------------------- streaming
+
+
+def _read_chunks(storage: Storage, key: str) -> Iterator[bytes]:
+    """Lazily open `key` when the ZIP writer reaches it; read it in chunks."""
+    with storage.open(key) as fh:
+        while chunk := fh.read(READ_CHUNK_BYTES):
+            yield chunk
+
+
+def _rechunk(chunks: Iterable[bytes], min_size: int) -> Iterator[bytes]:
+    buf = bytearray()
+    for chunk in chunks:
+        if not buf and len(chunk) >= min_size:
+            yield chunk
+            continue
+        buf += chunk
+        if len(buf) >= min_size:
+            yield bytes(buf)
+            buf.clear()
+    if buf:
+        yield bytes(buf)
+
+
+def _byte_len(chunks: Iterable[bytes]) -> int:
+    return sum(len(c) for c in chunks)
+
+
+def zip_entries(
+    entries: Sequence[ExportEntry],
+    storage: Storage,
+    *,
+    deflate_manifests: bool = False,
+) -> tuple[Iterator[bytes], int | None]:
+    """A ZIP of `entries` plus manifests covering their rows, as a lazy chunk
+    iterator, and its exact length (None when the manifests are deflated).
+
+    Entries without a size are measured here (a `size()` call per object). Nothing
+    is read from storage until the iterator is consumed.
+    """
+    rows = [e.row for e in entries if e.row is not None]
+    zs = ZipStream(compress_type=ZIP_STORED, sized=not deflate_manifests)
+    manifest_type = ZIP_DEFLATED if deflate_manifests else None
+    # Manifests first: a reader streaming the archive learns its contents up front.
+    # They are serialised twice (once to measure) rather than held in memory.
+    zs.add(
+        rows_to_jsonl(rows),
+        MANIFEST_JSONL,
+        size=_byte_len(rows_to_jsonl(rows)),
+        compress_type=manifest_type,
+    )
+    zs.add(
+        rows_to_csv(rows),
+        MANIFEST_CSV,
+        size=_byte_len(rows_to_csv(rows)),
+        compress_type=manifest_type,
+    )
+    for entry in entries:
+        if not entry.arcname or entry.storage_key is None:
+            continue
+        size = entry.size if entry.size is not None else storage.size(entry.storage_key)
+        zs.add(_read_chunks(storage, entry.storage_key), entry.arcname, size=size)
+    length = len(zs) if zs.sized else None
+    return _rechunk(zs, STREAM_CHUNK_BYTES), length
+
+
+def stream_job_zip(
+    session_factory: sessionmaker[Session],
+    storage: Storage,
+    job_id: str,
+    selection: ExportSelection,
+    *,
+    part_bytes: int,
+    deflate_manifests: bool = False,
+) -> tuple[str, Iterator[bytes], int | None]:
+    """(suggested filename, chunk iterator, exact length or None) for a job export.
+
+    Plans in its own short DB session, closed before returning: the iterator only
+    reads storage, so it can be consumed after the request's session is gone.
+    With `selection.part`, only that part of the `part_bytes` split is streamed
+    (NotFound when there is no such part). NotFound for an unknown job or batch.
+    """
+    with session_factory() as session:
+        entries = iter_export_entries(session, job_id, selection, storage=storage)
+        job = session.get(Job, job_id)
+        job_name = job.name if job is not None else ""
+    total_parts = 1
+    if selection.part is not None:
+        parts = split_parts(entries, part_bytes)
+        total_parts = len(parts)
+        if not 1 <= selection.part <= total_parts:
+            raise NotFound(
+                f"export part {selection.part} does not exist: this export has "
+                f"{total_parts} part(s) of at most {part_bytes} bytes"
+            )
+        entries = parts[selection.part - 1]
+    filename = export_filename(job_name, job_id, part=selection.part, parts=total_parts)
+    chunks, length = zip_entries(entries, storage, deflate_manifests=deflate_manifests)
+    logger.info(
+        "exporting job %s as %s: %d entries, %s bytes",
+        job_id,
+        filename,
+        len(entries),
+        length if length is not None else "unknown",
+    )
+    return filename, chunks, length

@@ -1,0 +1,193 @@
+"""Export manifests: one row per output, as JSON Lines and as RFC 4180 CSV.
+
+A row exists for every exported output whatever its status, so a manifest of a
+job exported mid-run says which images are still pending and why others failed;
+`archive_path` is empty when the archive holds no image for the row.
+
+`run` and `variation` are 1-based, like the folder and file names in the archive
+(`run-003/image-2.png`); `Output.run_index` is 0-based in the database.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from bananabatch.db.models import Batch, Job, Output
+
+MANIFEST_FIELDS: tuple[str, ...] = (
+    "archive_path",
+    "output_id",
+    "job_id",
+    "batch",
+    "batch_id",
+    "run",
+    "variation",
+    "source_path",
+    "source_asset_id",
+    "reference_asset_ids",
+    "prompt",
+    "model",
+    "seed",
+    "status",
+    "error",
+    "width",
+    "height",
+    "cost",
+    "attempt",
+    "mime_type",
+)
+
+# How a list of reference asset ids is written in one CSV cell (ids are hex, never contain it).
+CSV_LIST_SEPARATOR = ";"
+
+# Rows are grouped into chunks of about this size so a stream is not a flood of tiny writes.
+_CHUNK_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    """One output as the manifests describe it. Field order is MANIFEST_FIELDS."""
+
+    archive_path: str
+    output_id: str
+    job_id: str
+    batch: str
+    batch_id: str
+    run: int
+    variation: int
+    source_path: str | None
+    source_asset_id: str | None
+    reference_asset_ids: tuple[str, ...]
+    prompt: str
+    model: str
+    seed: int
+    status: str
+    error: str | None
+    width: int | None
+    height: int | None
+    cost: float
+    attempt: int
+    mime_type: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping in MANIFEST_FIELDS order (lists stay lists, None is null)."""
+        values = {name: getattr(self, name) for name in MANIFEST_FIELDS}
+        values["reference_asset_ids"] = list(self.reference_asset_ids)
+        return values
+
+    def csv_cells(self) -> list[str]:
+        """CSV cells in MANIFEST_FIELDS order: None is empty, lists are `;`-joined."""
+        cells: list[str] = []
+        for name in MANIFEST_FIELDS:
+            value = getattr(self, name)
+            if value is None:
+                cells.append("")
+            elif name == "reference_asset_ids":
+                cells.append(CSV_LIST_SEPARATOR.join(value))
+            elif isinstance(value, float):
+                cells.append(repr(value))  # shortest text that reads back as the same float
+            else:
+                cells.append(str(value))
+        return cells
+
+
+def has_image(output: Output) -> bool:
+    """True when the output has a stored image the archive can hold."""
+    return output.status == "succeeded" and bool(output.storage_key)
+
+
+def manifest_row(
+    job: Job, batch: Batch, output: Output, *, archive_path: str | None = None
+) -> ManifestRow:
+    """The row for `output`. `archive_path` overrides `Output.archive_path` when the
+    exporter had to adjust the name inside the ZIP (extension fix, collision)."""
+    if archive_path is None:
+        archive_path = output.archive_path if has_image(output) else ""
+    refs = tuple(str(r) for r in (job.reference_asset_ids or []))
+    return ManifestRow(
+        archive_path=archive_path,
+        output_id=output.id,
+        job_id=job.id,
+        batch=batch.name,
+        batch_id=batch.id,
+        run=output.run_index + 1,
+        variation=output.variation,
+        source_path=output.source_path,
+        source_asset_id=output.source_asset_id,
+        reference_asset_ids=refs,
+        prompt=output.prompt,
+        model=output.model,
+        seed=output.seed,
+        status=output.status,
+        error=output.error,
+        width=output.width,
+        height=output.height,
+        cost=float(output.cost or 0.0),
+        attempt=output.attempt,
+        mime_type=output.mime_type,
+    )
+
+
+def _chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    buf: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        buf.append(piece)
+        size += len(piece)
+        if size >= _CHUNK_BYTES:
+            yield b"".join(buf)
+            buf, size = [], 0
+    if buf:
+        yield b"".join(buf)
+
+
+def jsonl_line(row: ManifestRow) -> bytes:
+    """One JSON Lines record, UTF-8, newline-terminated."""
+    text = json.dumps(row.as_dict(), ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8") + b"\n"
+
+
+def rows_to_jsonl(rows: Iterable[ManifestRow]) -> Iterator[bytes]:
+    """Stream `manifest.jsonl`: one JSON object per row."""
+    return _chunked(jsonl_line(row) for row in rows)
+
+
+class _CsvLineWriter:
+    """csv.writer producing one encoded line at a time (CRLF, minimal quoting)."""
+
+    def __init__(self) -> None:
+        self._buf = io.StringIO()
+        self._writer = csv.writer(self._buf, lineterminator="\r\n")
+
+    def line(self, cells: Iterable[str]) -> bytes:
+        self._writer.writerow(cells)
+        text = self._buf.getvalue()
+        self._buf.seek(0)
+        self._buf.truncate()
+        return text.encode("utf-8")
+
+
+def csv_header() -> bytes:
+    return _CsvLineWriter().line(MANIFEST_FIELDS)
+
+
+def csv_line(row: ManifestRow) -> bytes:
+    """One CSV record, RFC 4180 quoting, CRLF-terminated, UTF-8."""
+    return _CsvLineWriter().line(row.csv_cells())
+
+
+def rows_to_csv(rows: Iterable[ManifestRow]) -> Iterator[bytes]:
+    """Stream `manifest.csv`: RFC 4180 (CRLF, quotes doubled), header row, UTF-8 without BOM."""
+    writer = _CsvLineWriter()
+
+    def lines() -> Iterator[bytes]:
+        yield writer.line(MANIFEST_FIELDS)
+        for row in rows:
+            yield writer.line(row.csv_cells())
+
+    return _chunked(lines())
