@@ -1,0 +1,449 @@
+"""Ingest: from uploaded bytes to assets and dataset items in storage and the DB.
+
+The HTTP layer streams uploads to disk and calls these functions; they never
+see a request. Assets are content-addressed by the sha256 of the uploaded
+bytes, so a re-upload stores nothing new. Each file is committed on its own:
+a bad file becomes a `FileError` and the rest go on, and SQLite's single
+writer lock is never held across a long upload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bananabatch.config import Settings
+from bananabatch.db.models import Asset, Dataset, DatasetItem, utcnow
+from bananabatch.errors import BadUpload, BananaBatchError, NotFound, ValidationFailed
+from bananabatch.ingest.images import ImageRejected, validate_image
+from bananabatch.ingest.paths import (
+    UnsafePath,
+    common_root,
+    is_ignored_path,
+    safe_relative_path,
+    strip_root,
+    top_folder,
+)
+from bananabatch.ingest.thumbnails import make_thumbnail
+from bananabatch.ingest.zipimport import (
+    FileError,
+    MemberRejected,
+    ZipMember,
+    read_member,
+    scan_zip,
+)
+from bananabatch.storage.base import Storage
+from bananabatch.storage.keys import asset_key, thumb_key
+
+log = logging.getLogger(__name__)
+
+THUMB_SIZE = 256
+MAX_DATASET_NAME = 255
+
+__all__ = [
+    "DatasetSummary",
+    "FileError",
+    "FolderSummary",
+    "IngestReport",
+    "IngestedFile",
+    "create_dataset",
+    "dataset_sources",
+    "dataset_summary",
+    "ingest_files",
+    "ingest_zip",
+    "store_asset",
+]
+
+
+@dataclass(frozen=True)
+class IngestedFile:
+    rel_path: str
+    asset_id: str
+    width: int
+    height: int
+    mime_type: str
+    duplicate: bool
+    notes: tuple[str, ...]
+
+
+@dataclass
+class IngestReport:
+    """What happened to each file of one upload. `skipped` lists OS clutter ignored on purpose."""
+
+    accepted: list[IngestedFile] = field(default_factory=list)
+    errors: list[FileError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FolderSummary:
+    folder: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    id: str
+    name: str
+    item_count: int
+    folders: list[FolderSummary]
+    created_at: datetime
+
+
+def _insert_asset_ignoring_conflict(session: Session, values: dict[str, object]) -> None:
+    """INSERT that tolerates a concurrent upload of the same bytes (same primary key)."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        session.execute(sqlite.insert(Asset).values(**values).on_conflict_do_nothing())
+    elif dialect == "postgresql":
+        session.execute(postgresql.insert(Asset).values(**values).on_conflict_do_nothing())
+    else:
+        session.add(Asset(**values))
+        session.flush()
+
+
+def store_asset(
+    session: Session, storage: Storage, data: bytes, *, name: str, max_pixels: int
+) -> tuple[Asset, bool, tuple[str, ...]]:
+    """Validate and store one image; returns (asset, duplicate, notes). Does not commit.
+
+    The id is the sha256 of the bytes as uploaded. A known id stores nothing new
+    (the blob is rewritten only if it went missing from storage). Raises
+    `ImageRejected` for an unusable image.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    existing = session.get(Asset, sha)
+    if existing is not None and storage.exists(existing.storage_key):
+        if existing.thumb_key is None or not storage.exists(existing.thumb_key):
+            _write_thumbnail(storage, sha, storage.get_bytes(existing.storage_key), existing)
+        return existing, True, ()
+
+    image = validate_image(data, name=name, max_pixels=max_pixels)
+    key = asset_key(sha, image.ext)
+    storage.put_bytes(key, image.data)
+    if existing is not None:  # DB row whose blob was lost: repair it in place
+        log.warning("asset %s was missing from storage; rewrote %s", sha, key)
+        existing.storage_key = key
+        _write_thumbnail(storage, sha, image.data, existing)
+        session.flush()
+        return existing, True, image.notes
+
+    values: dict[str, object] = {
+        "id": sha,
+        "mime_type": image.mime_type,
+        "format": image.format,
+        "width": image.width,
+        "height": image.height,
+        "size_bytes": len(image.data),
+        "storage_key": key,
+        "thumb_key": None,
+        "created_at": utcnow(),
+    }
+    tkey = thumb_key(sha)
+    if not storage.exists(tkey):
+        try:
+            storage.put_bytes(tkey, make_thumbnail(image.data, THUMB_SIZE))
+        except ImageRejected as exc:
+            log.warning("%s: no thumbnail: %s", name, exc.message)
+            tkey = ""
+    values["thumb_key"] = tkey or None
+    _insert_asset_ignoring_conflict(session, values)
+    asset = session.get(Asset, sha, populate_existing=True)
+    if asset is None:  # pragma: no cover - the row was just inserted or already there
+        raise BadUpload(f"{name}: the asset could not be saved; upload it again.")
+    return asset, False, image.notes
+
+
+def _write_thumbnail(storage: Storage, sha: str, data: bytes, asset: Asset) -> None:
+    tkey = thumb_key(sha)
+    try:
+        storage.put_bytes(tkey, make_thumbnail(data, THUMB_SIZE))
+    except ImageRejected as exc:
+        log.warning("asset %s: no thumbnail: %s", sha, exc.message)
+        asset.thumb_key = None
+        return
+    asset.thumb_key = tkey
+
+
+def _get_dataset(session: Session, dataset_id: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise NotFound(f"dataset {dataset_id!r} does not exist")
+    return dataset
+
+
+def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str) -> None:
+    """Put `asset_id` at `rel_path`; the same path uploaded again replaces the old image."""
+    stmt = select(DatasetItem).where(
+        DatasetItem.dataset_id == dataset_id, DatasetItem.rel_path == rel_path
+    )
+    item = session.scalars(stmt).one_or_none()
+    if item is None:
+        session.add(
+            DatasetItem(
+                dataset_id=dataset_id,
+                asset_id=asset_id,
+                rel_path=rel_path,
+                folder=top_folder(rel_path),
+            )
+        )
+    else:
+        item.asset_id = asset_id
+
+
+def _human_bytes(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+def _too_large(rel_path: str, limit: int) -> FileError:
+    return FileError(
+        rel_path,
+        "too_large",
+        f"{rel_path}: the file is larger than the {_human_bytes(limit)} limit per file. "
+        "Downscale or re-compress it.",
+    )
+
+
+class _Ingestor:
+    """Shared per-file step for folder uploads and ZIPs: store, link, commit, report."""
+
+    def __init__(
+        self, session: Session, storage: Storage, settings: Settings, dataset_id: str | None
+    ) -> None:
+        self.session = session
+        self.storage = storage
+        self.settings = settings
+        self.dataset_id = dataset_id
+        self.report = IngestReport()
+
+    def add(self, rel_path: str, data: bytes) -> None:
+        try:
+            asset, duplicate, notes = self._store_and_link(rel_path, data)
+        except (ImageRejected, MemberRejected) as exc:
+            self.session.rollback()
+            self.report.errors.append(FileError(rel_path, exc.reason, exc.message))
+            return
+        except BananaBatchError as exc:
+            self.session.rollback()
+            self.report.errors.append(FileError(rel_path, exc.code, exc.message))
+            return
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.report.accepted.append(
+            IngestedFile(
+                rel_path=rel_path,
+                asset_id=asset.id,
+                width=asset.width,
+                height=asset.height,
+                mime_type=asset.mime_type,
+                duplicate=duplicate,
+                notes=notes,
+            )
+        )
+
+    def _store_and_link(self, rel_path: str, data: bytes) -> tuple[Asset, bool, tuple[str, ...]]:
+        asset, duplicate, notes = store_asset(
+            self.session,
+            self.storage,
+            data,
+            name=rel_path,
+            max_pixels=self.settings.max_image_pixels,
+        )
+        if self.dataset_id is not None:
+            _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+        try:
+            self.session.commit()
+        except IntegrityError:
+            # A concurrent upload created the same dataset path first: replace it.
+            self.session.rollback()
+            if self.dataset_id is None:
+                raise
+            _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            self.session.commit()
+        return asset, duplicate, notes
+
+
+def _read_capped(fh: BinaryIO, limit: int) -> bytes | None:
+    """At most `limit` bytes of `fh`; None when the file is longer than that."""
+    chunks: list[bytes] = []
+    remaining = limit + 1
+    while remaining > 0:
+        chunk = fh.read(min(remaining, 1024 * 1024))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    if remaining <= 0:
+        return None
+    return b"".join(chunks)
+
+
+def ingest_files(
+    session: Session,
+    storage: Storage,
+    settings: Settings,
+    dataset_id: str | None,
+    files: Iterable[tuple[str, BinaryIO]],
+    *,
+    strip_common_root: bool = False,
+) -> IngestReport:
+    """Import (relative path, readable file) pairs, as a browser folder upload sends them.
+
+    With `dataset_id` None the images become standalone assets (semi-auto
+    references); otherwise each becomes a dataset item at its path, its class
+    being the top-level folder. Per-file problems land in `report.errors`; the
+    rest still import. Commits after every file.
+
+    `strip_common_root=True` drops one top folder shared by every path in this
+    call (a browser sends `myset/cat/1.jpg` when the user picks `myset`). Only
+    use it when all of a dataset's files arrive in one call: split over several
+    calls, a call holding only `cat/...` files would lose its class folder.
+    """
+    if dataset_id is not None:
+        _get_dataset(session, dataset_id)
+    ingestor = _Ingestor(session, storage, settings, dataset_id)
+    limit = settings.max_upload_bytes
+
+    pairs: Iterable[tuple[str, BinaryIO]] = files
+    root: str | None = None
+    if strip_common_root:
+        pairs = list(files)
+        safe: list[str] = []
+        for raw, _ in pairs:
+            try:
+                rel = safe_relative_path(raw)
+            except UnsafePath:
+                continue
+            if not is_ignored_path(rel):
+                safe.append(rel)
+        root = common_root(safe)
+
+    for raw, fh in pairs:
+        try:
+            rel = safe_relative_path(raw)
+        except UnsafePath as exc:
+            ingestor.report.errors.append(FileError(raw, exc.code, exc.message))
+            continue
+        if is_ignored_path(rel):
+            ingestor.report.skipped.append(rel)
+            continue
+        rel = strip_root(rel, root)
+        data = _read_capped(fh, limit)
+        if data is None:
+            ingestor.report.errors.append(_too_large(rel, limit))
+            continue
+        ingestor.add(rel, data)
+    _log_report("upload", ingestor.report)
+    return ingestor.report
+
+
+def ingest_zip(
+    session: Session, storage: Storage, settings: Settings, dataset_id: str, zip_path: Path
+) -> IngestReport:
+    """Import a dataset ZIP already on disk (the API streams the upload to a temp file).
+
+    Raises `ArchiveRejected` (a `BadUpload`) when the archive as a whole is
+    refused; per-entry problems land in `report.errors`.
+    """
+    _get_dataset(session, dataset_id)
+    members, errors = scan_zip(
+        zip_path,
+        max_entries=settings.max_zip_entries,
+        max_total_bytes=settings.max_zip_uncompressed_bytes,
+        max_ratio=settings.max_zip_ratio,
+    )
+    if not members and not errors:
+        raise BadUpload(
+            f"{zip_path.name} contains no files (only folders or system files). "
+            "Put the images in the ZIP and upload it again."
+        )
+    ingestor = _Ingestor(session, storage, settings, dataset_id)
+    ingestor.report.errors.extend(errors)
+    with zipfile.ZipFile(zip_path) as zf:
+        for member in members:
+            data = _read_zip_member(ingestor, zf, member, settings.max_upload_bytes)
+            if data is not None:
+                ingestor.add(member.rel_path, data)
+    _log_report(zip_path.name, ingestor.report)
+    return ingestor.report
+
+
+def _read_zip_member(
+    ingestor: _Ingestor, zf: zipfile.ZipFile, member: ZipMember, limit: int
+) -> bytes | None:
+    try:
+        return read_member(zf, member, max_bytes=limit)
+    except MemberRejected as exc:
+        ingestor.report.errors.append(FileError(member.rel_path, exc.reason, exc.message))
+        return None
+
+
+def _log_report(what: str, report: IngestReport) -> None:
+    log.info(
+        "ingest %s: %d accepted (%d duplicates), %d errors, %d skipped",
+        what,
+        len(report.accepted),
+        sum(1 for f in report.accepted if f.duplicate),
+        len(report.errors),
+        len(report.skipped),
+    )
+
+
+def create_dataset(session: Session, name: str) -> Dataset:
+    """A new empty dataset (committed). Names are trimmed; at most 255 characters."""
+    clean = name.strip()
+    if len(clean) > MAX_DATASET_NAME:
+        raise ValidationFailed(
+            f"The dataset name is {len(clean)} characters long; the limit is {MAX_DATASET_NAME}.",
+            details={"field": "name"},
+        )
+    dataset = Dataset(name=clean)
+    session.add(dataset)
+    session.commit()
+    return dataset
+
+
+def dataset_summary(session: Session, dataset_id: str) -> DatasetSummary:
+    """Item count and per-folder (class) counts; the flat part of a dataset is folder ""."""
+    dataset = _get_dataset(session, dataset_id)
+    rows = session.execute(
+        select(DatasetItem.folder, func.count())
+        .where(DatasetItem.dataset_id == dataset_id)
+        .group_by(DatasetItem.folder)
+    ).all()
+    # Sorted in Python: code-point order everywhere, whatever the DB collation.
+    folders = sorted((FolderSummary(folder=f, count=int(c)) for f, c in rows), key=_by_folder)
+    return DatasetSummary(
+        id=dataset.id,
+        name=dataset.name,
+        item_count=sum(f.count for f in folders),
+        folders=folders,
+        created_at=dataset.created_at,
+    )
+
+
+def dataset_sources(session: Session, dataset_id: str) -> list[tuple[str, str]]:
+    """(rel_path, asset_id) of every item, sorted by path: the planner's input."""
+    _get_dataset(session, dataset_id)
+    rows = session.execute(
+        select(DatasetItem.rel_path, DatasetItem.asset_id).where(
+            DatasetItem.dataset_id == dataset_id
+        )
+    ).all()
+    return sorted((r, a) for r, a in rows)
+
+
+def _by_folder(f: FolderSummary) -> str:
+    return f.folder
