@@ -1,0 +1,274 @@
+"""Authentication: optional password login (signed session cookie) and bearer API tokens.
+
+With `BANANABATCH_PASSWORD` unset everything is open: the server binds to loopback
+by default and `serve` refuses a public address without a password. With it set,
+every `/api/` route except the public ones below needs either
+
+- the HttpOnly, SameSite=Lax session cookie issued by `POST /auth/login`
+  (itsdangerous-signed with `BANANABATCH_SECRET_KEY`, or a key derived from the
+  password with scrypt, so changing the password logs every session out), or
+- `Authorization: Bearer <token>` with a token from `BANANABATCH_API_TOKENS`.
+
+State-changing requests that do not carry a bearer token are CSRF-checked: the
+`Origin` (or `Referer`) must name this server. Browsers cannot forge those headers
+cross-site, and scripts use tokens, which are exempt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bananabatch.api.errors import error_response
+from bananabatch.config import Settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+SESSION_COOKIE = "bananabatch_session"
+SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
+PUBLIC_PATHS = frozenset(
+    {f"{API_PREFIX}/health", f"{API_PREFIX}/auth/login", f"{API_PREFIX}/auth/session"}
+)
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SESSION_SALT = "bananabatch.session.v1"
+_KDF_SALT = b"bananabatch-session-key-v1"
+
+AuthVia = Literal["open", "cookie", "token"]
+
+
+def _digest(value: str) -> bytes:
+    """Compare fixed-length digests so a compare leaks neither content nor length."""
+    return hashlib.sha256(value.encode("utf-8")).digest()
+
+
+def derive_session_key(settings: Settings) -> str:
+    """The cookie signing key: the configured secret, else scrypt(password).
+
+    Deriving from the password keeps sessions valid across restarts without a
+    stored secret, and changing the password invalidates every session at once.
+    """
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return settings.secret_key.get_secret_value()
+    password = settings.password.get_secret_value() if settings.password else ""
+    key = hashlib.scrypt(password.encode("utf-8"), salt=_KDF_SALT, n=2**14, r=8, p=1, dklen=32)
+    return key.hex()
+
+
+class Authenticator:
+    """Checks passwords, tokens and session cookies for one server configuration."""
+
+    def __init__(self, settings: Settings) -> None:
+        password = settings.password.get_secret_value() if settings.password else ""
+        self.required = bool(password)
+        self._password_digest = _digest(password) if password else None
+        self._token_digests = [
+            _digest(t.strip()) for t in settings.api_tokens.split(",") if t.strip()
+        ]
+        self._serializer = (
+            URLSafeTimedSerializer(derive_session_key(settings), salt=_SESSION_SALT)
+            if self.required
+            else None
+        )
+
+    def check_password(self, candidate: str) -> bool:
+        if self._password_digest is None:
+            return False
+        return hmac.compare_digest(_digest(candidate), self._password_digest)
+
+    def check_token(self, candidate: str) -> bool:
+        """Constant-time against every configured token (no early exit on a match)."""
+        probe = _digest(candidate)
+        found = False
+        for digest in self._token_digests:
+            found |= hmac.compare_digest(probe, digest)
+        return found
+
+    def issue_session(self) -> str:
+        if self._serializer is None:
+            raise RuntimeError("sessions exist only when a password is set")
+        return self._serializer.dumps({"v": 1})
+
+    def check_session(self, value: str | None) -> bool:
+        if not value or self._serializer is None:
+            return False
+        try:
+            self._serializer.loads(value, max_age=SESSION_MAX_AGE_SECONDS)
+        except BadSignature:
+            return False
+        return True
+
+
+class LoginRateLimiter:
+    """Sliding window of login attempts per client address (in memory, per process)."""
+
+    def __init__(self, limit: int = 10, window_seconds: float = 60.0, max_clients: int = 10_000):
+        self.limit = limit
+        self.window = window_seconds
+        self.max_clients = max_clients
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def hit(self, client: str, now: float | None = None) -> float | None:
+        """Record an attempt; returns seconds to wait when over the limit, else None."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            hits = self._hits.get(client)
+            if hits is None:
+                hits = deque()
+                self._hits[client] = hits
+                while len(self._hits) > self.max_clients:
+                    self._hits.popitem(last=False)
+            self._hits.move_to_end(client)
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            if len(hits) >= self.limit:
+                return max(1.0, hits[0] + self.window - now)
+            hits.append(now)
+            return None
+
+
+def _is_loopback(hostname: str) -> bool:
+    host = hostname.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _split_host(value: str, scheme: str) -> tuple[str, int | None]:
+    """`Example.com:443` -> (`example.com`, 443); the scheme's default port when absent."""
+    parts = urlsplit(f"//{value}")
+    try:
+        port = parts.port
+    except ValueError:
+        return ("", None)
+    default = {"http": 80, "https": 443}.get(scheme)
+    return ((parts.hostname or "").lower(), port if port is not None else default)
+
+
+def origin_allowed(headers: Headers, scheme: str) -> bool | None:
+    """Does the request's Origin (or Referer) name this server?
+
+    None when the request carries neither header. Loopback pages talking to a
+    loopback server (a dev server proxying the API) count as same-origin.
+    """
+    source = headers.get("origin") or headers.get("referer")
+    if not source or source == "null":
+        return None if not source else False
+    parsed = urlsplit(source)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return False
+    src_host, src_port = _split_host(parsed.netloc, parsed.scheme)
+    candidates = [h for h in (headers.get("host"), headers.get("x-forwarded-host")) if h]
+    for candidate in candidates:
+        for value in candidate.split(","):
+            host, port = _split_host(value.strip(), scheme)
+            if host and host == src_host and (port == src_port or port is None):
+                return True
+            if host and _is_loopback(host) and _is_loopback(src_host):
+                return True
+    return False
+
+
+@dataclass
+class AuthState:
+    via: AuthVia | None
+
+
+class AuthMiddleware:
+    """Guards `/api/`: authentication (when a password is set) and the CSRF origin check.
+
+    A middleware rather than per-router dependencies so that no route (including
+    FastAPI's own docs and schema routes) can be added without protection.
+    """
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.auth = authenticator
+
+    def identify(self, headers: Headers) -> tuple[AuthVia | None, str | None]:
+        """Who is calling: (`via`, problem). `problem` explains a rejected credential."""
+        if not self.auth.required:
+            return "open", None
+        authorization = headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                if self.auth.check_token(token.strip()):
+                    return "token", None
+                return None, "The API token is not valid."
+            return None, "Unsupported Authorization scheme; use 'Authorization: Bearer <token>'."
+        cookie = _read_cookie(headers, SESSION_COOKIE)
+        if cookie and self.auth.check_session(cookie):
+            return "cookie", None
+        if cookie:
+            return None, "The session has expired; log in again."
+        return None, None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        path: str = scope["path"].rstrip("/") or "/"
+        method: str = scope["method"]
+        via, problem = self.identify(headers)
+        scope.setdefault("state", {})["auth"] = AuthState(via=via)
+
+        if via is None and path not in PUBLIC_PATHS:
+            response = error_response(
+                401,
+                "unauthorized",
+                problem or "Log in first, or send 'Authorization: Bearer <token>'.",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+            await response(scope, receive, send)
+            return
+
+        if method in UNSAFE_METHODS and via != "token":
+            allowed = origin_allowed(headers, scope.get("scheme", "http"))
+            # A session cookie is sent by the browser on its own: demand proof the
+            # request comes from our pages. Otherwise refuse only a foreign origin.
+            if allowed is False or (allowed is None and via == "cookie"):
+                log.warning(
+                    "CSRF check refused %s %s (origin=%r)", method, path, headers.get("origin")
+                )
+                response = error_response(
+                    403,
+                    "csrf_rejected",
+                    "Cross-site request refused: the Origin/Referer header must name this "
+                    "server. Scripts should use 'Authorization: Bearer <token>'.",
+                )
+                await response(scope, receive, send)
+                return
+
+        await self.app(scope, receive, send)
+
+
+def _read_cookie(headers: Headers, name: str) -> str | None:
+    for header in headers.getlist("cookie"):
+        for item in header.split(";"):
+            key, sep, value = item.strip().partition("=")
+            if sep and key == name:
+                return value.strip('"')
+    return None
+
+
+def retry_after_seconds(seconds: float) -> int:
+    return max(1, math.ceil(seconds))

@@ -1,0 +1,93 @@
+"""Request body size limit, answered with the API's JSON error body.
+
+Checked twice: up front from `Content-Length` (nothing is read), and by counting
+the bytes as they stream in, for chunked bodies or a lying header. A body parser
+that hits the limit may turn the error into its own answer (FastAPI reports a
+form it could not parse as a 400); whatever the app then tries to send is
+replaced by the 413, so the client always learns the real reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bananabatch.api.errors import error_response
+from bananabatch.errors import PayloadTooLarge
+
+log = logging.getLogger(__name__)
+
+
+def human_bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} bytes"
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    def _error(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            f"The request is larger than this server accepts ({human_bytes(self.max_bytes)}, "
+            "BANANABATCH_MAX_UPLOAD_BYTES). Send fewer files per request or a smaller archive.",
+            details={"max_bytes": self.max_bytes},
+        )
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        err = self._error()
+        response = error_response(err.status_code, err.code, err.message, err.details)
+        await response(scope, receive, send)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_bytes:
+            log.info("refused %s %s: Content-Length %s", scope["method"], scope["path"], length)
+            await self._reject(scope, receive, send)
+            return
+
+        received = 0
+        exceeded = False
+        started = False
+        replaced = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    exceeded = True
+                    raise self._error()
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started, replaced
+            if replaced:
+                return
+            if message["type"] == "http.response.start":
+                if exceeded:
+                    replaced = True
+                    started = True
+                    await self._reject(scope, receive, send)
+                    return
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except PayloadTooLarge:
+            if not exceeded or started:
+                raise
+            log.info("refused %s %s: body over %d bytes", scope["method"], scope["path"], received)
+            await self._reject(scope, receive, send)
