@@ -1,0 +1,105 @@
+"""Cost and size estimates from the catalog, and option checks against a model.
+
+An estimate is shown before a job starts (outputs, tasks, price) so a user
+never launches a 10,000-image job blind; `check_options` turns an option the
+model cannot take into a clear error before anything is spent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bananabatch.catalog import ModelInfo, load_catalog
+from bananabatch.domain.planning import Plan
+from bananabatch.errors import ValidationFailed
+
+
+@dataclass(frozen=True)
+class Estimate:
+    outputs: int
+    tasks: int
+    batches: int
+    price_per_image: float  # USD, standard (interactive) price
+    cost_usd: float  # outputs x price_per_image
+    model: str
+    model_known: bool
+    warnings: tuple[str, ...]
+    image_size: str | None = None  # the size really used (model default when none was given)
+    batch_cost_usd: float = 0.0  # the same outputs through the Gemini Batch API
+
+
+def _usd(value: float) -> float:
+    """Round away float noise (0.1 + 0.2) without hiding fractions of a cent."""
+    return round(value, 6)
+
+
+def output_cost(model: ModelInfo, image_size: str | None) -> float:
+    """USD for one successful output of `model` at `image_size` (None = default size)."""
+    return model.price_for(image_size)
+
+
+def estimate_plan(
+    plan: Plan,
+    model: ModelInfo,
+    image_size: str | None,
+    warnings: Sequence[str] = (),
+) -> Estimate:
+    """Outputs, tasks and cost of `plan` on `model`; warnings are the caller's plus the plan's."""
+    price = model.price_for(image_size)
+    outputs = plan.total_outputs
+    merged = tuple(dict.fromkeys([*warnings, *plan.warnings]))
+    return Estimate(
+        outputs=outputs,
+        tasks=plan.total_tasks,
+        batches=len(plan.batches),
+        price_per_image=price,
+        cost_usd=_usd(outputs * price),
+        model=model.id,
+        model_known=model.known,
+        warnings=merged,
+        image_size=model.effective_image_size(image_size),
+        batch_cost_usd=_usd(outputs * model.price_for(image_size, batch=True)),
+    )
+
+
+def check_options(model: ModelInfo, aspect_ratio: str | None, image_size: str | None) -> None:
+    """Raise ValidationFailed (listing the allowed values) for options `model` cannot take.
+
+    None means "the model's default" and is always fine. The classic provider
+    accepts any aspect ratio from its list and ignores the image size.
+    """
+    if aspect_ratio is not None:
+        if not model.supports_image_config:
+            raise ValidationFailed(
+                f"{model.id} does not take an aspect ratio; leave it empty "
+                "(the output follows the model's default)."
+            )
+        if aspect_ratio not in model.aspect_ratios:
+            hint = ""
+            guess = aspect_ratio.strip().replace(" ", "").lower().replace("x", ":")
+            guess = guess.replace("/", ":")
+            if guess != aspect_ratio and guess in model.aspect_ratios:
+                hint = f" (did you mean {guess!r}?)"
+            raise ValidationFailed(
+                f"{model.id} does not support aspect ratio {aspect_ratio!r}{hint}; "
+                f"choose one of {', '.join(model.aspect_ratios)}."
+            )
+    if image_size is None or model.provider == "classic":
+        return
+    if not model.image_sizes:
+        with_sizes = [
+            f"{m.id}: {'/'.join(m.image_sizes)}" for m in load_catalog().models() if m.image_sizes
+        ]
+        raise ValidationFailed(
+            f"{model.id} has no image size option; leave the size empty or pick a model "
+            f"with sizes ({', '.join(with_sizes)})."
+        )
+    if image_size not in model.image_sizes:
+        hint = ""
+        if image_size.upper() in model.image_sizes:
+            hint = f" (sizes use an upper-case K: {image_size.upper()!r})"
+        raise ValidationFailed(
+            f"{model.id} does not support image size {image_size!r}{hint}; "
+            f"choose one of {', '.join(model.image_sizes)}."
+        )
