@@ -17,6 +17,26 @@ from bananabatch.errors import ValidationFailed
 _FORMAT_EXT = {"png": "png", "jpeg": "jpg", "jpg": "jpg", "webp": "webp"}
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 FALLBACK_SLUG = "batch"
+# Latin letters that Unicode decomposition does not reduce to ASCII.
+_TRANSLITERATE = str.maketrans(
+    {
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "ø": "o",
+        "Ø": "o",
+        "œ": "oe",
+        "Œ": "oe",
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "þ": "th",
+        "Þ": "th",
+        "ð": "d",
+        "Ð": "d",
+    }
+)
 
 
 def slugify(text: str, max_len: int = 40) -> str:
@@ -25,7 +45,11 @@ def slugify(text: str, max_len: int = 40) -> str:
     Accents are folded ("Café" -> "cafe"); text with no usable characters gives
     "batch", so a name is never empty. Cut at a word boundary when one is near.
     """
-    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    folded = (
+        unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+        .encode("ascii", "ignore")
+        .decode("ascii")
+    )
     slug = _NON_SLUG.sub("-", folded.lower()).strip("-")
     limit = max(1, max_len)
     if len(slug) > limit:
