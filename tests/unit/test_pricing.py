@@ -1,0 +1,169 @@
+"""Cost estimates and option checks against the catalog."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from bananabatch.catalog import ModelInfo, load_catalog
+from bananabatch.domain.planning import (
+    AutomaticSpec,
+    SemiAutoPrompt,
+    SemiAutoSpec,
+    SourceImage,
+    plan_automatic,
+    plan_semi_auto,
+)
+from bananabatch.domain.pricing import check_options, estimate_plan, output_cost
+from bananabatch.errors import ValidationFailed
+
+
+def _model(model_id: str) -> ModelInfo:
+    info, _ = load_catalog().resolve(model_id)
+    return info
+
+
+# ---- estimates ----
+
+
+@pytest.mark.parametrize(
+    ("model_id", "size", "count", "price", "cost", "batch_cost"),
+    [
+        ("gemini-2.5-flash-image", None, 40, 0.039, 1.56, 0.78),
+        ("gemini-3-pro-image-preview", None, 40, 0.134, 5.36, 2.68),
+        ("gemini-3-pro-image", "2K", 10, 0.134, 1.34, 0.67),
+        ("gemini-3-pro-image", "4K", 10, 0.24, 2.4, 1.2),
+        ("gemini-3.1-flash-image", "512", 100, 0.045, 4.5, 2.25),
+        ("gemini-3.1-flash-image-preview", "4K", 3, 0.151, 0.453, 0.2265),
+        ("classic", None, 1000, 0.0, 0.0, 0.0),
+    ],
+)
+def test_estimate_semi_auto(
+    model_id: str, size: str | None, count: int, price: float, cost: float, batch_cost: float
+) -> None:
+    spec = SemiAutoSpec(prompts=[SemiAutoPrompt("a cat", count)], reference_count=0, seed=1)
+    model = _model(model_id)
+    est = estimate_plan(plan_semi_auto(spec, model), model, size)
+    assert est.outputs == count
+    assert est.tasks == -(-count // 4)
+    assert est.batches == 1
+    assert est.price_per_image == pytest.approx(price)
+    assert est.cost_usd == pytest.approx(cost)
+    assert est.batch_cost_usd == pytest.approx(batch_cost)
+    assert est.model == model_id
+    assert est.model_known is True
+    assert est.warnings == ()
+
+
+def test_estimate_reports_the_effective_size() -> None:
+    model = _model("gemini-3.1-flash-image")
+    spec = SemiAutoSpec(prompts=[SemiAutoPrompt("a cat", 1)], reference_count=0, seed=1)
+    plan = plan_semi_auto(spec, model)
+    assert estimate_plan(plan, model, None).image_size == "1K"
+    assert estimate_plan(plan, model, "2K").image_size == "2K"
+    nano = _model("gemini-2.5-flash-image")
+    assert estimate_plan(plan, nano, None).image_size is None
+
+
+def test_estimate_automatic_counts_everything() -> None:
+    sources = [SourceImage(f"{c}/{i}.jpg", f"{c}{i}") for c in ("cat", "dog") for i in range(150)]
+    plan = plan_automatic(AutomaticSpec(prompt="x", variations=10, seed=3), sources)
+    model = _model("gemini-2.5-flash-image")
+    est = estimate_plan(plan, model, None)
+    assert (est.outputs, est.tasks, est.batches) == (3000, 900, 2)
+    assert est.cost_usd == pytest.approx(117.0)
+    assert est.cost_usd == round(est.cost_usd, 6)  # no float noise like 117.00000000001
+
+
+def test_estimate_merges_caller_and_plan_warnings_without_duplicates() -> None:
+    plan = plan_automatic(
+        AutomaticSpec(prompt="x", variations=1, seed=1, per_class_prompts={"ghost": "y"}),
+        [SourceImage("a.jpg", "a")],
+    )
+    model, warning = load_catalog().resolve("gemini-5-image")
+    assert warning is not None
+    est = estimate_plan(plan, model, None, [warning, warning])
+    assert est.warnings[0] == warning
+    assert len(est.warnings) == 2
+    assert "ghost" in est.warnings[1]
+    assert est.model_known is False
+    assert est.price_per_image == pytest.approx(0.039)
+
+
+def test_estimate_with_a_size_the_model_lacks_is_an_error() -> None:
+    model = _model("gemini-3-pro-image")
+    spec = SemiAutoSpec(prompts=[SemiAutoPrompt("a cat", 1)], reference_count=0, seed=1)
+    with pytest.raises(ValidationFailed, match="1K, 2K, 4K"):
+        estimate_plan(plan_semi_auto(spec, model), model, "512")
+
+
+@pytest.mark.parametrize(
+    ("model_id", "size", "cost"),
+    [
+        ("gemini-2.5-flash-image", None, 0.039),
+        ("gemini-3-pro-image", None, 0.134),
+        ("gemini-3-pro-image", "4K", 0.24),
+        ("gemini-3.1-flash-image", "2K", 0.101),
+        ("classic", "4K", 0.0),
+        ("gemini-unlisted-image", None, 0.039),
+    ],
+)
+def test_output_cost(model_id: str, size: str | None, cost: float) -> None:
+    assert output_cost(_model(model_id), size) == pytest.approx(cost)
+
+
+# ---- option checks ----
+
+
+@pytest.mark.parametrize(
+    ("model_id", "aspect_ratio", "size"),
+    [
+        ("gemini-2.5-flash-image", None, None),
+        ("gemini-2.5-flash-image", "16:9", None),
+        ("gemini-2.5-flash-image", "21:9", None),
+        ("gemini-3-pro-image", "4:5", "4K"),
+        ("gemini-3-pro-image-preview", None, "2K"),
+        ("gemini-3.1-flash-image", "8:1", "512"),
+        ("gemini-3.1-flash-image-preview", "1:4", "1K"),
+        ("classic", "9:16", None),
+        ("classic", "1:8", "4K"),  # classic ignores the size
+        ("classic", None, "whatever"),
+        ("gemini-new-image", "3:2", None),
+    ],
+)
+def test_valid_options(model_id: str, aspect_ratio: str | None, size: str | None) -> None:
+    check_options(_model(model_id), aspect_ratio, size)
+
+
+@pytest.mark.parametrize(
+    ("model_id", "aspect_ratio", "size", "fragments"),
+    [
+        ("gemini-2.5-flash-image", "8:1", None, ["aspect ratio '8:1'", "1:1, 2:3, 3:2"]),
+        ("gemini-3-pro-image", "1:4", None, ["'1:4'", "21:9"]),
+        ("gemini-3-pro-image", "16x9", None, ["did you mean '16:9'"]),
+        ("gemini-3-pro-image", " 16 : 9 ", None, ["did you mean '16:9'"]),
+        ("gemini-3-pro-image", "7:3", None, ["choose one of"]),
+        ("classic", "7:3", None, ["classic does not support aspect ratio '7:3'"]),
+        ("gemini-2.5-flash-image", None, "2K", ["no image size option", "gemini-3-pro-image"]),
+        ("gemini-new-image", None, "1K", ["gemini-new-image has no image size option"]),
+        ("gemini-3-pro-image", None, "512", ["image size '512'", "1K, 2K, 4K"]),
+        ("gemini-3.1-flash-image", None, "2k", ["upper-case K", "'2K'"]),
+        ("gemini-3.1-flash-image", None, "8K", ["512, 1K, 2K, 4K"]),
+    ],
+)
+def test_invalid_options_list_the_allowed_values(
+    model_id: str, aspect_ratio: str | None, size: str | None, fragments: list[str]
+) -> None:
+    with pytest.raises(ValidationFailed) as excinfo:
+        check_options(_model(model_id), aspect_ratio, size)
+    for fragment in fragments:
+        assert fragment in str(excinfo.value)
+
+
+def test_model_without_image_config_rejects_an_aspect_ratio() -> None:
+    model = replace(_model("gemini-2.5-flash-image"), supports_image_config=False)
+    with pytest.raises(ValidationFailed, match=re.escape("does not take an aspect ratio")):
+        check_options(model, "1:1", None)
+    check_options(model, None, None)
