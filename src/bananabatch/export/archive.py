@@ -146,18 +146,12 @@ _CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def safe_arcname(path: str) -> str:
-    """A relative, forward-slash path with no `..`, empty or control-character parts,
-    so no unzip tool can write outside its target folder."""
-    parts = [
-        _CONTROL_CHARS.sub("", p).strip()
-        for p in path.replace("\\", "/").split("/")
-        if p not in ("", ".", "..")
-    ]
-    parts = [p for p in parts if p and p not in (".", "..")]
-    # A drive letter ("C:") as first part would make the path absolute on Windows.
-    if parts and re.fullmatch(r"[A-Za-z]:", parts[0]):
-        parts = parts[1:]
-    return "/".join(parts)
+    """A relative, forward-slash path with no `..`, empty parts, control characters
+    or colons, so no unzip tool (on any OS) can write outside its target folder."""
+    # ":" would be a drive letter or an NTFS alternate data stream on Windows.
+    cleaned = _CONTROL_CHARS.sub("", path).replace("\\", "/").replace(":", "_")
+    parts = [p.strip() for p in cleaned.split("/")]
+    return "/".join(p for p in parts if p and p not in (".", ".."))
 
 
 class _NameBook:
@@ -259,7 +253,7 @@ def iter_export_entries(
     entries: list[ExportEntry] = []
     originals_done: set[str] = set()
     seen_ids: set[str] = set()
-    for output, asset_key, asset_size, asset_mime in session.execute(stmt).tuples():
+    for output, asset_key, asset_size, asset_mime in session.execute(stmt):
         if wanted is not None:
             if output.id not in wanted:
                 continue
