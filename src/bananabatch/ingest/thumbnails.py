@@ -31,9 +31,11 @@ def make_thumbnail(data: bytes, size: int = 256) -> bytes:
             # Decode JPEG at the smallest scale still >= 2x the target (cheap and sharp).
             budget = int(size * _REDUCING_GAP)
             im.draft(None, (budget, budget))
-            oriented = ImageOps.exif_transpose(im)
-            oriented.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=_REDUCING_GAP)
-            thumb = _webp_mode(oriented)
+            thumb = ImageOps.exif_transpose(im)
+            if thumb.mode not in ("RGB", "RGBA", "L"):  # resampling needs an 8-bit mode
+                thumb = _webp_mode(thumb)
+            thumb.thumbnail((size, size), Image.Resampling.BICUBIC, reducing_gap=_REDUCING_GAP)
+            thumb = _webp_mode(thumb)
             buf = io.BytesIO()
             thumb.save(buf, "WEBP", quality=THUMB_QUALITY, method=2)
             return buf.getvalue()

@@ -156,14 +156,14 @@ def _preflight(path: Path, max_entries: int) -> None:
             counted = _count_entries(fp, start, cd_size, max_entries)
     except OSError as exc:
         raise _not_a_zip(name, str(exc)) from exc
-    if counted > max_entries:
-        raise _too_many(name, counted, max_entries)
+    if counted > max_entries:  # the walk stops early, so the real count is unknown
+        raise _too_many(name, counted, max_entries, exact=False)
 
 
-def _too_many(name: str, count: int, limit: int) -> ArchiveRejected:
+def _too_many(name: str, count: int, limit: int, *, exact: bool = True) -> ArchiveRejected:
+    amount = f"{count}" if exact else f"more than {limit}"
     return ArchiveRejected(
-        f"{name} has {'more than ' if count > limit + 1 else ''}{count} entries; "
-        f"the limit is {limit}. Split the dataset into several ZIPs."
+        f"{name} has {amount} entries; the limit is {limit}. Split the dataset into several ZIPs."
     )
 
 
