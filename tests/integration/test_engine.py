@@ -77,9 +77,9 @@ def _upload_refs(rt: Runtime, n: int) -> list[str]:
     return [f.asset_id for f in report.accepted]
 
 
-async def _run(rt: Runtime, *job_ids: str, timeout: float = 240) -> None:
+async def _run(rt: Runtime, *job_ids: str, limit: float = 240) -> None:
     await rt.start()
-    await asyncio.wait_for(rt.orchestrator.wait_for_jobs(job_ids), timeout)
+    await asyncio.wait_for(rt.orchestrator.wait_for_jobs(job_ids), limit)
     await rt.orchestrator.stop()
 
 
@@ -253,7 +253,7 @@ async def test_fault_mix_ends_with_exactly_the_blocked_outputs_failed(
                     reference_asset_ids=refs, prompts=prompts, model="gemini-2.5-flash-image"
                 ),
             )
-        await _run(rt, job.id, timeout=300)
+        await _run(rt, job.id, limit=300)
         outputs = _outputs(rt, job.id)
         blocked = [o for o in outputs if o.status == OutputStatus.blocked]
         assert len(blocked) == 4
