@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI). Build it with `bananabatch.api.app.create_app`."""

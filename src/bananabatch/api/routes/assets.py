@@ -1,0 +1,117 @@
+"""Standalone images (semi-automatic references) and asset downloads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from bananabatch.api.deps import AssetId, RuntimeDep, SessionDep
+from bananabatch.api.routes._files import stored_file_response
+from bananabatch.api.schemas import IngestReportOut
+from bananabatch.api.uploads import (
+    multipart_files_schema,
+    open_in_turn,
+    parse_multipart_to_disk,
+    upload_dir,
+)
+from bananabatch.db.models import Asset
+from bananabatch.errors import NotFound, ValidationFailed
+from bananabatch.ingest.service import ingest_files
+from bananabatch.services.queries import asset_thumbnail_url
+from bananabatch.storage.base import Storage
+
+router = APIRouter(prefix="/assets", tags=["assets"])
+
+MAX_FILES_PER_REQUEST = 1_000
+_IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"image/*": {}}, "description": "The image bytes."},
+    304: {"description": "Not modified (If-None-Match matched)."},
+}
+
+
+@router.post(
+    "",
+    response_model=IngestReportOut,
+    summary="Upload reference images",
+    openapi_extra=multipart_files_schema,
+)
+async def upload_assets(
+    request: Request, runtime: RuntimeDep, session: SessionDep
+) -> IngestReportOut:
+    """Multipart parts named `files`. Each accepted image's `asset_id` can be used in
+    `reference_asset_ids`; re-uploading the same bytes returns the same id."""
+    settings = runtime.settings
+    with upload_dir(settings.data_dir) as tmp:
+        form = await parse_multipart_to_disk(
+            request, tmp, file_fields=frozenset({"files"}), max_files=MAX_FILES_PER_REQUEST
+        )
+        files = form.files_named("files")
+        if not files:
+            raise ValidationFailed(
+                "The upload holds no files: send one or more multipart parts named 'files'."
+            )
+        paths = form.fields.get("paths")
+        if paths is not None and len(paths) != len(files):
+            raise ValidationFailed(
+                f"Got {len(paths)} 'paths' fields for {len(files)} files; send one per file."
+            )
+        names = paths if paths is not None else [f.filename for f in files]
+        report = await run_in_threadpool(
+            ingest_files,
+            session,
+            runtime.storage,
+            settings,
+            None,
+            open_in_turn(list(zip(names, files, strict=True))),
+        )
+    return IngestReportOut.from_report(report, asset_thumbnail_url)
+
+
+def _asset(session: SessionDep, asset_id: str) -> Asset:
+    asset = session.get(Asset, asset_id)
+    if asset is None:
+        raise NotFound(f"Asset {asset_id} does not exist.", details={"asset_id": asset_id})
+    return asset
+
+
+@router.get(
+    "/{asset_id}/image",
+    response_class=Response,
+    responses=_IMAGE_RESPONSES,
+    summary="The uploaded image (normalised)",
+)
+async def get_asset_image(
+    asset_id: AssetId, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    asset = await run_in_threadpool(_asset, session, asset_id)
+    return await run_in_threadpool(
+        stored_file_response,
+        request,
+        runtime.storage,
+        asset.storage_key,
+        media_type=asset.mime_type,
+        etag=f'"a-{asset.id}"',
+    )
+
+
+@router.get(
+    "/{asset_id}/thumbnail",
+    response_class=Response,
+    responses=_IMAGE_RESPONSES,
+    summary="A small WebP preview (the image itself when no thumbnail exists)",
+)
+async def get_asset_thumbnail(
+    asset_id: AssetId, request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    asset = await run_in_threadpool(_asset, session, asset_id)
+    return await run_in_threadpool(_thumbnail_response, request, runtime.storage, asset)
+
+
+def _thumbnail_response(request: Request, storage: Storage, asset: Asset) -> Response:
+    if asset.thumb_key and storage.exists(asset.thumb_key):
+        return stored_file_response(
+            request, storage, asset.thumb_key, media_type="image/webp", etag=f'"t-{asset.id}"'
+        )
+    return stored_file_response(
+        request, storage, asset.storage_key, media_type=asset.mime_type, etag=f'"a-{asset.id}"'
+    )

@@ -1,0 +1,83 @@
+"""Login, logout and session status (the cookie half of authentication)."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import APIRouter, Request, Response
+
+from bananabatch.api.auth import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE_SECONDS,
+    Authenticator,
+    AuthState,
+    LoginRateLimiter,
+    retry_after_seconds,
+)
+from bananabatch.api.schemas import LoginIn, SessionOut
+from bananabatch.errors import TooManyRequests, Unauthorized
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _authenticator(request: Request) -> Authenticator:
+    auth: Authenticator = request.app.state.authenticator
+    return auth
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.post("/login", response_model=SessionOut, summary="Log in with the server password")
+async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
+    """Sets the HttpOnly session cookie. At most 10 attempts per minute per client address."""
+    auth = _authenticator(request)
+    if not auth.required:
+        return SessionOut(authenticated=True, auth_required=False)
+    limiter: LoginRateLimiter = request.app.state.login_limiter
+    client = _client(request)
+    wait = limiter.hit(client)
+    if wait is not None:
+        seconds = retry_after_seconds(wait)
+        log.warning("login rate limit hit by %s", client)
+        raise TooManyRequests(
+            f"Too many login attempts; try again in {seconds} seconds.",
+            details={"retry_after": seconds},
+        )
+    if not auth.check_password(body.password):
+        log.warning("failed login from %s", client)
+        raise Unauthorized("Wrong password.")
+    response.set_cookie(
+        SESSION_COOKIE,
+        auth.issue_session(),
+        max_age=SESSION_MAX_AGE_SECONDS,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    log.info("login from %s", client)
+    return SessionOut(authenticated=True, auth_required=True)
+
+
+@router.post("/logout", response_model=SessionOut, summary="Log out (clears the cookie)")
+async def logout(request: Request, response: Response) -> SessionOut:
+    auth = _authenticator(request)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return SessionOut(authenticated=not auth.required, auth_required=auth.required)
+
+
+@router.get("/session", response_model=SessionOut, summary="Am I logged in?")
+async def get_session(request: Request) -> SessionOut:
+    auth = _authenticator(request)
+    state: AuthState | None = getattr(request.state, "auth", None)
+    via = state.via if state is not None else None
+    return SessionOut(authenticated=via is not None, auth_required=auth.required)

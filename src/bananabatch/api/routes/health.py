@@ -1,0 +1,87 @@
+"""GET /health: is the server usable, and with which provider and executor."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+import bananabatch
+from bananabatch.api.deps import SettingsDep
+from bananabatch.api.schemas import DbHealth, ExecutorHealth, HealthOut, ProviderHealth
+from bananabatch.runtime import Runtime
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["health"])
+
+
+def _check_db(runtime: Runtime) -> DbHealth:
+    dialect = runtime.engine.dialect.name
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        log.warning("health: database check failed: %s", exc)
+        return DbHealth(ok=False, dialect=dialect, error=type(exc).__name__)
+    return DbHealth(ok=True, dialect=dialect)
+
+
+def _check_storage(runtime: Runtime) -> dict[str, Any]:
+    try:
+        return dict(runtime.storage.health())
+    except Exception as exc:
+        log.warning("health: storage check failed: %s", exc)
+        return {"ok": False, "error": type(exc).__name__}
+
+
+@router.get("/health", response_model=HealthOut, summary="Server, DB, storage, executor status")
+async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
+    """Public (no login needed): shows whether a key is configured, never the key."""
+    runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    provider = ProviderHealth(
+        name=settings.resolved_provider,
+        gemini_key_configured=settings.gemini_configured,
+        default_model=settings.resolved_default_model,
+    )
+    auth_required = bool(request.app.state.authenticator.required)
+    if runtime is None:
+        return HealthOut(
+            ok=False,
+            version=bananabatch.__version__,
+            auth_required=auth_required,
+            db=DbHealth(ok=False, dialect="", error="starting"),
+            storage={"ok": False, "error": "starting"},
+            executor=ExecutorHealth(
+                name=settings.executor, ok=False, orchestrator_running=False, in_flight=0
+            ),
+            provider=provider,
+        )
+    db = await run_in_threadpool(_check_db, runtime)
+    storage = await run_in_threadpool(_check_storage, runtime)
+    try:
+        orch = await runtime.orchestrator.health()
+    except Exception as exc:
+        log.warning("health: orchestrator check failed: %s", exc)
+        orch = {"running": False, "in_flight": 0, "error": type(exc).__name__}
+    details = orch.get("executor")
+    executor_details: dict[str, Any] = dict(details) if isinstance(details, dict) else {}
+    in_flight = orch.get("in_flight", 0)
+    executor = ExecutorHealth(
+        name=runtime.executor.name,
+        ok=bool(executor_details.get("ok", True)) and "error" not in orch,
+        orchestrator_running=bool(orch.get("running", False)),
+        in_flight=in_flight if isinstance(in_flight, int) else 0,
+        details={**executor_details, "limiter": orch.get("limiter")},
+    )
+    return HealthOut(
+        ok=db.ok and bool(storage.get("ok", False)),
+        version=bananabatch.__version__,
+        auth_required=auth_required,
+        db=db,
+        storage=storage,
+        executor=executor,
+        provider=provider,
+    )

@@ -1,0 +1,212 @@
+"""Jobs: estimate, preview, create, list, detail, actions, outputs.
+
+List and detail answer with an ETag and honour If-None-Match (304), so a UI
+polling every second costs a couple of indexed queries and no body.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import partial
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Body, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from bananabatch.api.deps import JobId, RuntimeDep, SessionDep
+from bananabatch.api.routes._files import etag_matches
+from bananabatch.api.schemas import (
+    EstimateOut,
+    JobCreate,
+    JobDetail,
+    JobList,
+    JobPatch,
+    OutputPage,
+    PromptPreview,
+    RetryIn,
+    RetryOut,
+)
+from bananabatch.db.models import JobStatus, OutputStatus
+from bananabatch.runtime import Runtime
+from bananabatch.services import jobs as job_service
+from bananabatch.services import queries
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+POLL_CACHE = "no-cache"
+_NOT_MODIFIED: dict[int | str, dict[str, object]] = {
+    304: {"description": "Not modified (If-None-Match matched the current ETag)."}
+}
+JobCreateBody = Annotated[JobCreate, Body(discriminator="mode")]
+
+
+def _wake(runtime: Runtime) -> None:
+    """Tell the scheduler there is new work (called on the event loop thread)."""
+    runtime.orchestrator.wake()
+
+
+@router.post("/estimate", response_model=EstimateOut, summary="Outputs, tasks and cost")
+async def estimate_job(
+    body: JobCreateBody, runtime: RuntimeDep, session: SessionDep
+) -> EstimateOut:
+    """Validates the request like creation does, and creates nothing."""
+    return await run_in_threadpool(
+        job_service.estimate_job, session, runtime.settings, runtime.catalog, body
+    )
+
+
+@router.post("/preview", response_model=list[PromptPreview], summary="The first rendered prompts")
+async def preview_job_prompts(
+    body: JobCreateBody,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=50)] = 6,
+) -> list[PromptPreview]:
+    return await run_in_threadpool(
+        job_service.preview_prompts, session, runtime.settings, runtime.catalog, body, limit
+    )
+
+
+@router.post("", response_model=JobDetail, status_code=201, summary="Create and queue a job")
+async def create_job(
+    body: JobCreateBody, response: Response, runtime: RuntimeDep, session: SessionDep
+) -> JobDetail:
+    job = await run_in_threadpool(
+        job_service.create_job, session, runtime.settings, runtime.catalog, body
+    )
+    _wake(runtime)
+    response.headers["Location"] = f"{queries.API_PREFIX}/jobs/{job.id}"
+    return await run_in_threadpool(queries.job_detail, session, job.id)
+
+
+@router.get("", response_model=JobList, responses=_NOT_MODIFIED, summary="List jobs, newest first")
+async def list_jobs(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    status: Annotated[
+        list[JobStatus] | None, Query(description="Repeat to match several statuses.")
+    ] = None,
+    mode: Literal["automatic", "semi_auto"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    updated_since: Annotated[
+        datetime | None, Query(description="Only jobs changed after this time.")
+    ] = None,
+) -> JobList | Response:
+    def etag_of_page() -> str:
+        return queries.job_list_etag(
+            session,
+            status=status,
+            mode=mode,
+            limit=limit,
+            offset=offset,
+            updated_since=updated_since,
+        )
+
+    def page() -> JobList:
+        return queries.list_jobs(
+            session,
+            status=status,
+            mode=mode,
+            limit=limit,
+            offset=offset,
+            updated_since=updated_since,
+        )
+
+    etag = await run_in_threadpool(etag_of_page)
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE})
+    result = await run_in_threadpool(page)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = POLL_CACHE
+    return result
+
+
+@router.get("/{job_id}", response_model=JobDetail, responses=_NOT_MODIFIED, summary="Job detail")
+async def get_job(
+    job_id: JobId, request: Request, response: Response, session: SessionDep
+) -> JobDetail | Response:
+    """Counts by status for the job and each batch, progress, cost, queue position."""
+    etag = await run_in_threadpool(queries.job_etag, session, job_id)
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE})
+    detail = await run_in_threadpool(queries.job_detail, session, job_id)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = POLL_CACHE
+    return detail
+
+
+@router.patch("/{job_id}", response_model=JobDetail, summary="Change a job's priority")
+async def update_job(
+    job_id: JobId, body: JobPatch, runtime: RuntimeDep, session: SessionDep
+) -> JobDetail:
+    await run_in_threadpool(job_service.set_priority, session, job_id, body.priority)
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
+@router.post("/{job_id}/cancel", response_model=JobDetail, summary="Cancel a job")
+async def cancel_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
+    """Outputs not started are cancelled; images already being made are kept."""
+    await run_in_threadpool(job_service.cancel_job, session, job_id)
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
+@router.post("/{job_id}/pause", response_model=JobDetail, summary="Pause a job")
+async def pause_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
+    await run_in_threadpool(job_service.pause_job, session, job_id)
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
+@router.post("/{job_id}/resume", response_model=JobDetail, summary="Resume a paused job")
+async def resume_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
+    await run_in_threadpool(job_service.resume_job, session, job_id)
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
+@router.post("/{job_id}/retry-failed", response_model=RetryOut, summary="Re-queue failed outputs")
+async def retry_failed_outputs(
+    job_id: JobId,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    body: Annotated[RetryIn | None, Body()] = None,
+) -> RetryOut:
+    """All failed outputs, or only `output_ids` (which may include blocked ones)."""
+    ids = body.output_ids if body is not None else None
+    requeued = await run_in_threadpool(job_service.retry_failed, session, job_id, ids)
+    if requeued:
+        _wake(runtime)
+    job = await run_in_threadpool(queries.job_detail, session, job_id)
+    return RetryOut(requeued=requeued, job=job)
+
+
+@router.get("/{job_id}/outputs", response_model=OutputPage, summary="Outputs, cursor-paginated")
+async def list_job_outputs(
+    job_id: JobId,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    batch_id: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[
+        list[OutputStatus] | None, Query(description="Repeat to match several statuses.")
+    ] = None,
+    source: Annotated[
+        str | None, Query(max_length=1024, description="A source path or source asset id.")
+    ] = None,
+) -> OutputPage:
+    return await run_in_threadpool(
+        partial(
+            queries.list_outputs,
+            session,
+            job_id,
+            cursor=cursor,
+            limit=limit,
+            batch_id=batch_id,
+            status=status,
+            source=source,
+        )
+    )
