@@ -80,7 +80,7 @@ def _setup_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=console, show_path=False)],
         force=True,
     )
-    logging.getLogger("bananabatch").setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("bananabatch").setLevel(logging.DEBUG if verbose else logging.WARNING)
     for noisy in ("httpx", "httpcore", "alembic", "google_genai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -1,0 +1,141 @@
+"""The headless CLI end to end (in-process through typer's runner): both modes,
+the jobs commands and meaningful exit codes."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
+from bananabatch.config import get_settings
+from bananabatch.db.models import Job
+from bananabatch.runtime import build_runtime
+from tests.imagegen import image_bytes, make_dataset
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BANANABATCH_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_run_automatic_mirrors_the_dataset_into_a_folder(cli_env: Path) -> None:
+    make_dataset(cli_env / "ds", {"cat": 3, "dog": 2})
+    (cli_env / "ds" / "dog" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "automatic",
+            str(cli_env / "ds"),
+            "--prompt",
+            "{fog|snow} {class}",
+            "--variations",
+            "2",
+            "--out",
+            str(cli_env / "out"),
+        ],
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert "dog/broken.jpg" in result.output  # the bad file is named, the rest ran
+    files = sorted(
+        p.relative_to(cli_env / "out").as_posix()
+        for p in (cli_env / "out").rglob("*")
+        if p.is_file()
+    )
+    assert files == sorted(
+        [f"cat/{i:03d}__v{v}.png" for i in range(3) for v in (1, 2)]
+        + [f"dog/{i:03d}__v{v}.png" for i in range(2) for v in (1, 2)]
+        + ["manifest.csv", "manifest.jsonl"]
+    )
+    rows = [
+        json.loads(line) for line in (cli_env / "out" / "manifest.jsonl").read_text().splitlines()
+    ]
+    assert len(rows) == 10 and {r["status"] for r in rows} == {"succeeded"}
+    assert all(r["prompt"].split()[0] in ("fog", "snow") for r in rows)
+
+
+def test_run_semi_auto_to_zip_and_jobs_commands(cli_env: Path) -> None:
+    for i in range(2):
+        (cli_env / f"ref{i}.png").write_bytes(image_bytes(i, fmt="PNG"))
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "semi-auto",
+            "--ref",
+            str(cli_env / "ref0.png"),
+            "--ref",
+            str(cli_env / "ref1.png"),
+            "--prompt",
+            "a lighthouse",
+            "--count",
+            "6",
+            "--out",
+            str(cli_env / "shots.zip"),
+        ],
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    with zipfile.ZipFile(cli_env / "shots.zip") as z:
+        assert z.testzip() is None
+        images = sorted(n for n in z.namelist() if n.endswith(".png"))
+        manifest = z.read("manifest.csv").decode()
+    assert images == [
+        "01-a-lighthouse/run-001/image-1.png",
+        "01-a-lighthouse/run-001/image-2.png",
+        "01-a-lighthouse/run-001/image-3.png",
+        "01-a-lighthouse/run-001/image-4.png",
+        "01-a-lighthouse/run-002/image-1.png",
+        "01-a-lighthouse/run-002/image-2.png",
+    ]
+    assert manifest.count("\n") == 7  # header + 6 rows
+
+    listed = runner.invoke(app, ["jobs", "list"])
+    assert listed.exit_code == 0 and "6/6" in listed.output
+    rt = build_runtime(get_settings())
+    with rt.session_factory() as s:
+        job_id = s.query(Job).one().id
+    rt.engine.dispose()
+    shown = runner.invoke(app, ["jobs", "show", job_id])
+    assert shown.exit_code == 0 and "succeeded 6" in shown.output
+    again = runner.invoke(app, ["jobs", "cancel", job_id])
+    assert again.exit_code == EXIT_BAD_INPUT and "already completed" in again.output
+    exported = runner.invoke(app, ["jobs", "export", job_id, str(cli_env / "again.zip")])
+    assert exported.exit_code == 0
+    with zipfile.ZipFile(io.BytesIO((cli_env / "again.zip").read_bytes())) as z:
+        assert len([n for n in z.namelist() if n.endswith(".png")]) == 6
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "automatic", "missing-folder", "--prompt", "x"], "does not exist"),
+        (
+            ["run", "semi-auto", "--prompt", "x", "--model", "gemini-2.5-flash-image"],
+            "GEMINI_API_KEY",
+        ),
+        (["run", "semi-auto", "--prompt", "{unclosed", "--count", "4"], "character"),
+        (["run", "semi-auto", "--prompt", "x", "--model", "dall-e-3"], "Unknown model"),
+        (["jobs", "show", "nope"], "does not exist"),
+    ],
+)
+def test_bad_input_exits_2_with_a_clear_message(
+    cli_env: Path, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert message.lower() in " ".join(result.output.split()).lower()
