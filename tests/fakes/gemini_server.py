@@ -579,7 +579,9 @@ class FakeGeminiServer:
             parts.append({"text": f"Drafting composition {i + 1}.", "thought": True})
             draft = _png(size, (128, 128, 128), {"fake-gemini": f"thought {i + 1}"})
             parts.append(_image_part(draft) | {"thought": True})
-        parts.append({"text": "Here is your image."})
+        # real answers from thinking models sign the first non-thought part
+        signature = base64.b64encode(hashlib.sha256(parsed.prompt.encode()).digest()).decode()
+        parts.append({"text": "Here is your image.", "thoughtSignature": signature})
         for i in range(finals):
             meta = {
                 "fake-gemini": "final" if i == finals - 1 else f"image {i + 1}",

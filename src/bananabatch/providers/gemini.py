@@ -215,6 +215,17 @@ def _blocked_categories(ratings: Iterable[types.SafetyRating] | None) -> list[st
     ]
 
 
+def _blocked(
+    what: str,
+    reason: str | None,
+    message: str | None,
+    ratings: Iterable[types.SafetyRating] | None,
+) -> BlockedError:
+    extra = [message or "", ", ".join(_blocked_categories(ratings))]
+    suffix = "; ".join(e for e in extra if e)
+    return BlockedError(f"Gemini blocked the {what} ({reason})" + (f": {suffix}" if suffix else ""))
+
+
 def usage_from_response(response: types.GenerateContentResponse) -> Usage:
     """Token usage; thinking tokens count as output, as they are billed."""
     meta = response.usage_metadata
@@ -243,14 +254,11 @@ def image_from_response(response: types.GenerateContentResponse) -> GeneratedIma
     """
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason is not None:
-        reason = _enum_name(feedback.block_reason)
-        extra = [
-            feedback.block_reason_message or "",
-            ", ".join(_blocked_categories(feedback.safety_ratings)),
-        ]
-        suffix = "; ".join(e for e in extra if e)
-        raise BlockedError(
-            f"Gemini blocked the prompt ({reason})" + (f": {suffix}" if suffix else "")
+        raise _blocked(
+            "prompt",
+            _enum_name(feedback.block_reason),
+            feedback.block_reason_message,
+            feedback.safety_ratings,
         )
 
     candidate = response.candidates[0] if response.candidates else None
@@ -260,14 +268,7 @@ def image_from_response(response: types.GenerateContentResponse) -> GeneratedIma
     parts = candidate.content.parts if candidate.content and candidate.content.parts else []
     texts = [p.text for p in parts if p.text and not p.thought]
     if finish in BLOCK_FINISH_REASONS:
-        extra = [
-            candidate.finish_message or "",
-            ", ".join(_blocked_categories(candidate.safety_ratings)),
-        ]
-        suffix = "; ".join(e for e in extra if e)
-        raise BlockedError(
-            f"Gemini blocked the image ({finish})" + (f": {suffix}" if suffix else "")
-        )
+        raise _blocked("image", finish, candidate.finish_message, candidate.safety_ratings)
 
     final = None
     for part in parts:
