@@ -41,6 +41,10 @@ class ProviderPool:
             self._providers[name] = make_provider(name, self.settings)  # type: ignore[arg-type]
         return self._providers[name]
 
+    def register(self, name: str, provider: ImageProvider) -> None:
+        """Use this provider instance for `name` (benchmarks, embedding applications)."""
+        self._providers[name] = provider
+
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()

@@ -1,0 +1,20 @@
+"""Run every benchmark in one go: `make bench`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHES = ["bench.bench_engine", "bench.bench_export"]
+
+
+def main() -> int:
+    failed = 0
+    for module in BENCHES:
+        print(f"== {module}", flush=True)
+        failed |= subprocess.call([sys.executable, "-m", module])
+    return failed
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
