@@ -10,11 +10,12 @@ import hashlib
 import io
 import json
 import os
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import pytest
 from PIL import Image
@@ -44,6 +45,9 @@ from bananabatch.export import (
 )
 from bananabatch.storage import LocalStorage
 from bananabatch.storage.keys import asset_key, output_key
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 BIG = 1 << 40  # a part size nothing reaches
 
@@ -639,3 +643,48 @@ def test_stream_yields_bounded_chunks(
     )
     # Never an image (let alone the archive) in one piece: chunks stay near the read size.
     assert _chunks_are_bounded(chunks, 2 * 256 * 1024)
+
+
+class _Zeros(io.RawIOBase):
+    """A lazily produced object of `size` zero bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: WriteableBuffer) -> int:
+        view = memoryview(buf)
+        n = min(len(view), self.left)
+        view[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+class HugeStorage(MemoryStorage):
+    def __init__(self, huge: dict[str, int]) -> None:
+        super().__init__()
+        self.huge = huge
+
+    def open(self, key: str) -> BinaryIO:
+        self.opened += 1
+        return io.BufferedReader(_Zeros(self.huge[key]))
+
+    def size(self, key: str) -> int:
+        return self.huge[key]
+
+
+def test_zip64_headers_when_a_file_exceeds_4gb() -> None:
+    big = 5 * 1024**3
+    store = HugeStorage({"big": big})
+    entry = ExportEntry("original", "g", "big.png", "big", None, None)
+    chunks, length = zip_entries([entry], store)  # type: ignore[arg-type]
+    assert length is not None and length > big
+    head = next(chunks)  # manifests, then the big file's local header: read nothing more
+    at = head.index(b"PK\x03\x04" + b"\x2d\x00")  # version 4.5 = ZIP64
+    assert head[at + 30 : at + 37] == b"big.png"
+    compressed, uncompressed = struct.unpack("<II", head[at + 18 : at + 26])
+    assert compressed == uncompressed == 0xFFFFFFFF  # sizes live in the ZIP64 extra field
+    assert head[at + 37 : at + 41] == b"\x01\x00\x10\x00"  # ZIP64 extra: id 1, 16 bytes
+    assert len(head) < 4 * 1024 * 1024
