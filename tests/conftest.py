@@ -13,6 +13,8 @@ from bananabatch.db.migrate import upgrade
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.storage.local import LocalStorage
 
+pytest_plugins = ["tests.fakes.gemini_server"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
