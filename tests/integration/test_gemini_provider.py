@@ -40,8 +40,6 @@ from bananabatch.providers.factory import make_provider
 from bananabatch.providers.gemini import GeminiProvider
 from tests.fakes.gemini_server import FakeGeminiServer, Fault
 
-pytest_plugins = ["tests.fakes.gemini_server"]
-
 MODEL = "gemini-2.5-flash-image"
 ROOT = Path(__file__).resolve().parents[2]
 
