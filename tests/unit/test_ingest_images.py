@@ -313,3 +313,47 @@ def test_thumbnail_of_garbage_raises() -> None:
     with pytest.raises(ImageRejected) as info:
         make_thumbnail(b"nope")
     assert info.value.reason == "corrupt"
+
+
+def _animated(fmt: str, **params: object) -> bytes:
+    frames = [Image.new("RGB", (20, 10), c) for c in ((255, 0, 0), (0, 255, 0))]
+    buf = io.BytesIO()
+    frames[0].save(buf, fmt, save_all=True, append_images=frames[1:], **params)
+    return buf.getvalue()
+
+
+def test_camera_mpo_is_a_jpeg_kept_as_is() -> None:
+    data = _animated("MPO")
+    v = check(data, "camera.jpg")
+    assert (v.format, v.original_format, v.mime_type) == ("JPEG", "JPEG", "image/jpeg")
+    assert v.data is data
+    assert not v.normalised
+
+
+@pytest.mark.parametrize(("fmt", "target"), [("PNG", "PNG"), ("WEBP", "WEBP")])
+def test_animated_png_and_webp_keep_the_first_frame(fmt: str, target: str) -> None:
+    v = check(_animated(fmt), "anim")
+    assert v.format == target
+    assert f"first frame of animated {fmt}" in v.notes
+    im = decode(v.data)
+    assert not getattr(im, "is_animated", False)
+    red = rgba(im.convert("RGB"), (0, 0))
+    assert red[0] > 240 and red[1] < 20
+
+
+@pytest.mark.parametrize(
+    ("mode", "out_mode", "note"),
+    [
+        ("1", "L", "1-bit image converted"),
+        ("I", "L", "high bit depth image converted"),
+        ("F", "L", "high bit depth image converted"),
+        ("CMYK", "RGB", "CMYK converted to RGB"),
+        ("YCbCr", "RGB", "YCbCr converted to RGB"),
+    ],
+)
+def test_tiff_modes_are_normalised(mode: str, out_mode: str, note: str) -> None:
+    buf = io.BytesIO()
+    Image.new(mode, (8, 8)).save(buf, "TIFF")
+    v = check(buf.getvalue(), "scan.tif")
+    assert decode(v.data).mode == out_mode
+    assert any(note in n for n in v.notes), v.notes

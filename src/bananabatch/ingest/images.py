@@ -257,7 +257,8 @@ def _normalise_mode(im: Image.Image, notes: list[str]) -> tuple[Image.Image, boo
         notes.append("1-bit image converted to 8-bit greyscale")
         return im.convert("L"), True
     if mode.startswith("I") or mode == "F":
-        notes.append("16-bit image converted to 8-bit")
+        depth = "16-bit" if mode.startswith("I;16") else "high bit depth"
+        notes.append(f"{depth} image converted to 8-bit")
         return to_8bit_grey(im), True
     notes.append(f"{mode} converted to RGB")
     return im.convert("RGB"), True
