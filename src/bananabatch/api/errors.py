@@ -84,6 +84,18 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for err in errors:
         loc = tuple(err.get("loc", ()))
+        if err.get("type") == "json_invalid":
+            pos = loc[1] if len(loc) > 1 else None
+            reason = (err.get("ctx") or {}).get("error", "malformed")
+            out.append(
+                {
+                    "field": "body",
+                    "loc": ["body"],
+                    "message": f"The body is not valid JSON ({reason} at character {pos}).",
+                    "type": "json_invalid",
+                }
+            )
+            continue
         out.append(
             {
                 "field": _loc_to_text(loc),
