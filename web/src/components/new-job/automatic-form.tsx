@@ -1,0 +1,517 @@
+"use client";
+
+import { useCallback, useMemo, useState } from "react";
+import { useRouter } from "next/navigation";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { FileArchive, FolderTree, Loader2, Play, RotateCcw, Wand2 } from "lucide-react";
+import { toast } from "sonner";
+
+import { PageHeader } from "@/components/app/page-header";
+import { ErrorState } from "@/components/app/states";
+import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import {
+  Card,
+  CardAction,
+  CardContent,
+  CardDescription,
+  CardHeader,
+  CardTitle,
+} from "@/components/ui/card";
+import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
+import { Progress } from "@/components/ui/progress";
+import { Switch } from "@/components/ui/switch";
+import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
+import { EstimateCard } from "@/components/new-job/estimate-card";
+import {
+  DEFAULT_SETTINGS,
+  ModelFields,
+  toJobOptions,
+  type GenerationSettings,
+} from "@/components/new-job/model-fields";
+import { NumberStepper } from "@/components/new-job/number-stepper";
+import { PromptEditor } from "@/components/new-job/prompt-editor";
+import { PromptPreview } from "@/components/new-job/prompt-preview";
+import { UploadPanel } from "@/components/new-job/upload-panel";
+import { createDatasetQueue, useQueueState } from "@/hooks/use-upload-queue";
+import { useDebounced } from "@/hooks/use-debounced";
+import { api } from "@/lib/api/client";
+import { errorMessage } from "@/lib/api/errors";
+import { useModels } from "@/lib/api/queries";
+import type { AutomaticJobCreate, DatasetSummary, IngestReport } from "@/lib/api/types";
+import { buildSelection, detectClasses, type FolderCount } from "@/lib/files";
+import { formatBytes, formatInt, plural } from "@/lib/format";
+import { analyzeTemplate, AUTOMATIC_VARIABLES } from "@/lib/template";
+import type { UploadQueue } from "@/lib/upload-queue";
+
+interface ZipUpload {
+  file: File;
+  fraction: number;
+  status: "uploading" | "done" | "error";
+  report: IngestReport | null;
+  error: string | null;
+}
+
+function defaultDatasetName(): string {
+  return `Dataset ${new Date().toLocaleString("en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`;
+}
+
+function ClassChips({ folders, source }: { folders: FolderCount[]; source: "server" | "local" }) {
+  return (
+    <div className="space-y-2" data-testid="detected-classes">
+      <p className="flex items-center gap-1.5 text-sm font-medium">
+        <FolderTree className="size-4 text-muted-foreground" aria-hidden />
+        {folders.length === 1 && folders[0]?.folder === ""
+          ? "Flat dataset (no class folders)"
+          : `${plural(folders.length, "class", "classes")} detected`}
+        <span className="text-xs font-normal text-muted-foreground">
+          {source === "server" ? "· stored on the server" : "· in your selection"}
+        </span>
+      </p>
+      <ul className="flex flex-wrap gap-1.5" aria-label="Classes">
+        {folders.map((f) => (
+          <li key={f.folder}>
+            <Badge variant="secondary" className="gap-1.5 py-1 text-xs">
+              <span className="font-mono">{f.folder || "(root)"}</span>
+              <span className="rounded bg-background px-1 tabular-nums">{formatInt(f.count)}</span>
+            </Badge>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+export function AutomaticJobForm() {
+  const router = useRouter();
+  const models = useModels();
+
+  const [dataset, setDataset] = useState<DatasetSummary | null>(null);
+  const [datasetName, setDatasetName] = useState("");
+  const [queue, setQueue] = useState<UploadQueue | null>(null);
+  const [localClasses, setLocalClasses] = useState<FolderCount[]>([]);
+  const [skipped, setSkipped] = useState<string[]>([]);
+  const [zip, setZip] = useState<ZipUpload | null>(null);
+  const [starting, setStarting] = useState(false);
+  const { totals, version } = useQueueState(queue);
+
+  const [prompt, setPrompt] = useState("");
+  const [variations, setVariations] = useState(2);
+  const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
+  const [includeOriginals, setIncludeOriginals] = useState(false);
+  const [name, setName] = useState("");
+
+  const uploading =
+    (queue !== null && !totals.settled && totals.files > 0) || zip?.status === "uploading";
+  const progressKey = useDebounced(`${totals.done}:${zip?.status ?? ""}`, 600);
+
+  const summary = useQuery({
+    queryKey: ["dataset", dataset?.id, progressKey],
+    queryFn: () => api.dataset(dataset!.id),
+    enabled: Boolean(dataset),
+    placeholderData: (prev) => prev,
+  });
+  const stored = summary.data ?? dataset;
+  const itemCount = stored?.item_count ?? 0;
+
+  const ensureDataset = useCallback(
+    async (suggested: string | null): Promise<DatasetSummary> => {
+      if (dataset) return dataset;
+      const created = await api.createDataset(suggested || defaultDatasetName());
+      setDataset(created);
+      setDatasetName(created.name);
+      return created;
+    },
+    [dataset],
+  );
+
+  const onFiles = useCallback(
+    async (raw: RawFiles) => {
+      const sel = buildSelection(raw);
+      setSkipped((prev) => [...prev, ...sel.skipped]);
+      if (!sel.zip && sel.files.length === 0) {
+        toast.error("No images found", {
+          description: sel.skipped.length
+            ? `${plural(sel.skipped.length, "file")} skipped: only JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC and AVIF images are used.`
+            : "Choose a folder that contains images.",
+        });
+        return;
+      }
+      setStarting(true);
+      let ds: DatasetSummary;
+      try {
+        ds = await ensureDataset(sel.root);
+      } catch (err) {
+        toast.error("Could not create the dataset", { description: errorMessage(err) });
+        setStarting(false);
+        return;
+      }
+      setStarting(false);
+      if (sel.zip) {
+        const file = sel.zip;
+        setZip({ file, fraction: 0, status: "uploading", report: null, error: null });
+        try {
+          const report = await api.uploadDatasetZip(ds.id, file, (fraction) =>
+            setZip((z) => (z ? { ...z, fraction } : z)),
+          );
+          setZip({ file, fraction: 1, status: "done", report, error: null });
+          if (report.errors.length) {
+            toast.warning(`${plural(report.errors.length, "file")} in the ZIP could not be used`);
+          } else {
+            toast.success(`${plural(report.accepted.length, "image")} imported from ${file.name}`);
+          }
+        } catch (err) {
+          setZip({ file, fraction: 0, status: "error", report: null, error: errorMessage(err) });
+        }
+        return;
+      }
+      setLocalClasses((prev) => {
+        const merged = new Map(prev.map((c) => [c.folder, c.count]));
+        for (const c of detectClasses(sel.files.map((f) => f.relPath))) {
+          merged.set(c.folder, (merged.get(c.folder) ?? 0) + c.count);
+        }
+        return [...merged.entries()].map(([folder, count]) => ({ folder, count }));
+      });
+      const q = queue ?? createDatasetQueue(ds.id);
+      if (!queue) setQueue(q);
+      q.add(
+        sel.files.map((f) => ({
+          id: f.relPath,
+          relPath: f.relPath,
+          size: f.file.size,
+          file: f.file,
+        })),
+      );
+    },
+    [ensureDataset, queue],
+  );
+
+  const reset = () => {
+    queue?.cancel();
+    setQueue(null);
+    setDataset(null);
+    setDatasetName("");
+    setLocalClasses([]);
+    setSkipped([]);
+    setZip(null);
+  };
+
+  const analysis = useMemo(() => analyzeTemplate(prompt, AUTOMATIC_VARIABLES), [prompt]);
+  const selectedModel = models.data?.find((m) => m.id === settings.model);
+  const classic = selectedModel?.provider === "classic";
+
+  const request: AutomaticJobCreate | null = useMemo(() => {
+    if (!dataset || !settings.model) return null;
+    return {
+      mode: "automatic",
+      name: name.trim() || datasetName.trim() || "",
+      dataset_id: dataset.id,
+      prompt,
+      variations,
+      model: settings.model,
+      options: toJobOptions(settings),
+      include_originals: includeOriginals,
+    };
+  }, [dataset, settings, name, datasetName, prompt, variations, includeOriginals]);
+
+  const waitingFor = !dataset
+    ? "Add a dataset to see the estimate."
+    : itemCount === 0
+      ? uploading
+        ? "Waiting for the first images to arrive…"
+        : "The dataset has no usable images yet."
+      : null;
+
+  const estimateBody = useDebounced(request, 350);
+  const estimate = useQuery({
+    queryKey: ["estimate", estimateBody, itemCount],
+    queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
+    enabled: Boolean(estimateBody) && !waitingFor,
+    placeholderData: (prev) => prev,
+    retry: false,
+  });
+
+  const create = useMutation({
+    mutationFn: (req: AutomaticJobCreate) => api.createJob(req),
+    onSuccess: (job) => {
+      toast.success("Job started", { description: job.name || "Automatic job" });
+      router.push(`/jobs/view/?id=${encodeURIComponent(job.id)}`);
+    },
+    onError: (err) => toast.error("Could not start the job", { description: errorMessage(err) }),
+  });
+
+  const blocker = !dataset
+    ? "Add a dataset first."
+    : uploading
+      ? "Wait for the upload to finish."
+      : itemCount === 0
+        ? "The dataset has no usable images."
+        : !prompt.trim() && !classic
+          ? "Write a prompt."
+          : analysis.issues.length > 0
+            ? "Fix the prompt template first."
+            : !settings.model
+              ? "Choose a model."
+              : selectedModel && !selectedModel.available
+                ? "This model needs a Gemini API key on the server."
+                : null;
+
+  if (models.isError) {
+    return (
+      <div>
+        <PageHeader title="New automatic job" />
+        <ErrorState
+          title="Could not load the models"
+          error={models.error}
+          onRetry={() => void models.refetch()}
+        />
+      </div>
+    );
+  }
+
+  const folders = stored && stored.item_count > 0 ? stored.folders : localClasses;
+
+  return (
+    <div>
+      <PageHeader
+        title="New automatic job"
+        description="Dataset augmentation: every image of a dataset gets N variations. Results keep your folder layout and download as one ZIP with a manifest."
+      />
+      <div className="grid items-start gap-6 lg:grid-cols-[minmax(0,1fr)_340px]">
+        <div className="space-y-6">
+          <Card>
+            <CardHeader>
+              <CardTitle>1. Dataset</CardTitle>
+              <CardDescription>
+                A folder of images, with one sub-folder per class (like{" "}
+                <span className="font-mono">cat/</span>, <span className="font-mono">dog/</span>),
+                or a ZIP of one.
+              </CardDescription>
+              {dataset ? (
+                <CardAction>
+                  <Button variant="ghost" size="sm" onClick={reset}>
+                    <RotateCcw aria-hidden /> Start over
+                  </Button>
+                </CardAction>
+              ) : null}
+            </CardHeader>
+            <CardContent className="space-y-5">
+              <Dropzone
+                idPrefix="dataset"
+                title={dataset ? "Drop more images to add them" : "Drop a folder or a ZIP here"}
+                hint="Sub-folders are kept as classes. Thousands of files are fine: they upload in parallel and retry on errors."
+                onFiles={(files) => void onFiles(files)}
+                disabled={starting || zip?.status === "uploading"}
+                compact={Boolean(dataset)}
+              />
+              {starting ? (
+                <p className="flex items-center gap-2 text-sm text-muted-foreground" role="status">
+                  <Loader2 className="size-4 animate-spin" aria-hidden /> Creating the dataset…
+                </p>
+              ) : null}
+              {dataset ? (
+                <p className="text-sm text-muted-foreground">
+                  Dataset{" "}
+                  <span className="font-medium text-foreground">{datasetName || dataset.name}</span>
+                  {itemCount > 0 ? ` · ${plural(itemCount, "image")} stored` : ""}
+                </p>
+              ) : null}
+              {zip ? (
+                <div className="space-y-2 rounded-lg border p-3" aria-live="polite">
+                  <p className="flex items-center gap-2 text-sm font-medium">
+                    <FileArchive className="size-4 text-muted-foreground" aria-hidden />
+                    {zip.file.name}
+                    <span className="text-xs font-normal text-muted-foreground">
+                      {formatBytes(zip.file.size)}
+                    </span>
+                  </p>
+                  {zip.status === "uploading" ? (
+                    <Progress value={zip.fraction * 100} aria-label="ZIP upload progress" />
+                  ) : zip.status === "error" ? (
+                    <Alert variant="destructive">
+                      <AlertTitle>The ZIP could not be imported</AlertTitle>
+                      <AlertDescription>{zip.error}</AlertDescription>
+                    </Alert>
+                  ) : zip.report ? (
+                    <div className="space-y-2 text-sm">
+                      <p data-testid="upload-complete">
+                        Imported {plural(zip.report.accepted.length, "image")}
+                        {zip.report.errors.length
+                          ? `, ${plural(zip.report.errors.length, "file")} refused`
+                          : ""}
+                        .
+                      </p>
+                      {zip.report.errors.length ? (
+                        <ul className="max-h-40 space-y-1 overflow-auto rounded-md border bg-background p-2 text-xs">
+                          {zip.report.errors.map((e) => (
+                            <li key={e.rel_path} className="flex gap-2">
+                              <span className="font-mono">{e.rel_path}</span>
+                              <span className="text-destructive">{e.message}</span>
+                            </li>
+                          ))}
+                        </ul>
+                      ) : null}
+                    </div>
+                  ) : null}
+                </div>
+              ) : null}
+              {queue && totals.files > 0 ? (
+                <UploadPanel queue={queue} totals={totals} version={version} />
+              ) : null}
+              {skipped.length > 0 ? (
+                <p className="text-xs text-muted-foreground">
+                  {plural(skipped.length, "file")} skipped because they are not images (for example{" "}
+                  <span className="font-mono">{skipped[0]}</span>).
+                </p>
+              ) : null}
+              {folders.length > 0 ? (
+                <ClassChips
+                  folders={folders}
+                  source={stored && stored.item_count > 0 ? "server" : "local"}
+                />
+              ) : null}
+            </CardContent>
+          </Card>
+
+          <Card>
+            <CardHeader>
+              <CardTitle>2. Prompt</CardTitle>
+              <CardDescription>
+                One base prompt for every image. Variables fill in per image; wildcards pick one
+                choice per image.
+              </CardDescription>
+            </CardHeader>
+            <CardContent className="space-y-5">
+              <PromptEditor
+                id="base-prompt"
+                label="Base prompt"
+                value={prompt}
+                onChange={setPrompt}
+                variables={AUTOMATIC_VARIABLES}
+                placeholder="A photo of a {class} in {sunny|rainy|foggy} weather, same framing as the original"
+              />
+              <PromptPreview
+                mode="automatic"
+                request={request && (prompt.trim() || classic) ? request : null}
+                waitingFor={
+                  waitingFor
+                    ? "Upload images to preview the prompts."
+                    : !prompt.trim() && !classic
+                      ? "Write a prompt to preview it."
+                      : null
+                }
+              />
+            </CardContent>
+          </Card>
+
+          <Card>
+            <CardHeader>
+              <CardTitle>3. Output</CardTitle>
+              <CardDescription>
+                How many variations of each image, and with which model.
+              </CardDescription>
+            </CardHeader>
+            <CardContent className="space-y-5">
+              <div className="flex flex-wrap items-end gap-6">
+                <div className="space-y-2">
+                  <Label htmlFor="variations">Variations per image</Label>
+                  <NumberStepper
+                    id="variations"
+                    label="variations"
+                    value={variations}
+                    onChange={setVariations}
+                    min={1}
+                    max={100}
+                    describedBy="variations-hint"
+                  />
+                </div>
+                <p id="variations-hint" className="pb-2 text-xs text-muted-foreground">
+                  {itemCount > 0
+                    ? `${formatInt(itemCount)} images × ${variations} = ${formatInt(itemCount * variations)} new images`
+                    : "1 to 100 per image."}
+                </p>
+              </div>
+              <ModelFields
+                idPrefix="auto"
+                models={models.data}
+                loading={models.isPending}
+                value={settings}
+                onChange={setSettings}
+              />
+              <div className="flex items-center justify-between gap-4 rounded-lg border p-3">
+                <div className="space-y-0.5">
+                  <Label htmlFor="include-originals">Include the originals in the ZIP</Label>
+                  <p className="text-xs text-muted-foreground">
+                    Each source image sits beside its variations, so the download is a complete
+                    augmented dataset.
+                  </p>
+                </div>
+                <Switch
+                  id="include-originals"
+                  checked={includeOriginals}
+                  onCheckedChange={setIncludeOriginals}
+                />
+              </div>
+              <div className="space-y-2">
+                <Label htmlFor="job-name">Job name</Label>
+                <Input
+                  id="job-name"
+                  value={name}
+                  onChange={(e) => setName(e.target.value)}
+                  placeholder={datasetName || "Optional"}
+                  maxLength={200}
+                />
+              </div>
+            </CardContent>
+          </Card>
+        </div>
+
+        <div className="lg:sticky lg:top-6">
+          <EstimateCard
+            estimate={estimate.data}
+            loading={estimate.isFetching}
+            error={estimate.error}
+            waitingFor={waitingFor}
+            extra={
+              uploading && itemCount > 0 ? (
+                <p className="text-xs text-muted-foreground">
+                  The estimate grows as the upload continues.
+                </p>
+              ) : null
+            }
+          >
+            <Button
+              variant="banana"
+              size="lg"
+              className="w-full"
+              disabled={Boolean(blocker) || create.isPending || !request}
+              onClick={() => request && create.mutate(request)}
+              aria-describedby="start-blocker"
+            >
+              {create.isPending ? (
+                <Loader2 className="animate-spin" aria-hidden />
+              ) : (
+                <Play aria-hidden />
+              )}
+              Start job
+            </Button>
+            <p
+              id="start-blocker"
+              className="text-center text-xs text-muted-foreground"
+              aria-live="polite"
+            >
+              {blocker ?? (
+                <span className="inline-flex items-center gap-1">
+                  <Wand2 className="size-3" aria-hidden /> Runs in the background; you can leave
+                  this page.
+                </span>
+              )}
+            </p>
+          </EstimateCard>
+        </div>
+      </div>
+    </div>
+  );
+}

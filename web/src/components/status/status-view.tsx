@@ -1,0 +1,263 @@
+"use client";
+
+import {
+  CheckCircle2,
+  Cpu,
+  Database,
+  HardDrive,
+  KeyRound,
+  Lock,
+  RotateCw,
+  XCircle,
+} from "lucide-react";
+import type { LucideIcon } from "lucide-react";
+
+import { ModelLabel } from "@/components/app/model-label";
+import { PageHeader } from "@/components/app/page-header";
+import { ErrorState, LoadingRows } from "@/components/app/states";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import {
+  Table,
+  TableBody,
+  TableCell,
+  TableHead,
+  TableHeader,
+  TableRow,
+} from "@/components/ui/table";
+import { useHealth, useModels } from "@/lib/api/queries";
+import type { ModelInfo } from "@/lib/api/types";
+import { formatUnitPrice } from "@/lib/format";
+
+function Ok({ ok, yes = "OK", no = "Problem" }: { ok: boolean; yes?: string; no?: string }) {
+  return ok ? (
+    <Badge variant="success">
+      <CheckCircle2 aria-hidden /> {yes}
+    </Badge>
+  ) : (
+    <Badge variant="destructive">
+      <XCircle aria-hidden /> {no}
+    </Badge>
+  );
+}
+
+function Row({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <div className="flex items-start justify-between gap-4 py-1.5 text-sm">
+      <dt className="text-muted-foreground">{label}</dt>
+      <dd className="text-right font-medium break-all">{children}</dd>
+    </div>
+  );
+}
+
+function Panel({
+  icon: Icon,
+  title,
+  status,
+  description,
+  children,
+}: {
+  icon: LucideIcon;
+  title: string;
+  status: React.ReactNode;
+  description?: string;
+  children: React.ReactNode;
+}) {
+  return (
+    <Card>
+      <CardHeader>
+        <CardTitle className="flex items-center gap-2">
+          <Icon className="size-4 text-muted-foreground" aria-hidden /> {title}
+        </CardTitle>
+        {description ? <CardDescription>{description}</CardDescription> : null}
+        <div
+          data-slot="card-action"
+          className="col-start-2 row-span-2 row-start-1 self-start justify-self-end"
+        >
+          {status}
+        </div>
+      </CardHeader>
+      <CardContent>
+        <dl className="divide-y">{children}</dl>
+      </CardContent>
+    </Card>
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return "—";
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function priceRange(m: ModelInfo): string {
+  const prices = Object.values(m.price_per_image);
+  if (prices.length === 0 || prices.every((p) => p <= 0)) return "Free";
+  const min = Math.min(...prices);
+  const max = Math.max(...prices);
+  return min === max ? formatUnitPrice(min) : `${formatUnitPrice(min)} – ${formatUnitPrice(max)}`;
+}
+
+export function StatusView() {
+  const health = useHealth();
+  const models = useModels();
+  const h = health.data;
+  return (
+    <div>
+      <PageHeader
+        title="Status"
+        description="What this server uses to generate images, and whether each part answers."
+        actions={
+          <Button
+            variant="outline"
+            onClick={() => void health.refetch()}
+            disabled={health.isFetching}
+          >
+            <RotateCw className={health.isFetching ? "animate-spin" : undefined} aria-hidden />{" "}
+            Refresh
+          </Button>
+        }
+      />
+      {health.isPending ? (
+        <LoadingRows rows={4} />
+      ) : health.isError ? (
+        <ErrorState
+          title="Could not read the server status"
+          error={health.error}
+          onRetry={() => void health.refetch()}
+        />
+      ) : h ? (
+        <div className="space-y-6">
+          <div className="grid gap-4 md:grid-cols-2">
+            <Panel
+              icon={KeyRound}
+              title="Image provider"
+              status={
+                <Badge variant={h.provider.name === "gemini" ? "banana" : "secondary"}>
+                  {h.provider.name === "gemini" ? "Gemini" : "Classic"}
+                </Badge>
+              }
+              description={
+                h.provider.name === "classic"
+                  ? "Offline classical augmentation (geometric, photometric and weather effects): free, no key, no network, not AI. Set GEMINI_API_KEY and restart to use Nano Banana."
+                  : "Google Gemini image models (Nano Banana) through the official SDK."
+              }
+            >
+              <Row label="Provider in use">
+                {h.provider.name === "gemini"
+                  ? "Gemini (Nano Banana)"
+                  : "Classic augmentation (offline)"}
+              </Row>
+              <Row label="Gemini API key">
+                <Ok ok={h.provider.gemini_key_configured} yes="Configured" no="Not configured" />
+              </Row>
+              <Row label="Default model">
+                <ModelLabel model={h.provider.default_model} models={models.data} />
+              </Row>
+            </Panel>
+            <Panel
+              icon={Cpu}
+              title="Executor"
+              status={<Ok ok={h.executor.ok} yes="Healthy" no="Unhealthy" />}
+              description={
+                h.executor.name === "runpod"
+                  ? "Tasks run on RunPod Serverless workers."
+                  : "Tasks run in a worker pool inside this server process."
+              }
+            >
+              <Row label="Executor">
+                {h.executor.name === "runpod" ? "RunPod Serverless" : "Local (in-process)"}
+              </Row>
+              <Row label="Scheduler">{h.executor.orchestrator_running ? "Running" : "Stopped"}</Row>
+              <Row label="Tasks in flight">{h.executor.in_flight}</Row>
+              {Object.entries(h.executor.details ?? {}).map(([k, v]) => (
+                <Row key={k} label={k.replace(/_/g, " ")}>
+                  {describeValue(v)}
+                </Row>
+              ))}
+            </Panel>
+            <Panel
+              icon={HardDrive}
+              title="Storage"
+              status={<Ok ok={Boolean((h.storage as { ok?: boolean }).ok ?? h.ok)} />}
+            >
+              {Object.entries(h.storage).map(([k, v]) => (
+                <Row key={k} label={k.replace(/_/g, " ")}>
+                  {describeValue(v)}
+                </Row>
+              ))}
+            </Panel>
+            <Panel icon={Database} title="Database and server" status={<Ok ok={h.db.ok} />}>
+              <Row label="Database">{h.db.dialect}</Row>
+              {h.db.error ? <Row label="Error">{h.db.error}</Row> : null}
+              <Row label="Version">{h.version}</Row>
+              <Row label="Sign-in">
+                <span className="inline-flex items-center gap-1">
+                  <Lock className="size-3.5" aria-hidden />
+                  {h.auth_required ? "Password required" : "Open (no password set)"}
+                </span>
+              </Row>
+            </Panel>
+          </div>
+          <Card className="gap-0 py-0">
+            <CardHeader className="border-b py-4">
+              <CardTitle>Models</CardTitle>
+              <CardDescription>Limits and list prices per image (standard API).</CardDescription>
+            </CardHeader>
+            {models.isPending ? (
+              <LoadingRows rows={3} className="p-4" />
+            ) : models.isError ? (
+              <ErrorState
+                className="m-4"
+                title="Could not load models"
+                error={models.error}
+                onRetry={() => void models.refetch()}
+              />
+            ) : (
+              <Table aria-label="Models">
+                <TableHeader>
+                  <TableRow className="hover:bg-transparent">
+                    <TableHead>Model</TableHead>
+                    <TableHead>Reference images</TableHead>
+                    <TableHead>Sizes</TableHead>
+                    <TableHead>Price / image</TableHead>
+                    <TableHead>Available</TableHead>
+                  </TableRow>
+                </TableHeader>
+                <TableBody>
+                  {models.data.map((m) => (
+                    <TableRow key={m.id}>
+                      <TableCell>
+                        <ModelLabel
+                          model={m.id}
+                          provider={m.provider}
+                          models={models.data}
+                          className="font-medium"
+                        />
+                        <div className="text-xs text-muted-foreground">{m.id}</div>
+                      </TableCell>
+                      <TableCell>up to {m.max_reference_images}</TableCell>
+                      <TableCell>{m.image_sizes.length ? m.image_sizes.join(", ") : "—"}</TableCell>
+                      <TableCell>{priceRange(m)}</TableCell>
+                      <TableCell>
+                        {m.available ? (
+                          <Badge variant="success">Yes{m.default ? " · default" : ""}</Badge>
+                        ) : (
+                          <Badge variant="outline" title="Set GEMINI_API_KEY to use Gemini models">
+                            Needs API key
+                          </Badge>
+                        )}
+                      </TableCell>
+                    </TableRow>
+                  ))}
+                </TableBody>
+              </Table>
+            )}
+          </Card>
+        </div>
+      ) : null}
+    </div>
+  );
+}

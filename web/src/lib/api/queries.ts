@@ -1,0 +1,136 @@
+/** TanStack Query hooks over the API client: keys, polling, invalidation. */
+"use client";
+
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { toast } from "sonner";
+
+import { allOutputs, api } from "./client";
+import { errorMessage } from "./errors";
+import type { JobDetail } from "./types";
+import { pollInterval } from "@/lib/jobs";
+
+export const keys = {
+  health: ["health"] as const,
+  session: ["session"] as const,
+  models: ["models"] as const,
+  jobs: (filter: string) => ["jobs", filter] as const,
+  job: (id: string) => ["job", id] as const,
+  outputs: (id: string) => ["outputs", id] as const,
+  dataset: (id: string) => ["dataset", id] as const,
+};
+
+export function useHealth() {
+  return useQuery({
+    queryKey: keys.health,
+    queryFn: ({ signal }) => api.health(signal),
+    refetchInterval: 30_000,
+  });
+}
+
+export function useSession() {
+  return useQuery({ queryKey: keys.session, queryFn: api.session, staleTime: 60_000 });
+}
+
+export function useModels() {
+  return useQuery({ queryKey: keys.models, queryFn: api.models, staleTime: 5 * 60_000 });
+}
+
+export function useJobs(filter: { status?: string; mode?: string } = {}) {
+  return useQuery({
+    queryKey: keys.jobs(JSON.stringify(filter)),
+    queryFn: () => api.jobs({ ...filter, limit: 200 }),
+    refetchInterval: (q) =>
+      q.state.data?.items.some((j) => pollInterval(j.status) !== false) ? 2_000 : 10_000,
+  });
+}
+
+export function useJob(id: string | null) {
+  return useQuery({
+    queryKey: keys.job(id ?? ""),
+    queryFn: () => api.job(id!),
+    enabled: Boolean(id),
+    refetchInterval: (q) => pollInterval(q.state.data?.status),
+  });
+}
+
+/**
+ * Every output of a job. Refetched when the job's revision changes (the job
+ * poll is cheap thanks to ETags; this one is only paid when something moved),
+ * at most every few seconds while the job runs.
+ */
+export function useJobOutputs(job: JobDetail | undefined) {
+  return useQuery({
+    queryKey: [...keys.outputs(job?.id ?? ""), job?.revision ?? -1],
+    queryFn: ({ signal }) => allOutputs(job!.id, {}, signal),
+    enabled: Boolean(job),
+    placeholderData: (previous) => previous,
+    staleTime: 2_500,
+  });
+}
+
+type JobAction = "pause" | "resume" | "cancel" | "retry";
+
+const ACTION_DONE: Record<JobAction, string> = {
+  pause: "Job paused",
+  resume: "Job resumed",
+  cancel: "Job cancelled",
+  retry: "Failed outputs queued again",
+};
+
+/** Pause / resume / cancel / retry-failed with a toast and fresh data after. */
+export function useJobAction() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: async ({
+      id,
+      action,
+      outputIds,
+    }: {
+      id: string;
+      action: JobAction;
+      outputIds?: string[];
+    }) => {
+      switch (action) {
+        case "pause":
+          return { job: await api.pause(id), requeued: null };
+        case "resume":
+          return { job: await api.resume(id), requeued: null };
+        case "cancel":
+          return { job: await api.cancel(id), requeued: null };
+        case "retry": {
+          const out = await api.retryFailed(id, outputIds);
+          return { job: out.job, requeued: out.requeued };
+        }
+      }
+    },
+    onSuccess: (result, { action }) => {
+      qc.setQueryData(keys.job(result.job.id), result.job);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
+      void qc.invalidateQueries({ queryKey: keys.outputs(result.job.id) });
+      if (action === "retry") {
+        toast.success(
+          result.requeued
+            ? `${result.requeued} output${result.requeued === 1 ? "" : "s"} queued again`
+            : "Nothing to retry",
+        );
+      } else {
+        toast.success(ACTION_DONE[action], { description: result.job.name || undefined });
+      }
+    },
+    onError: (err) => toast.error("That did not work", { description: errorMessage(err) }),
+  });
+}
+
+export function useSetPriority() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, priority }: { id: string; priority: number }) =>
+      api.setPriority(id, priority),
+    onSuccess: (job) => {
+      qc.setQueryData(keys.job(job.id), job);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
+    },
+    onError: (err) =>
+      toast.error("Could not change the priority", { description: errorMessage(err) }),
+  });
+}

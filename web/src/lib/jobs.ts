@@ -1,0 +1,51 @@
+/** Job status vocabulary shared by the dashboard and the job page. */
+import type { JobStatus, OutputStatus } from "@/lib/api/types";
+
+export const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["queued", "running", "paused"]);
+
+export function isActive(status: string): boolean {
+  return ACTIVE_STATUSES.has(status);
+}
+
+export function canPause(status: string): boolean {
+  return status === "queued" || status === "running";
+}
+export function canResume(status: string): boolean {
+  return status === "paused";
+}
+export function canCancel(status: string): boolean {
+  return isActive(status);
+}
+
+export const JOB_STATUS_LABEL: Record<JobStatus, string> = {
+  queued: "Queued",
+  running: "Running",
+  paused: "Paused",
+  completed: "Completed",
+  completed_with_errors: "Completed with errors",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+export const OUTPUT_STATUS_LABEL: Record<OutputStatus, string> = {
+  pending: "Pending",
+  succeeded: "Succeeded",
+  blocked: "Blocked",
+  failed: "Failed",
+  cancelled: "Cancelled",
+};
+
+export function jobStatusLabel(status: string): string {
+  return JOB_STATUS_LABEL[status as JobStatus] ?? status;
+}
+
+export function modeLabel(mode: string): string {
+  return mode === "semi_auto" ? "Semi-automatic" : "Automatic";
+}
+
+/** Poll fast while work happens, slowly while paused, not at all when finished. */
+export function pollInterval(status: string | undefined): number | false {
+  if (status === "queued" || status === "running") return 1_500;
+  if (status === "paused") return 5_000;
+  return false;
+}
