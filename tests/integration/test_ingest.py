@@ -15,7 +15,7 @@ from typing import BinaryIO
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.config import Settings
 from bananabatch.db.models import Asset, DatasetItem
@@ -28,8 +28,10 @@ from bananabatch.ingest import (
     dataset_summary,
     ingest_files,
     ingest_zip,
+    service,
     store_asset,
 )
+from bananabatch.ingest.images import ValidatedImage
 from bananabatch.ingest.service import FolderSummary
 from bananabatch.storage.keys import asset_key, thumb_key
 from bananabatch.storage.local import LocalStorage
@@ -483,3 +485,28 @@ def test_summary_of_flat_and_empty_datasets(
     assert summary.item_count == 2
     assert summary.folders == [FolderSummary("", 2)]
     assert [p for p, _ in dataset_sources(db, ds.id)] == ["a.jpg", "b.jpg"]
+
+
+def test_store_asset_survives_a_concurrent_insert_of_the_same_bytes(
+    db: Session,
+    storage: LocalStorage,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another request inserts the same asset between our lookup and our insert."""
+    data = bi.jpeg_photo(seed=12)
+    real_validate = service.validate_image  # type: ignore[attr-defined]
+
+    def racing_validate(raw: bytes, *, name: str, max_pixels: int) -> ValidatedImage:
+        monkeypatch.setattr(service, "validate_image", real_validate)  # race only once
+        with session_factory() as other:
+            store_asset(other, storage, raw, name=name, max_pixels=max_pixels)
+            other.commit()
+        return real_validate(raw, name=name, max_pixels=max_pixels)
+
+    monkeypatch.setattr(service, "validate_image", racing_validate)
+    asset, duplicate, _ = store_asset(db, storage, data, name="race.jpg", max_pixels=10**8)
+    db.commit()
+    assert duplicate
+    assert db.scalar(select(func.count()).select_from(Asset)) == 1
+    assert_landed(db, storage, asset.id)

@@ -101,16 +101,16 @@ class DatasetSummary:
     created_at: datetime
 
 
-def _insert_asset_ignoring_conflict(session: Session, values: dict[str, object]) -> None:
-    """INSERT that tolerates a concurrent upload of the same bytes (same primary key)."""
+def _insert_asset_ignoring_conflict(session: Session, values: dict[str, object]) -> bool:
+    """INSERT that tolerates a concurrent upload of the same bytes; False if it lost the race."""
     dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        session.execute(sqlite.insert(Asset).values(**values).on_conflict_do_nothing())
-    elif dialect == "postgresql":
-        session.execute(postgresql.insert(Asset).values(**values).on_conflict_do_nothing())
-    else:
-        session.add(Asset(**values))
-        session.flush()
+    if dialect in ("sqlite", "postgresql"):
+        insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
+        result = session.execute(insert(Asset).values(**values).on_conflict_do_nothing())
+        return bool(getattr(result, "rowcount", 1))
+    session.add(Asset(**values))
+    session.flush()
+    return True
 
 
 def store_asset(
@@ -158,11 +158,11 @@ def store_asset(
             log.warning("%s: no thumbnail: %s", name, exc.message)
             tkey = ""
     values["thumb_key"] = tkey or None
-    _insert_asset_ignoring_conflict(session, values)
+    inserted = _insert_asset_ignoring_conflict(session, values)
     asset = session.get(Asset, sha, populate_existing=True)
-    if asset is None:  # pragma: no cover - the row was just inserted or already there
+    if asset is None:  # the row was just inserted or already there; never expected
         raise BadUpload(f"{name}: the asset could not be saved; upload it again.")
-    return asset, False, image.notes
+    return asset, not inserted, image.notes
 
 
 def _write_thumbnail(storage: Storage, sha: str, data: bytes, asset: Asset) -> None:
