@@ -192,11 +192,12 @@ async def test_items_cursor_pagination(client: httpx.AsyncClient) -> None:
 # ---- ZIP uploads ------------------------------------------------------------------------
 
 
+def _zip_part(path: Path) -> dict[str, tuple[str, bytes, str]]:
+    return {"file": (path.name, path.read_bytes(), "application/zip")}
+
+
 async def _upload_zip(client: httpx.AsyncClient, ds: str, path: Path) -> httpx.Response:
-    return await client.post(
-        f"{API}/datasets/{ds}/zip",
-        files={"file": (path.name, path.read_bytes(), "application/zip")},
-    )
+    return await client.post(f"{API}/datasets/{ds}/zip", files=_zip_part(path))
 
 
 async def test_zip_upload_keeps_classes_and_skips_clutter(
