@@ -199,10 +199,22 @@ def test_empty_file() -> None:
     assert "0 bytes" in exc.message
 
 
-def test_text_named_png() -> None:
-    exc = rejected(bi.text_named_png(), "notes.png")
+@pytest.mark.parametrize(
+    "data",
+    [bi.text_named_png(), b"BM" + b"W is a car brand, not a bitmap. " * 4, b"\x00" * 100],
+    ids=["text", "text-starting-BM", "zeros"],
+)
+def test_not_an_image(data: bytes) -> None:
+    exc = rejected(data, "notes.png")
     assert exc.reason == "not_an_image"
     assert "not an image" in exc.message
+
+
+@pytest.mark.parametrize(
+    "data", [bi.jpeg_photo()[:100], bi.bmp_image()[:20], b"GIF89a"], ids=["jpeg", "bmp", "gif"]
+)
+def test_header_cut_short_is_truncated(data: bytes) -> None:
+    assert rejected(data).reason == "truncated"
 
 
 def test_truncated_jpeg_message() -> None:

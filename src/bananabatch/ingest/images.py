@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps
 
 from bananabatch.errors import BadUpload
 
@@ -37,6 +37,7 @@ _EXT: Final = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 _JPEG_QUALITY: Final = 95
 _ORIENTATION_TAG: Final = 0x0112
 _MEGA: Final = 1_000_000
+_BMP_DIB_SIZES: Final = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
 
 # `warnings.catch_warnings` swaps process-wide state; serialise our (header-only,
 # fast) use of it so two ingest threads cannot leave each other's filter behind.
@@ -132,9 +133,16 @@ def _looks_cut_short(data: bytes) -> bool | None:
     if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
         declared = int.from_bytes(data[4:8], "little") + 8
         return len(data) < declared
-    if data.startswith(b"BM") and len(data) >= 6:
+    if data.startswith(b"BM") and int.from_bytes(data[14:18], "little") in _BMP_DIB_SIZES:
         return len(data) < int.from_bytes(data[2:6], "little")
     return None
+
+
+def _has_image_signature(data: bytes) -> bool:
+    """Whether the bytes start like one of the accepted formats (whatever follows)."""
+    if _looks_cut_short(data) is not None:
+        return True
+    return data.startswith((b"II*\x00", b"MM\x00*"))
 
 
 def _classify_decode_error(name: str, data: bytes, exc: BaseException) -> ImageRejected:
@@ -147,6 +155,15 @@ def _classify_decode_error(name: str, data: bytes, exc: BaseException) -> ImageR
     return _corrupt(name, detail)
 
 
+def _not_an_image(name: str) -> ImageRejected:
+    return _reject(
+        name,
+        "not_an_image",
+        "this is not an image file (its content is not JPEG, PNG, WebP, GIF, BMP or "
+        "TIFF, whatever its name says). Upload image files only.",
+    )
+
+
 def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Parse the header only, enforcing the pixel limit before any pixel is decoded."""
     try:
@@ -155,19 +172,15 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
             im = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _bomb(name, max_pixels) from exc
-    except UnidentifiedImageError as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        # Header parsing failed (UnidentifiedImageError is an OSError too). Only a
+        # file that starts like an image is "truncated"/"corrupt"; Pillow also
+        # says "Truncated File Read" for a text file that happens to start "BM".
         other = _sniff_other(data)
         if other is not None:
             raise _unsupported(name, other) from exc
-        if _looks_cut_short(data) is not None:
-            raise _classify_decode_error(name, data, exc) from exc
-        raise _reject(
-            name,
-            "not_an_image",
-            "this is not an image file (its content is not JPEG, PNG, WebP, GIF, BMP or "
-            "TIFF, whatever its name says). Upload image files only.",
-        ) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+        if not _has_image_signature(data):
+            raise _not_an_image(name) from exc
         raise _classify_decode_error(name, data, exc) from exc
     width, height = im.size
     if width <= 0 or height <= 0:
