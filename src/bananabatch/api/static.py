@@ -35,10 +35,14 @@ def default_web_dir() -> Path:
 
 
 def resolve_web_dir(settings: Settings) -> Path | None:
-    for candidate in (settings.web_dir, default_web_dir()):
-        if candidate is not None and candidate.is_dir():
-            return candidate.resolve()
-    return None
+    """`BANANABATCH_WEB_DIR` when set (and only it), else the checkout's `web/out`."""
+    if settings.web_dir is not None:
+        if settings.web_dir.is_dir():
+            return settings.web_dir.resolve()
+        log.warning("BANANABATCH_WEB_DIR=%s is not a directory; no web UI", settings.web_dir)
+        return None
+    default = default_web_dir()
+    return default.resolve() if default.is_dir() else None
 
 
 class StaticUI:
