@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(
         default=512 * 1024 * 1024, description="Largest request body accepted."
     )
+    max_image_bytes: int = Field(
+        default=100 * 1024 * 1024, description="Largest single image file."
+    )
     max_image_pixels: int = Field(
         default=64_000_000, description="Decompression-bomb limit per image."
     )

@@ -122,7 +122,7 @@ def test_top_folder() -> None:
 
 def test_common_root() -> None:
     assert common_root(["dataset/cat/1.jpg", "dataset/dog/2.jpg"]) == "dataset"
-    assert common_root(["dataset/1.jpg", "dataset/2.jpg"]) == "dataset"
+    assert common_root(["dataset/1.jpg", "dataset/2.jpg"]) is None  # a single class folder is kept
     assert common_root(["cat/1.jpg", "dog/2.jpg"]) is None
     assert common_root(["dataset/cat/1.jpg", "loose.jpg"]) is None
     assert common_root([]) is None

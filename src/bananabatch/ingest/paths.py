@@ -109,21 +109,22 @@ def top_folder(rel_path: str) -> str:
 def common_root(paths: Iterable[str]) -> str | None:
     """The single top folder every path sits under (`dataset` in `dataset/cat/1.jpg`), if any.
 
-    Only one level is considered, and only when every path has at least two
-    segments, so a flat upload of `cat/1.jpg` + `dog/2.jpg` keeps its classes.
+    Only one level is considered, and only when that folder holds sub-folders:
+    `ds/cat/1.jpg` + `ds/dog/2.jpg` become `cat/...` + `dog/...`, while a single
+    class folder (`cats/1.jpg`, `cats/2.jpg`) keeps its name, so no class is lost.
     """
     root: str | None = None
-    seen = False
+    nested = False
     for p in paths:
-        seen = True
-        head, sep, _ = p.partition("/")
+        head, sep, rest = p.partition("/")
         if not sep:
             return None
         if root is None:
             root = head
         elif head != root:
             return None
-    return root if seen else None
+        nested = nested or "/" in rest
+    return root if nested else None
 
 
 def strip_root(rel_path: str, root: str | None) -> str:

@@ -314,7 +314,7 @@ def ingest_files(
     if dataset_id is not None:
         _get_dataset(session, dataset_id)
     ingestor = _Ingestor(session, storage, settings, dataset_id)
-    limit = settings.max_upload_bytes
+    limit = min(settings.max_image_bytes, settings.max_upload_bytes)
 
     pairs: Iterable[tuple[str, BinaryIO]] = files
     root: str | None = None
@@ -373,7 +373,7 @@ def ingest_zip(
     ingestor.report.errors.extend(errors)
     with zipfile.ZipFile(zip_path) as zf:
         for member in members:
-            data = _read_zip_member(ingestor, zf, member, settings.max_upload_bytes)
+            data = _read_zip_member(ingestor, zf, member, settings.max_image_bytes)
             if data is not None:
                 ingestor.add(member.rel_path, data)
     _log_report(zip_path.name, ingestor.report)
