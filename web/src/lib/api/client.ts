@@ -6,6 +6,7 @@ import { API_BASE, downloadPost, ensureOk, send, uploadForm } from "./http";
 import type {
   DatasetSummary,
   Estimate,
+  ExportParts,
   Health,
   IngestReport,
   JobCreate,
@@ -136,6 +137,8 @@ export const api = {
       { output_ids: outputIds },
       fallbackName,
     ),
+  exportParts: (id: string) =>
+    request<ExportParts>("GET", `/jobs/${encodeURIComponent(id)}/export/parts`),
   assetThumbnailUrl: (assetId: string) =>
     `${API_BASE}/assets/${encodeURIComponent(assetId)}/thumbnail`,
   assetImageUrl: (assetId: string) => `${API_BASE}/assets/${encodeURIComponent(assetId)}/image`,

@@ -226,3 +226,15 @@ export interface RetryOut {
   requeued: number;
   job: JobDetail;
 }
+
+export interface ExportParts {
+  part_bytes: number;
+  parts: {
+    part: number;
+    entries: number;
+    files: number;
+    outputs: number;
+    approx_bytes: number;
+    url: string;
+  }[];
+}

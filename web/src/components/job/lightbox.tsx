@@ -1,0 +1,239 @@
+"use client";
+
+import { useEffect } from "react";
+import {
+  ChevronLeft,
+  ChevronRight,
+  Columns2,
+  Download,
+  Image as ImageIcon,
+  RotateCcw,
+} from "lucide-react";
+
+import { OutputStatusBadge } from "@/components/app/status-badge";
+import { ModelLabel } from "@/components/app/model-label";
+import { BeforeAfter } from "@/components/job/before-after";
+import { Button } from "@/components/ui/button";
+import { Dialog, DialogContent, DialogDescription, DialogTitle } from "@/components/ui/dialog";
+import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import type { OutputOut } from "@/lib/api/types";
+import { formatDuration, formatUsd, parseApiDate } from "@/lib/format";
+import { baseName } from "@/lib/grouping";
+
+function Field({
+  label,
+  children,
+  mono,
+}: {
+  label: string;
+  children: React.ReactNode;
+  mono?: boolean;
+}) {
+  return (
+    <div className="space-y-0.5">
+      <dt className="text-[11px] font-medium tracking-wide text-muted-foreground uppercase">
+        {label}
+      </dt>
+      <dd className={mono ? "font-mono text-xs break-all" : "text-sm break-words"}>{children}</dd>
+    </div>
+  );
+}
+
+export type LightboxView = "result" | "compare";
+
+/**
+ * A large view of one output with everything known about it. Left/right
+ * arrows move through the gallery order, Escape closes.
+ */
+export function Lightbox({
+  outputs,
+  openId,
+  view,
+  onViewChange,
+  mode,
+  batchName,
+  onClose,
+  onNavigate,
+  onRetry,
+  retrying,
+}: {
+  outputs: OutputOut[];
+  openId: string | null;
+  view: LightboxView;
+  onViewChange: (view: LightboxView) => void;
+  mode: string;
+  batchName: (batchId: string) => string;
+  onClose: () => void;
+  onNavigate: (id: string) => void;
+  onRetry: (output: OutputOut) => void;
+  retrying: boolean;
+}) {
+  const index = openId ? outputs.findIndex((o) => o.id === openId) : -1;
+  const output = index >= 0 ? outputs[index] : undefined;
+  const prev = index > 0 ? outputs[index - 1] : undefined;
+  const next = index >= 0 && index < outputs.length - 1 ? outputs[index + 1] : undefined;
+
+  useEffect(() => {
+    if (!output) return;
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (target?.tagName === "INPUT") return; // the compare slider uses arrows
+      if (e.key === "ArrowLeft" && prev) {
+        e.preventDefault();
+        onNavigate(prev.id);
+      } else if (e.key === "ArrowRight" && next) {
+        e.preventDefault();
+        onNavigate(next.id);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [output, prev, next, onNavigate]);
+
+  const canCompare = Boolean(output?.source_image_url && output.image_url);
+  const showCompare = view === "compare" && canCompare;
+  const title = output
+    ? mode === "automatic"
+      ? `${baseName(output.source_path)} · variation ${output.variation}`
+      : `${batchName(output.batch_id)} · run ${output.run_index + 1}, image ${output.variation}`
+    : "";
+  const finished = parseApiDate(output?.finished_at);
+
+  return (
+    <Dialog open={Boolean(output)} onOpenChange={(open) => (!open ? onClose() : undefined)}>
+      <DialogContent
+        className="grid h-[min(90vh,900px)] w-[min(1280px,96vw)] max-w-none grid-rows-[auto_minmax(0,1fr)] gap-0 overflow-hidden p-0 sm:max-w-none md:grid-cols-[minmax(0,1fr)_320px] md:grid-rows-1"
+        aria-describedby="lightbox-desc"
+      >
+        {output ? (
+          <>
+            <div className="relative flex min-h-0 flex-col gap-3 bg-muted/40 p-4">
+              <div className="flex items-center justify-between gap-2 pr-8 md:pr-0">
+                <DialogTitle className="truncate text-base">{title}</DialogTitle>
+                {canCompare ? (
+                  <Tabs value={view} onValueChange={(v) => onViewChange(v as LightboxView)}>
+                    <TabsList aria-label="View">
+                      <TabsTrigger value="result">
+                        <ImageIcon aria-hidden /> Result
+                      </TabsTrigger>
+                      <TabsTrigger value="compare">
+                        <Columns2 aria-hidden /> Before / after
+                      </TabsTrigger>
+                    </TabsList>
+                  </Tabs>
+                ) : null}
+              </div>
+              <div className="relative min-h-0 flex-1">
+                {showCompare && output.source_image_url && output.image_url ? (
+                  <BeforeAfter before={output.source_image_url} after={output.image_url} />
+                ) : output.image_url && output.status === "succeeded" ? (
+                  <img
+                    src={output.image_url}
+                    alt={`Result: ${output.prompt}`}
+                    className="bg-checker absolute inset-0 size-full rounded-lg object-contain"
+                  />
+                ) : (
+                  <div className="flex size-full flex-col items-center justify-center gap-2 rounded-lg border border-dashed text-sm text-muted-foreground">
+                    <OutputStatusBadge status={output.status} />
+                    {output.status === "pending"
+                      ? "Not generated yet."
+                      : "No image for this output."}
+                  </div>
+                )}
+              </div>
+              <div className="flex items-center justify-between">
+                <Button
+                  variant="outline"
+                  size="sm"
+                  disabled={!prev}
+                  onClick={() => prev && onNavigate(prev.id)}
+                  aria-label="Previous image"
+                >
+                  <ChevronLeft aria-hidden /> Previous
+                </Button>
+                <span className="text-xs text-muted-foreground tabular-nums">
+                  {index + 1} / {outputs.length}
+                </span>
+                <Button
+                  variant="outline"
+                  size="sm"
+                  disabled={!next}
+                  onClick={() => next && onNavigate(next.id)}
+                  aria-label="Next image"
+                >
+                  Next <ChevronRight aria-hidden />
+                </Button>
+              </div>
+            </div>
+            <aside
+              className="min-h-0 overflow-y-auto border-t p-5 md:border-t-0 md:border-l"
+              aria-label="Details"
+            >
+              <DialogDescription id="lightbox-desc" className="sr-only">
+                Details of the selected output. Use the left and right arrow keys to move between
+                images.
+              </DialogDescription>
+              <dl className="space-y-4">
+                <Field label="Status">
+                  <OutputStatusBadge status={output.status} />
+                </Field>
+                {output.error ? (
+                  <Field label={output.status === "blocked" ? "Why it was blocked" : "Error"}>
+                    <span className="text-destructive">{output.error}</span>
+                    {output.error_kind ? (
+                      <span className="mt-0.5 block text-xs text-muted-foreground">
+                        kind: {output.error_kind}
+                      </span>
+                    ) : null}
+                  </Field>
+                ) : null}
+                <Field label="Prompt">
+                  <span className="whitespace-pre-wrap">{output.prompt || "—"}</span>
+                </Field>
+                <Field label="Model">
+                  <ModelLabel model={output.model} />
+                </Field>
+                <div className="grid grid-cols-2 gap-4">
+                  <Field label="Seed" mono>
+                    {output.seed}
+                  </Field>
+                  <Field label="Attempt">{output.attempt}</Field>
+                  <Field label="Time">{formatDuration(output.duration_ms)}</Field>
+                  <Field label="Cost">{formatUsd(output.cost)}</Field>
+                  <Field label="Size">
+                    {output.width && output.height ? `${output.width} × ${output.height}` : "—"}
+                  </Field>
+                  <Field label="Finished">{finished ? finished.toLocaleTimeString() : "—"}</Field>
+                </div>
+                {output.source_path ? (
+                  <Field label="Source image" mono>
+                    {output.source_path}
+                  </Field>
+                ) : null}
+                <Field label="In the ZIP" mono>
+                  {output.archive_path}
+                </Field>
+              </dl>
+              <div className="mt-6 flex flex-col gap-2">
+                {output.image_url && output.status === "succeeded" ? (
+                  <Button variant="outline" asChild>
+                    <a href={output.image_url} download={baseName(output.archive_path)}>
+                      <Download aria-hidden /> Download image
+                    </a>
+                  </Button>
+                ) : null}
+                {output.status === "failed" || output.status === "blocked" ? (
+                  <Button variant="outline" onClick={() => onRetry(output)} disabled={retrying}>
+                    <RotateCcw aria-hidden /> Retry this output
+                  </Button>
+                ) : null}
+              </div>
+            </aside>
+          </>
+        ) : (
+          <DialogTitle className="sr-only">Image</DialogTitle>
+        )}
+      </DialogContent>
+    </Dialog>
+  );
+}
