@@ -47,11 +47,13 @@ def test_backoff_grows_and_is_capped() -> None:
 
 
 def test_retry_after_is_honoured_but_capped() -> None:
-    d = decide(ErrorKind.rate_limited, attempts=1, policy=POLICY, rng=random.Random(1),
-               retry_after=17.0)
+    d = decide(
+        ErrorKind.rate_limited, attempts=1, policy=POLICY, rng=random.Random(1), retry_after=17.0
+    )
     assert d.retry and d.delay == pytest.approx(17.0)
-    capped = decide(ErrorKind.rate_limited, attempts=1, policy=POLICY, rng=random.Random(1),
-                    retry_after=999.0)
+    capped = decide(
+        ErrorKind.rate_limited, attempts=1, policy=POLICY, rng=random.Random(1), retry_after=999.0
+    )
     assert capped.delay == POLICY.max_seconds
 
 

@@ -282,7 +282,9 @@ class Orchestrator:
             if task is None or task.status != TaskStatus.dispatched:
                 return _Outcome()
             pending = s.scalars(
-                select(Output).where(Output.task_id == task_id, Output.status == OutputStatus.pending)
+                select(Output).where(
+                    Output.task_id == task_id, Output.status == OutputStatus.pending
+                )
             ).all()
             result = TaskResult(
                 task_id=task_id,
@@ -307,9 +309,7 @@ class Orchestrator:
             job = s.get_one(Job, task.job_id)
             model_info, _ = self._catalog.resolve(job.model)
             price = output_cost(model_info, job.options.get("image_size"))
-            outputs = {
-                o.id: o for o in s.scalars(select(Output).where(Output.task_id == task_id))
-            }
+            outputs = {o.id: o for o in s.scalars(select(Output).where(Output.task_id == task_id))}
             slots = {slot.output_id: slot for slot in result.slots}
             retry_delay = 0.0
             now = utcnow()
@@ -319,7 +319,9 @@ class Orchestrator:
                 slot = slots.get(output.id) or SlotResult(
                     output_id=output.id,
                     status="failed",
-                    error=SlotError(kind=ErrorKind.transient, message="the worker skipped this slot"),
+                    error=SlotError(
+                        kind=ErrorKind.transient, message="the worker skipped this slot"
+                    ),
                 )
                 output.input_tokens += slot.usage.input_tokens
                 output.output_tokens += slot.usage.output_tokens
@@ -357,7 +359,9 @@ class Orchestrator:
                     retry_delay = max(retry_delay, decision.delay)
                 else:
                     output.status = (
-                        OutputStatus.blocked if error.kind is ErrorKind.blocked else OutputStatus.failed
+                        OutputStatus.blocked
+                        if error.kind is ErrorKind.blocked
+                        else OutputStatus.failed
                     )
                     output.finished_at = now
                     if error.kind not in (ErrorKind.blocked, ErrorKind.invalid):
@@ -398,7 +402,9 @@ class Orchestrator:
             try:
                 self._storage.put_bytes(output_thumb_key(job.id, output.id), make_thumbnail(data))
             except Exception:
-                log.exception("thumbnail for output %s failed; the image itself is stored", output.id)
+                log.exception(
+                    "thumbnail for output %s failed; the image itself is stored", output.id
+                )
             output.storage_key = key
             output.mime_type = mime
         output.width = slot.width

@@ -40,7 +40,6 @@ from bananabatch.domain.planning import (
     SourceImage,
     plan_automatic,
     plan_semi_auto,
-    preview_automatic_prompts,
 )
 from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
@@ -65,7 +64,9 @@ class _Prepared:
     seed: int
 
 
-def _resolve_model(settings: Settings, catalog: Catalog, requested: str | None) -> tuple[ModelInfo, list[str]]:
+def _resolve_model(
+    settings: Settings, catalog: Catalog, requested: str | None
+) -> tuple[ModelInfo, list[str]]:
     model, warning = catalog.resolve(requested or settings.resolved_default_model)
     warnings = [warning] if warning else []
     if model.provider == "gemini" and not settings.gemini_configured:
@@ -76,13 +77,17 @@ def _resolve_model(settings: Settings, catalog: Catalog, requested: str | None) 
     return model, warnings
 
 
-def _prepare(session: Session, settings: Settings, catalog: Catalog, req: JobCreate, seed: int) -> _Prepared:
+def _prepare(
+    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, seed: int
+) -> _Prepared:
     model, warnings = _resolve_model(settings, catalog, req.model)
     check_options(model, req.options.aspect_ratio, req.options.image_size)
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
             raise NotFound(f"Dataset {req.dataset_id} does not exist. Upload the images first.")
-        sources = [SourceImage(rel_path=p, asset_id=a) for p, a in dataset_sources(session, req.dataset_id)]
+        sources = [
+            SourceImage(rel_path=p, asset_id=a) for p, a in dataset_sources(session, req.dataset_id)
+        ]
         spec = AutomaticSpec(
             prompt=req.prompt,
             variations=req.variations,
@@ -96,7 +101,9 @@ def _prepare(session: Session, settings: Settings, catalog: Catalog, req: JobCre
     else:
         missing = [a for a in req.reference_asset_ids if session.get(Asset, a) is None]
         if missing:
-            raise NotFound(f"Reference image(s) not found: {', '.join(missing)}. Upload them again.")
+            raise NotFound(
+                f"Reference image(s) not found: {', '.join(missing)}. Upload them again."
+            )
         semi = SemiAutoSpec(
             prompts=[SemiAutoPrompt(prompt=p.prompt, count=p.count) for p in req.prompts],
             reference_count=len(req.reference_asset_ids),
@@ -108,7 +115,9 @@ def _prepare(session: Session, settings: Settings, catalog: Catalog, req: JobCre
     return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
 
 
-def estimate_job(session: Session, settings: Settings, catalog: Catalog, req: JobCreate) -> EstimateOut:
+def estimate_job(
+    session: Session, settings: Settings, catalog: Catalog, req: JobCreate
+) -> EstimateOut:
     prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
     est = estimate_plan(prepared.plan, prepared.model, req.options.image_size, prepared.warnings)
     return EstimateOut(
@@ -135,7 +144,10 @@ def preview_prompts(
             for out in task.outputs:
                 previews.append(
                     PromptPreview(
-                        source_path=out.source_path, batch=batch.name, variation=out.variation, prompt=out.prompt
+                        source_path=out.source_path,
+                        batch=batch.name,
+                        variation=out.variation,
+                        prompt=out.prompt,
                     )
                 )
                 if len(previews) >= limit:
@@ -163,7 +175,9 @@ def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobC
         spec=req.model_dump(mode="json"),
         options=req.options.model_dump(mode="json"),
         dataset_id=req.dataset_id if isinstance(req, AutomaticJobCreate) else None,
-        reference_asset_ids=list(req.reference_asset_ids) if isinstance(req, SemiAutoJobCreate) else [],
+        reference_asset_ids=list(req.reference_asset_ids)
+        if isinstance(req, SemiAutoJobCreate)
+        else [],
         include_originals=req.include_originals if isinstance(req, AutomaticJobCreate) else False,
         total_outputs=plan.total_outputs,
         total_tasks=plan.total_tasks,
@@ -242,7 +256,11 @@ def _default_name(req: JobCreate) -> str:
     stamp = utcnow().strftime("%Y-%m-%d %H:%M")
     if isinstance(req, AutomaticJobCreate):
         return f"Augment x{req.variations} · {stamp}"
-    first = req.prompts[0].prompt.strip().splitlines()[0] if req.prompts[0].prompt.strip() else "Creative"
+    first = (
+        req.prompts[0].prompt.strip().splitlines()[0]
+        if req.prompts[0].prompt.strip()
+        else "Creative"
+    )
     return f"{first[:48]} · {stamp}"
 
 
@@ -315,7 +333,8 @@ def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = N
     query = select(Output).where(Output.job_id == job_id)
     if output_ids:
         query = query.where(
-            Output.id.in_(output_ids), Output.status.in_([OutputStatus.failed, OutputStatus.blocked])
+            Output.id.in_(output_ids),
+            Output.status.in_([OutputStatus.failed, OutputStatus.blocked]),
         )
     else:
         query = query.where(Output.status == OutputStatus.failed)
