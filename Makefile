@@ -43,13 +43,13 @@ dev: install web-deps
 
 # ---- quality ----
 lint: install
-	$(VENV)/bin/ruff check src tests bench worker
-	$(VENV)/bin/ruff format --check src tests bench worker
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
 fmt: install
-	$(VENV)/bin/ruff format src tests bench worker
-	$(VENV)/bin/ruff check --fix src tests bench worker
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
 
 types: install web-deps
 	$(PY) -m bananabatch.cli openapi > web/openapi.json
