@@ -67,7 +67,7 @@ def test_sigkill_midway_then_resume_finishes_exactly_once(tmp_path: Path) -> Non
                 "automatic",
                 str(tmp_path / "ds"),
                 "--prompt",
-                "[[slow:0.15]] {winter|summer}",
+                "[[slow:0.3]] {winter|summer}",
                 "--variations",
                 "3",
                 "--model",
