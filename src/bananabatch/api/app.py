@@ -13,13 +13,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 import bananabatch
 from bananabatch.api.auth import API_PREFIX, Authenticator, AuthMiddleware, LoginRateLimiter
-from bananabatch.api.errors import error_response, install_error_handlers
+from bananabatch.api.errors import install_error_handlers
 from bananabatch.api.middleware import BodyLimitMiddleware
 from bananabatch.api.openapi import install_openapi
 from bananabatch.api.routes import (
@@ -100,18 +99,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AuthMiddleware, authenticator=authenticator)
 
+    # Not a mount: as the router's fallback, /api paths keep their 405s and JSON 404s.
     web_dir = resolve_web_dir(settings)
     if web_dir is not None:
         log.info("serving the web UI from %s", web_dir)
-        app.mount("/", StaticUI(web_dir), name="web")
-    else:
-
-        @app.get("/", include_in_schema=False, response_model=None)
-        async def no_web_ui() -> JSONResponse:
-            return error_response(
-                404,
-                "web_ui_not_built",
-                f"The web UI is not built (run `make web`). The API is at {API_PREFIX}/docs.",
-            )
+    app.router.default = StaticUI(web_dir)
 
     return app

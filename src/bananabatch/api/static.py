@@ -46,10 +46,12 @@ def resolve_web_dir(settings: Settings) -> Path | None:
 
 
 class StaticUI:
-    """An ASGI app serving one directory with client-side route fallback."""
+    """The router's fallback app: the web UI directory with client-side route fallback,
+    or (`root` None, no build) a JSON 404 that says how to build it."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
+    def __init__(self, root: Path | None) -> None:
+        self.root = root.resolve() if root is not None else Path()
+        self.enabled = root is not None
 
     def _inside(self, rel: str) -> Path | None:
         if "\x00" in rel or "\\" in rel:
@@ -106,6 +108,14 @@ class StaticUI:
         if path == "/api" or path.startswith("/api/"):
             response: Response = error_response(
                 404, "not_found", f"No API route {scope['method']} {path}."
+            )
+            await response(scope, receive, send)
+            return
+        if not self.enabled:
+            response = error_response(
+                404,
+                "web_ui_not_built",
+                "The web UI is not built (run `make web`); the API is at /api/v1/docs.",
             )
             await response(scope, receive, send)
             return
