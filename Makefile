@@ -27,7 +27,7 @@ web/node_modules/.installed: web/package.json web/package-lock.json
 
 web-deps: web/node_modules/.installed
 
-WEB_SOURCES := $(shell find web/src web/public -type f 2>/dev/null) $(wildcard web/*.ts web/*.mjs web/*.json)
+WEB_SOURCES := $(shell find web/src web/public web/scripts -type f 2>/dev/null) $(wildcard web/*.ts web/*.mjs web/*.json)
 web/out/index.html: web/node_modules/.installed $(WEB_SOURCES)
 	cd web && npm run build --silent
 	touch $@
@@ -52,7 +52,7 @@ fmt: install
 	$(VENV)/bin/ruff check --fix src tests bench
 
 types: install web-deps
-	$(PY) -m bananabatch.cli openapi > web/openapi.json
+	$(PY) -m bananabatch.api.openapi > web/openapi.json
 	cd web && npm run gen:types --silent
 
 # ---- tests ----

@@ -213,6 +213,7 @@ export function AutomaticJobForm() {
       model: settings.model,
       options: toJobOptions(settings),
       include_originals: includeOriginals,
+      priority: 0,
     };
   }, [dataset, settings, name, datasetName, prompt, variations, includeOriginals]);
 

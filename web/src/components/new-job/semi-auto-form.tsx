@@ -118,6 +118,7 @@ export function SemiAutoJobForm() {
       prompts: prompts.map((p) => ({ prompt: p.prompt, count: p.count })),
       model: settings.model,
       options: toJobOptions(settings),
+      priority: 0,
     };
   }, [settings, name, references, prompts]);
 

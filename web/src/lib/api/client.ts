@@ -1,50 +1,60 @@
 /**
- * The typed API client: one function per route the UI calls.
- * Base URL is the page's own origin; the session cookie rides along.
+ * The typed API client: openapi-fetch over the generated schema, wrapped so
+ * every call either returns the answer's data or throws an ApiError with a
+ * message a user can act on. Base URL is the page's own origin; the session
+ * cookie rides along.
  */
-import { API_BASE, downloadPost, ensureOk, send, uploadForm } from "./http";
-import type {
-  DatasetSummary,
-  Estimate,
-  ExportParts,
-  Health,
-  IngestReport,
-  JobCreate,
-  JobDetail,
-  JobList,
-  ModelInfo,
-  OutputPage,
-  PromptPreview,
-  RetryOut,
-  SessionInfo,
-} from "./types";
+import createClient from "openapi-fetch";
 
-type Query = Record<string, string | number | boolean | null | undefined>;
+import { networkError, toApiError } from "./errors";
+import { announceUnauthorized, API_BASE, downloadPost, uploadForm } from "./http";
+import type { paths } from "./schema";
+import type { IngestReport, JobCreate, OutputPage } from "./types";
 
-function withQuery(path: string, query?: Query): string {
+const client = createClient<paths>({
+  baseUrl: "",
+  credentials: "same-origin",
+  fetch: async (request: Request) => {
+    try {
+      return await fetch(request);
+    } catch (err) {
+      if (err instanceof DOMException && err.name === "AbortError") throw err;
+      throw networkError();
+    }
+  },
+});
+
+/** The data of a 2xx answer, or an ApiError built from the error body. */
+async function unwrap<T>(
+  call: Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<T> {
+  const { data, error, response } = await call;
+  if (!response.ok) {
+    if (response.status === 401)
+      announceUnauthorized(new URL(response.url || "/", "http://x").pathname);
+    throw toApiError(response.status, error, response.headers.get("retry-after"));
+  }
+  return data as T;
+}
+
+function withQuery(
+  path: string,
+  query: Record<string, string | number | boolean | undefined>,
+): string {
   const params = new URLSearchParams();
-  for (const [k, v] of Object.entries(query ?? {})) {
-    if (v !== undefined && v !== null && v !== "") params.set(k, String(v));
+  for (const [k, v] of Object.entries(query)) {
+    if (v !== undefined && v !== "") params.set(k, String(v));
   }
   const qs = params.toString();
   return qs ? `${path}?${qs}` : path;
 }
 
-async function request<T>(
-  method: string,
-  path: string,
-  options: { query?: Query; body?: unknown; signal?: AbortSignal } = {},
-): Promise<T> {
-  const url = withQuery(`${API_BASE}${path}`, options.query);
-  const init: RequestInit = { method, signal: options.signal };
-  if (options.body !== undefined) {
-    init.headers = { "content-type": "application/json" };
-    init.body = JSON.stringify(options.body);
-  }
-  const response = await ensureOk(await send(url, init), url);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
-}
+export type JobsQuery = NonNullable<paths["/api/v1/jobs"]["get"]["parameters"]["query"]>;
+export type OutputsQuery = NonNullable<
+  paths["/api/v1/jobs/{job_id}/outputs"]["get"]["parameters"]["query"]
+>;
+
+const jobPath = (id: string) => ({ params: { path: { job_id: id } } });
 
 export interface FileUpload {
   file: Blob;
@@ -52,17 +62,18 @@ export interface FileUpload {
 }
 
 export const api = {
-  health: (signal?: AbortSignal) => request<Health>("GET", "/health", { signal }),
-  session: () => request<SessionInfo>("GET", "/auth/session"),
-  login: (password: string) => request<SessionInfo>("POST", "/auth/login", { body: { password } }),
-  logout: () => request<unknown>("POST", "/auth/logout"),
+  health: (signal?: AbortSignal) => unwrap(client.GET("/api/v1/health", { signal })),
+  session: () => unwrap(client.GET("/api/v1/auth/session")),
+  login: (password: string) => unwrap(client.POST("/api/v1/auth/login", { body: { password } })),
+  logout: () => unwrap(client.POST("/api/v1/auth/logout")),
 
-  models: () => request<ModelInfo[]>("GET", "/models"),
+  models: () => unwrap(client.GET("/api/v1/models")),
 
-  createDataset: (name: string) => request<DatasetSummary>("POST", "/datasets", { body: { name } }),
-  dataset: (id: string) => request<DatasetSummary>("GET", `/datasets/${encodeURIComponent(id)}`),
+  createDataset: (name: string) => unwrap(client.POST("/api/v1/datasets", { body: { name } })),
+  dataset: (id: string) =>
+    unwrap(client.GET("/api/v1/datasets/{dataset_id}", { params: { path: { dataset_id: id } } })),
 
-  /** Relative paths go both in the part's filename and in an aligned `paths` field. */
+  /** Relative paths go both in each part's filename and in an aligned `paths` field. */
   uploadDatasetFiles: (
     datasetId: string,
     files: FileUpload[],
@@ -103,51 +114,52 @@ export const api = {
   },
 
   estimate: (req: JobCreate, signal?: AbortSignal) =>
-    request<Estimate>("POST", "/jobs/estimate", { body: req, signal }),
+    unwrap(client.POST("/api/v1/jobs/estimate", { body: req, signal })),
   preview: (req: JobCreate, signal?: AbortSignal) =>
-    request<PromptPreview[]>("POST", "/jobs/preview", { body: req, signal }),
-  createJob: (req: JobCreate) => request<JobDetail>("POST", "/jobs", { body: req }),
+    unwrap(client.POST("/api/v1/jobs/preview", { body: req, signal })),
+  createJob: (req: JobCreate) => unwrap(client.POST("/api/v1/jobs", { body: req })),
 
-  jobs: (query: { status?: string; mode?: string; limit?: number; offset?: number } = {}) =>
-    request<JobList>("GET", "/jobs", { query }),
-  job: (id: string) => request<JobDetail>("GET", `/jobs/${encodeURIComponent(id)}`),
-  cancel: (id: string) => request<JobDetail>("POST", `/jobs/${encodeURIComponent(id)}/cancel`),
-  pause: (id: string) => request<JobDetail>("POST", `/jobs/${encodeURIComponent(id)}/pause`),
-  resume: (id: string) => request<JobDetail>("POST", `/jobs/${encodeURIComponent(id)}/resume`),
+  jobs: (query: JobsQuery = {}) => unwrap(client.GET("/api/v1/jobs", { params: { query } })),
+  job: (id: string) => unwrap(client.GET("/api/v1/jobs/{job_id}", jobPath(id))),
+  cancel: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/cancel", jobPath(id))),
+  pause: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/pause", jobPath(id))),
+  resume: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/resume", jobPath(id))),
   retryFailed: (id: string, outputIds?: string[]) =>
-    request<RetryOut>("POST", `/jobs/${encodeURIComponent(id)}/retry-failed`, {
-      body: outputIds ? { output_ids: outputIds } : {},
-    }),
+    unwrap(
+      client.POST("/api/v1/jobs/{job_id}/retry-failed", {
+        ...jobPath(id),
+        body: outputIds ? { output_ids: outputIds } : {},
+      }),
+    ),
   setPriority: (id: string, priority: number) =>
-    request<JobDetail>("PATCH", `/jobs/${encodeURIComponent(id)}`, { body: { priority } }),
+    unwrap(client.PATCH("/api/v1/jobs/{job_id}", { ...jobPath(id), body: { priority } })),
 
-  outputs: (
-    id: string,
-    query: { cursor?: string | null; limit?: number; batch_id?: string; status?: string } = {},
-    signal?: AbortSignal,
-  ) => request<OutputPage>("GET", `/jobs/${encodeURIComponent(id)}/outputs`, { query, signal }),
+  outputs: (id: string, query: OutputsQuery = {}, signal?: AbortSignal) =>
+    unwrap(
+      client.GET("/api/v1/jobs/{job_id}/outputs", {
+        params: { path: { job_id: id }, query },
+        signal,
+      }),
+    ),
 
   exportUrl: (
     id: string,
     query: { batch_id?: string; succeeded_only?: boolean; include_originals?: boolean } = {},
   ) => withQuery(`${API_BASE}/jobs/${encodeURIComponent(id)}/export`, query),
+  exportParts: (id: string) =>
+    unwrap(client.GET("/api/v1/jobs/{job_id}/export/parts", jobPath(id))),
   exportSelection: (id: string, outputIds: string[], fallbackName: string) =>
     downloadPost(
       `${API_BASE}/jobs/${encodeURIComponent(id)}/export`,
       { output_ids: outputIds },
       fallbackName,
     ),
-  exportParts: (id: string) =>
-    request<ExportParts>("GET", `/jobs/${encodeURIComponent(id)}/export/parts`),
-  assetThumbnailUrl: (assetId: string) =>
-    `${API_BASE}/assets/${encodeURIComponent(assetId)}/thumbnail`,
-  assetImageUrl: (assetId: string) => `${API_BASE}/assets/${encodeURIComponent(assetId)}/image`,
 };
 
 /** Every output of a job, following cursors (500 a page). */
 export async function allOutputs(
   id: string,
-  query: { batch_id?: string; status?: string } = {},
+  query: Omit<OutputsQuery, "cursor" | "limit"> = {},
   signal?: AbortSignal,
 ): Promise<OutputPage["items"]> {
   const items: OutputPage["items"] = [];

@@ -10,7 +10,7 @@ export const API_BASE = "/api/v1";
 /** Fired on window when any request answers 401 (the login page listens). */
 export const UNAUTHORIZED_EVENT = "bananabatch:unauthorized";
 
-function announceUnauthorized(path: string): void {
+export function announceUnauthorized(path: string): void {
   if (typeof window === "undefined") return;
   if (path.startsWith(`${API_BASE}/auth/`)) return;
   window.dispatchEvent(new CustomEvent(UNAUTHORIZED_EVENT));

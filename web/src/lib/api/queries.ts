@@ -4,7 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 
-import { allOutputs, api } from "./client";
+import { allOutputs, api, type JobsQuery } from "./client";
 import { errorMessage } from "./errors";
 import type { JobDetail } from "./types";
 import { pollInterval } from "@/lib/jobs";
@@ -35,7 +35,7 @@ export function useModels() {
   return useQuery({ queryKey: keys.models, queryFn: api.models, staleTime: 5 * 60_000 });
 }
 
-export function useJobs(filter: { status?: string; mode?: string } = {}) {
+export function useJobs(filter: Omit<JobsQuery, "limit" | "offset"> = {}) {
   return useQuery({
     queryKey: keys.jobs(JSON.stringify(filter)),
     queryFn: () => api.jobs({ ...filter, limit: 200 }),
