@@ -66,6 +66,10 @@ def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = Fal
 
     runtime = build_runtime(settings)  # migrates the DB; bad settings fail here, clearly
     app = create_app(runtime, settings)
+    if not is_loopback_host(host):
+        # Reached by LAN names/addresses: with a password, auth protects it; without
+        # one the operator chose --insecure-no-auth.
+        app.state.authenticator.allow_any_host = True
     config = uvicorn.Config(
         app,
         host=host,

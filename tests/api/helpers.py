@@ -25,7 +25,7 @@ from bananabatch.runtime import Runtime
 from bananabatch.storage.keys import output_key, output_thumb_key
 from tests.badinput import jpeg_photo, png_image
 
-BASE_URL = "http://testserver"
+BASE_URL = "http://127.0.0.1:8000"
 API = "/api/v1"
 
 

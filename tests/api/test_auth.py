@@ -128,7 +128,7 @@ async def test_csrf_origin_check_for_cookie_sessions(anon: httpx.AsyncClient) ->
     assert r.status_code == 201
     r = await anon.post(f"{API}/datasets", json=body, headers={"Referer": f"{BASE_URL}/jobs/"})
     assert r.status_code == 201
-    r = await anon.post(f"{API}/datasets", json=body, headers={"Origin": "http://testserver:8080"})
+    r = await anon.post(f"{API}/datasets", json=body, headers={"Origin": "http://127.0.0.1:8080"})
     assert r.status_code == 403  # another port is another origin
     # Reads are not state changes: no origin needed.
     assert (await anon.get(f"{API}/datasets", headers=EVIL)).status_code == 200
@@ -212,3 +212,27 @@ async def test_secret_key_setting_signs_cookies(
         c.cookies.clear()
         await _login(c)
         assert (await c.get(f"{API}/jobs")).status_code == 200
+
+
+async def test_without_a_password_only_loopback_host_names_are_answered(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """DNS rebinding: evil.example resolving to 127.0.0.1 must not reach the open API."""
+    rebound = {"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}
+    r = await client.get(f"{API}/jobs", headers={"Host": "evil.example:8000"})
+    assert r.status_code == 403
+    err = error_of(r)
+    assert err["code"] == "host_not_allowed" and "BANANABATCH_PASSWORD" in err["message"]
+    assert (await client.post(f"{API}/datasets", json={}, headers=rebound)).status_code == 403
+    for host in ("localhost:8000", "127.0.0.1", "[::1]:8000"):
+        assert (await client.get(f"{API}/jobs", headers={"Host": host})).status_code == 200
+    app.state.authenticator.allow_any_host = True  # what `serve --insecure-no-auth` sets
+    assert (await client.get(f"{API}/jobs", headers={"Host": "nas.lan:8000"})).status_code == 200
+    r = await client.post(f"{API}/datasets", json={}, headers=rebound)
+    assert r.status_code == 201  # same-origin for that name
+
+
+async def test_with_a_password_any_host_name_may_log_in(anon: httpx.AsyncClient) -> None:
+    headers = {"Host": "photos.example.com", "Origin": "https://photos.example.com"}
+    r = await anon.post(f"{API}/auth/login", json={"password": PASSWORD}, headers=headers)
+    assert r.status_code == 200

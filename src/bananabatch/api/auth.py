@@ -83,6 +83,10 @@ class Authenticator:
             if self.required
             else None
         )
+        # Without a password, only requests addressed to a loopback name are answered, so
+        # a web page cannot reach the API through DNS rebinding. `serve --insecure-no-auth`
+        # on a public address turns this off.
+        self.allow_any_host = False
 
     def check_password(self, candidate: str) -> bool:
         if self._password_digest is None:
@@ -151,22 +155,25 @@ def _is_loopback(hostname: str) -> bool:
         return False
 
 
-def _split_host(value: str, scheme: str) -> tuple[str, int | None]:
-    """`Example.com:443` -> (`example.com`, 443); the scheme's default port when absent."""
+def _split_host(value: str, default_scheme: str | None = None) -> tuple[str, int | None]:
+    """`Example.com:443` -> (`example.com`, 443). Without a port: the default port of
+    `default_scheme`, or None (unknown) when no scheme is given."""
     parts = urlsplit(f"//{value}")
     try:
         port = parts.port
     except ValueError:
         return ("", None)
-    default = {"http": 80, "https": 443}.get(scheme)
-    return ((parts.hostname or "").lower(), port if port is not None else default)
+    if port is None and default_scheme is not None:
+        port = {"http": 80, "https": 443}.get(default_scheme)
+    return ((parts.hostname or "").lower(), port)
 
 
-def origin_allowed(headers: Headers, scheme: str) -> bool | None:
+def origin_allowed(headers: Headers, *, loopback_equivalent: bool) -> bool | None:
     """Does the request's Origin (or Referer) name this server?
 
-    None when the request carries neither header. Loopback pages talking to a
-    loopback server (a dev server proxying the API) count as same-origin.
+    None when the request carries neither header. With `loopback_equivalent`, a
+    loopback page talking to a loopback server (a dev server proxying the API)
+    counts as same-origin; session cookies get the strict check.
     """
     source = headers.get("origin") or headers.get("referer")
     if not source or source == "null":
@@ -178,10 +185,12 @@ def origin_allowed(headers: Headers, scheme: str) -> bool | None:
     candidates = [h for h in (headers.get("host"), headers.get("x-forwarded-host")) if h]
     for candidate in candidates:
         for value in candidate.split(","):
-            host, port = _split_host(value.strip(), scheme)
-            if host and host == src_host and (port == src_port or port is None):
+            # A Host without a port means the client's default port: behind a TLS proxy
+            # our own view of the scheme may be wrong, so only an explicit port is compared.
+            host, port = _split_host(value.strip())
+            if host and host == src_host and (port is None or port == src_port):
                 return True
-            if host and _is_loopback(host) and _is_loopback(src_host):
+            if loopback_equivalent and host and _is_loopback(host) and _is_loopback(src_host):
                 return True
     return False
 
@@ -241,8 +250,21 @@ class AuthMiddleware:
             await response(scope, receive, send)
             return
 
+        if via == "open" and not self.auth.allow_any_host:
+            host, _ = _split_host(headers.get("host", ""))
+            if not _is_loopback(host):
+                response = error_response(
+                    403,
+                    "host_not_allowed",
+                    f"This server has no password, so it only answers requests addressed to "
+                    f"localhost or 127.0.0.1, not {host or 'an empty Host'!r} (DNS-rebinding "
+                    "protection). Set BANANABATCH_PASSWORD to serve other host names.",
+                )
+                await response(scope, receive, send)
+                return
+
         if method in UNSAFE_METHODS and via != "token":
-            allowed = origin_allowed(headers, scope.get("scheme", "http"))
+            allowed = origin_allowed(headers, loopback_equivalent=via == "open")
             # A session cookie is sent by the browser on its own: demand proof the
             # request comes from our pages. Otherwise refuse only a foreign origin.
             if allowed is False or (allowed is None and via == "cookie"):
