@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import httpx
+import pytest
 from PIL import Image
 
 from bananabatch.db.models import Asset, OutputStatus
@@ -117,3 +118,28 @@ async def test_output_without_image_is_404(client: httpx.AsyncClient, runtime: R
         r = await client.get(f"{API}{path}")
         assert r.status_code == 404
         error_of(r)
+
+
+class _RemoteLikeStorage:
+    """Delegates to local storage but is not LocalStorage: exercises the streaming path
+    an S3-like store takes (no local file to sendfile)."""
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+
+async def test_downloads_stream_from_non_local_storage(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job = insert_job(runtime, statuses=[OutputStatus.succeeded])
+    local = runtime.storage.get_bytes(f"outputs/{job.job_id}/{job.succeeded[0]}.png")
+    monkeypatch.setattr(runtime, "storage", _RemoteLikeStorage(runtime.storage))
+    r = await client.get(f"{API}/outputs/{job.succeeded[0]}/image")
+    assert r.status_code == 200
+    assert r.content == local
+    assert r.headers["content-length"] == str(len(local))
+    assert r.headers["cache-control"] == IMMUTABLE
+    assert r.headers["content-disposition"] == "inline; filename*=utf-8''image-1.png"

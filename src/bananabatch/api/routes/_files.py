@@ -7,6 +7,7 @@ never from the request, so no request can name a file outside the store.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -62,5 +63,5 @@ def stored_file_response(
         )
     headers["Content-Length"] = str(storage.size(key))
     if filename:
-        headers["Content-Disposition"] = f'inline; filename="{filename}"'
+        headers["Content-Disposition"] = f"inline; filename*=utf-8''{quote(filename)}"
     return StreamingResponse(_chunks(storage, key), media_type=media_type, headers=headers)
