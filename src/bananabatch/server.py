@@ -7,6 +7,7 @@ every job stays resumable.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 
@@ -81,9 +82,17 @@ def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = Fal
     )
     server = uvicorn.Server(config)
     log.info("serving on http://%s:%d", host, port)
-    server.run()
+    try:
+        server.run()
+    except SystemExit:
+        if server.started:
+            raise
     if not server.started:
-        raise ServiceUnavailable(
-            f"The server did not start on {host}:{port}; see the log above for the reason "
-            "(port in use, or another BananaBatch process on the same data directory)."
+        asyncio.run(runtime.stop())  # the lifespan never took it over
+        cause = getattr(app.state, "startup_error", None)
+        reason = (
+            cause.message
+            if isinstance(cause, BananaBatchError)
+            else "see the log above (port in use, or a bad setting)"
         )
+        raise ServiceUnavailable(f"The server did not start on {host}:{port}: {reason}")

@@ -284,3 +284,28 @@ def test_oversized_upload_over_real_http(settings: Settings) -> None:
         r = httpx.post(f"{url}/api/v1/datasets/{ds}/files", files=files)
         assert r.status_code == 413
         assert r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_serve_reports_a_startup_failure(settings: Settings) -> None:
+    """Another process scheduling the same data dir: serve stops and says why."""
+    from bananabatch.orchestrator.scheduler import OrchestratorLock
+
+    lock = OrchestratorLock(settings.data_dir / "orchestrator.lock")
+    lock.acquire()
+    try:
+        with pytest.raises(ServiceUnavailable) as err:
+            serve(settings, "127.0.0.1", _free_port(), insecure_no_auth=False)
+    finally:
+        lock.release()
+    assert "did not start" in err.value.message
+    assert "Another BananaBatch process" in err.value.message
+
+
+def test_serve_reports_a_busy_port(settings: Settings) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(ServiceUnavailable) as err:
+            serve(settings, "127.0.0.1", port, insecure_no_auth=False)
+    assert f"127.0.0.1:{port}" in err.value.message

@@ -68,7 +68,11 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         if rt is None:
             rt = await run_in_threadpool(build_runtime, resolved_settings)
             app.state.runtime = rt
-        await rt.start()
+        try:
+            await rt.start()
+        except Exception as exc:
+            app.state.startup_error = exc  # `serve` reports it in words
+            raise
         log.info("BananaBatch %s ready", bananabatch.__version__)
         try:
             yield
