@@ -1,5 +1,9 @@
 """The `bananabatch` command line: serve the product, or run whole jobs headless.
 
+Every job command runs on the embedded engine (this process, the data dir) or,
+with `--server URL` (or BANANABATCH_SERVER), on a running `bananabatch serve`
+through its REST API; the token comes from BANANABATCH_TOKEN.
+
 Exit codes mean something: 0 every output succeeded; 1 finished with some
 outputs failed or blocked; 2 bad input (nothing was started); 3 the job failed
 entirely; 4 the job was cancelled; 130 interrupted (the job is saved and
@@ -8,15 +12,12 @@ resumes with `bananabatch jobs resume JOB_ID`).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import tempfile
-import zipfile
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, BinaryIO
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -25,14 +26,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bananabatch import __version__
-from bananabatch.config import Settings, get_settings
-from bananabatch.db.models import Job, JobStatus
+from bananabatch.cli_backends import Backend, IngestSummary, LocalBackend, RemoteBackend
+from bananabatch.client import ApiClient
+from bananabatch.config import get_settings
+from bananabatch.db.models import JobStatus
 from bananabatch.errors import BananaBatchError
-from bananabatch.export.archive import ExportSelection, stream_job_zip
-from bananabatch.ingest.paths import is_ignored_path
-from bananabatch.ingest.service import IngestReport, create_dataset, ingest_files, ingest_zip
-from bananabatch.runtime import Runtime, build_runtime
-from bananabatch.services import jobs as job_service
+from bananabatch.runtime import build_runtime
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     JobCreate,
@@ -40,6 +39,7 @@ from bananabatch.services.job_requests import (
     SemiAutoJobCreate,
     SemiAutoPromptIn,
 )
+from bananabatch.services.queries import JobDetail
 
 log = logging.getLogger("bananabatch")
 console = Console(stderr=True)
@@ -59,23 +59,23 @@ EXIT_FOR_STATUS = {
     JobStatus.failed: EXIT_FAILED,
     JobStatus.cancelled: EXIT_CANCELLED,
 }
-INGEST_CHUNK = 100
 
 app = typer.Typer(
     help="BananaBatch: batch image generation with Nano Banana (Gemini image models).",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-run_app = typer.Typer(help="Run a whole job in this process and wait for it.", no_args_is_help=True)
+run_app = typer.Typer(help="Run a whole job and wait for it.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and act on jobs.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 app.add_typer(jobs_app, name="jobs")
 
+_server: str | None = None
+
 
 def _setup_logging(verbose: bool) -> None:
-    level = logging.DEBUG if verbose else logging.WARNING
     logging.basicConfig(
-        level=level,
+        level=logging.DEBUG if verbose else logging.WARNING,
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
         force=True,
@@ -88,8 +88,54 @@ def _setup_logging(verbose: bool) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="BANANABATCH_SERVER",
+            help="Act on a running `bananabatch serve` at this URL (token: BANANABATCH_TOKEN).",
+        ),
+    ] = None,
 ) -> None:
+    global _server
     _setup_logging(verbose)
+    _server = server.rstrip("/") if server else None
+
+
+@contextmanager
+def _errors_exit() -> Iterator[None]:
+    try:
+        yield
+    except BananaBatchError as exc:
+        console.print(f"[red]error:[/red] {exc.message}")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+@contextmanager
+def _backend() -> Iterator[Backend]:
+    """The embedded engine, or the server named by --server."""
+    backend: Backend
+    with _errors_exit():
+        if _server:
+            backend = RemoteBackend(ApiClient.from_env(_server))
+        else:
+            backend = LocalBackend(build_runtime(get_settings()))
+        try:
+            yield backend
+        finally:
+            backend.close()
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+# ---- server ------------------------------------------------------------------------------
 
 
 @app.command()
@@ -100,9 +146,7 @@ def version() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")
-    ] = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     insecure_no_auth: Annotated[
         bool, typer.Option("--insecure-no-auth", help="Allow a public host without a password.")
@@ -121,199 +165,97 @@ def serve(
         )
 
 
-@contextmanager
-def _errors_exit() -> Iterator[None]:
-    try:
-        yield
-    except BananaBatchError as exc:
-        console.print(f"[red]error:[/red] {exc.message}")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+@app.command()
+def openapi() -> None:
+    """Print the REST API's OpenAPI schema (the web UI's types are generated from it)."""
+    from bananabatch.api.openapi import openapi_json
+
+    sys.stdout.write(openapi_json())
 
 
-# ---- dataset ingest ----------------------------------------------------------------
+@app.command()
+def models() -> None:
+    """List the model catalog with limits and prices."""
+    from bananabatch.catalog import load_catalog
+
+    table = Table("id", "name", "provider", "max refs", "sizes", "price/image")
+    for m in load_catalog().models():
+        prices = ", ".join(f"{k} ${v:.3f}" for k, v in m.price_per_image.items())
+        sizes = ", ".join(m.image_sizes) or "-"
+        table.add_row(m.id, m.display_name, m.provider, str(m.max_reference_images), sizes, prices)
+    out.print(table)
 
 
-def _iter_folder(root: Path) -> list[tuple[str, Path]]:
-    files = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if path.is_file() and not path.is_symlink() and not is_ignored_path(rel):
-            files.append((rel, path))
-    return files
+# ---- running jobs ------------------------------------------------------------------------
 
 
-def _report_ingest(report: IngestReport) -> None:
-    for err in report.errors:
-        console.print(f"[yellow]skipped[/yellow] {err.rel_path}: {err.message}")
-    dupes = sum(1 for f in report.accepted if f.duplicate)
+def _report_ingest(summary: IngestSummary) -> None:
+    for path, message in summary.errors:
+        console.print(f"[yellow]skipped[/yellow] {path}: {message}")
     console.print(
-        f"[green]{len(report.accepted)} image(s) ready[/green]"
-        + (f" ({dupes} already stored)" if dupes else "")
-        + (f", [yellow]{len(report.errors)} skipped[/yellow]" if report.errors else "")
+        f"[green]{summary.accepted} image(s) ready[/green]"
+        + (f" ({summary.duplicates} already stored)" if summary.duplicates else "")
+        + (f", [yellow]{len(summary.errors)} skipped[/yellow]" if summary.errors else "")
     )
 
 
-def _ingest_dataset(runtime: Runtime, source: Path) -> str:
-    with runtime.session_factory() as session:
-        dataset = create_dataset(session, source.stem)
-        session.commit()
-        dataset_id = dataset.id
-        if source.is_file() and source.suffix.lower() == ".zip":
-            console.print(f"Importing {source} ...")
-            report = ingest_zip(session, runtime.storage, runtime.settings, dataset_id, source)
-        elif source.is_dir():
-            files = _iter_folder(source)
-            report = IngestReport(accepted=[], errors=[])
-            with _progress() as progress:
-                bar = progress.add_task("Uploading images", total=len(files))
-                for i in range(0, len(files), INGEST_CHUNK):
-                    chunk = files[i : i + INGEST_CHUNK]
-                    handles: list[tuple[str, BinaryIO]] = [(rel, p.open("rb")) for rel, p in chunk]
-                    try:
-                        part = ingest_files(
-                            session, runtime.storage, runtime.settings, dataset_id, handles
-                        )
-                    finally:
-                        for _, fh in handles:
-                            fh.close()
-                    report.accepted.extend(part.accepted)
-                    report.errors.extend(part.errors)
-                    progress.advance(bar, len(chunk))
-        else:
-            raise typer.BadParameter(f"{source} is neither a folder nor a .zip file")
-    _report_ingest(report)
-    if not report.accepted:
-        console.print("[red]error:[/red] no usable images in the dataset; nothing to run.")
-        raise typer.Exit(EXIT_BAD_INPUT)
-    return dataset_id
-
-
-def _store_references(runtime: Runtime, refs: list[Path]) -> list[str]:
-    handles: list[tuple[str, BinaryIO]] = [(p.name, p.open("rb")) for p in refs]
-    try:
-        with runtime.session_factory() as session:
-            report = ingest_files(session, runtime.storage, runtime.settings, None, handles)
-    finally:
-        for _, fh in handles:
-            fh.close()
-    _report_ingest(report)
-    if report.errors:
-        raise typer.Exit(EXIT_BAD_INPUT)
-    return [f.asset_id for f in report.accepted]
-
-
-# ---- running ----------------------------------------------------------------------------
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
+def _create(backend: Backend, req: JobCreate) -> str:
+    with _errors_exit():
+        estimate = backend.estimate(req)
+        for warning in estimate.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
+        job_id = backend.create(req)
+    console.print(
+        f"Job [bold]{job_id}[/bold]: {estimate.outputs} image(s) in {estimate.tasks} task(s), "
+        f"model {estimate.model} ({estimate.provider}), estimated ${estimate.cost_usd:.2f}"
     )
+    return job_id
 
 
-async def _drive(runtime: Runtime, job_id: str) -> str:
-    """Run the orchestrator until the job is terminal, with a progress bar."""
-    await runtime.start()
+def _finish(backend: Backend, job_id: str, dest: Path | None) -> None:
+    """Wait for the job (running it when embedded), summarise, export, exit with its code."""
     try:
         with _progress() as progress:
-            with runtime.session_factory() as session:
-                job = job_service.get_job(session, job_id)
-                total = job.total_outputs
-            bar = progress.add_task(f"Generating ({job.model})", total=total)
-            waiter = asyncio.create_task(runtime.orchestrator.wait_for_jobs([job_id]))
-            while not waiter.done():
-                await asyncio.wait({waiter}, timeout=0.5)
-                counts = await asyncio.to_thread(_counts, runtime, job_id)
-                done = total - counts["pending"]
-                progress.update(bar, completed=done)
-            await waiter
-    finally:
-        await runtime.stop()
-    with runtime.session_factory() as session:
-        return job_service.get_job(session, job_id).status
-
-
-def _counts(runtime: Runtime, job_id: str) -> dict[str, int]:
-    with runtime.session_factory() as session:
-        return job_service.job_counts(session, job_id)
-
-
-def _run_job(runtime: Runtime, job_id: str, dest: Path | None) -> None:
-    try:
-        status = asyncio.run(_drive(runtime, job_id))
+            bar = progress.add_task("Generating", total=None)
+            detail = backend.wait(
+                job_id, lambda done, total: progress.update(bar, completed=done, total=total)
+            )
     except KeyboardInterrupt:
+        where = (
+            f"Resume it with: [bold]bananabatch jobs resume {job_id}[/bold]"
+            if backend.runs_in_process
+            else f"It keeps running on the server: [bold]bananabatch jobs show {job_id}[/bold]"
+        )
         console.print(
             f"\n[yellow]Interrupted.[/yellow] Job {job_id} is saved; nothing finished is lost. "
-            f"Resume it with: [bold]bananabatch jobs resume {job_id}[/bold]"
+            + where
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
-    _summary(runtime, job_id)
+    _summary(detail)
     if dest is not None:
-        _export(runtime, job_id, dest)
-    raise typer.Exit(EXIT_FOR_STATUS.get(JobStatus(status), EXIT_FAILED))
+        with _errors_exit():
+            n = backend.export(job_id, dest)
+        console.print(f"Wrote {dest}" + ("" if dest.suffix.lower() == ".zip" else f" ({n} files)"))
+    raise typer.Exit(EXIT_FOR_STATUS.get(detail.status, EXIT_FAILED))
 
 
-def _summary(runtime: Runtime, job_id: str) -> None:
-    with runtime.session_factory() as session:
-        job = job_service.get_job(session, job_id)
-        counts = job_service.job_counts(session, job_id)
+def _summary(detail: JobDetail) -> None:
+    c = detail.counts
     console.print(
-        f"Job [bold]{job.id}[/bold] {job.status}: {counts['succeeded']} succeeded, "
-        f"{counts['failed']} failed, {counts['blocked']} blocked, {counts['cancelled']} cancelled "
-        f"of {counts['total']} (cost ${job.cost_actual:.2f})"
+        f"Job [bold]{detail.id}[/bold] {detail.status.value}: {c.succeeded} succeeded, "
+        f"{c.failed} failed, {c.blocked} blocked, {c.cancelled} cancelled of {c.total} "
+        f"(cost ${detail.cost_actual:.2f})"
     )
-
-
-def _export(runtime: Runtime, job_id: str, dest: Path) -> None:
-    """Write the job's archive to DEST.zip, or unpack it into the folder DEST."""
-    _, chunks, _ = stream_job_zip(
-        runtime.session_factory,
-        runtime.storage,
-        job_id,
-        ExportSelection(),
-        part_bytes=runtime.settings.export_part_bytes,
-    )
-    if dest.suffix.lower() == ".zip":
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        with dest.open("wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-        console.print(f"Wrote {dest}")
-        return
-    dest.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryFile() as tmp:
-        for chunk in chunks:
-            tmp.write(chunk)
-        tmp.seek(0)
-        with zipfile.ZipFile(tmp) as archive:
-            archive.extractall(dest)  # names come from our own manifest, never from user paths
-            n = len(archive.namelist())
-    console.print(f"Wrote {n} files under {dest}/")
-
-
-def _settings() -> Settings:
-    return get_settings()
 
 
 def _options(aspect_ratio: str | None, image_size: str | None, fmt: str) -> JobOptionsIn:
-    return JobOptionsIn(aspect_ratio=aspect_ratio, image_size=image_size, output_format=fmt)  # type: ignore[arg-type]
-
-
-def _create(runtime: Runtime, req: JobCreate) -> Job:
-    with runtime.session_factory() as session:
-        estimate = job_service.estimate_job(session, runtime.settings, runtime.catalog, req)
-        for warning in estimate.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
-        job = job_service.create_job(session, runtime.settings, runtime.catalog, req)
-    console.print(
-        f"Job [bold]{job.id}[/bold]: {estimate.outputs} image(s) in {estimate.tasks} task(s), "
-        f"model {estimate.model} ({estimate.provider}), estimated ${estimate.cost_usd:.2f}"
-    )
-    return job
+    with _errors_exit():
+        try:
+            return JobOptionsIn.model_validate(
+                {"aspect_ratio": aspect_ratio, "image_size": image_size, "output_format": fmt}
+            )
+        except ValueError:
+            raise BananaBatchError("--format must be png, jpeg or webp.") from None
 
 
 OutOption = Annotated[
@@ -324,6 +266,7 @@ SeedOption = Annotated[int | None, typer.Option(help="Seed for reproducible prom
 AspectOption = Annotated[str | None, typer.Option("--aspect-ratio", help='e.g. "1:1", "16:9".')]
 SizeOption = Annotated[str | None, typer.Option("--image-size", help='e.g. "1K", "2K".')]
 FormatOption = Annotated[str, typer.Option("--format", help="png, jpeg or webp.")]
+PriorityOption = Annotated[int, typer.Option(help="Higher runs first.")]
 
 
 @run_app.command("automatic")
@@ -343,16 +286,26 @@ def run_automatic(
     aspect_ratio: AspectOption = None,
     image_size: SizeOption = None,
     fmt: FormatOption = "png",
-    priority: Annotated[int, typer.Option(help="Higher runs first.")] = 0,
+    priority: PriorityOption = 0,
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
     if not dataset.exists():
         console.print(f"[red]error:[/red] {dataset} does not exist")
         raise typer.Exit(EXIT_BAD_INPUT)
-    with _errors_exit():
-        runtime = build_runtime(_settings())
-        dataset_id = _ingest_dataset(runtime, dataset)
+    options = _options(aspect_ratio, image_size, fmt)
+    with _backend() as backend:
+        with _progress() as progress:
+            bar = progress.add_task("Uploading images", total=None)
+            with _errors_exit():
+                dataset_id, summary = backend.ingest_dataset(
+                    dataset, lambda done, total: progress.update(bar, completed=done, total=total)
+                )
+        _report_ingest(summary)
+        if not summary.accepted:
+            console.print("[red]error:[/red] no usable images in the dataset; nothing to run.")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        csv_text = prompts_csv.read_text(encoding="utf-8") if prompts_csv else None
         req = AutomaticJobCreate(
             name=name or dataset.stem,
             dataset_id=dataset_id,
@@ -360,13 +313,12 @@ def run_automatic(
             variations=variations,
             model=model,
             seed=seed,
-            options=_options(aspect_ratio, image_size, fmt),
+            options=options,
             include_originals=include_originals,
-            prompts_csv=prompts_csv.read_text(encoding="utf-8") if prompts_csv else None,
+            prompts_csv=csv_text,
             priority=priority,
         )
-        job = _create(runtime, req)
-    _run_job(runtime, job.id, out_path)
+        _finish(backend, _create(backend, req), out_path)
 
 
 @run_app.command("semi-auto")
@@ -384,7 +336,7 @@ def run_semi_auto(
     aspect_ratio: AspectOption = None,
     image_size: SizeOption = None,
     fmt: FormatOption = "png",
-    priority: Annotated[int, typer.Option(help="Higher runs first.")] = 0,
+    priority: PriorityOption = 0,
     out_path: OutOption = None,
 ) -> None:
     """Creative generation: reference images + prompts, each count split into runs of 4."""
@@ -393,163 +345,122 @@ def run_semi_auto(
         if not p.is_file():
             console.print(f"[red]error:[/red] reference {p} is not a file")
             raise typer.Exit(EXIT_BAD_INPUT)
-    with _errors_exit():
-        runtime = build_runtime(_settings())
-        asset_ids = _store_references(runtime, refs)
+    options = _options(aspect_ratio, image_size, fmt)
+    with _backend() as backend:
+        with _errors_exit():
+            summary = backend.store_references(refs)
+        _report_ingest(summary)
+        if summary.errors:
+            raise typer.Exit(EXIT_BAD_INPUT)
         req = SemiAutoJobCreate(
             name=name,
-            reference_asset_ids=asset_ids,
+            reference_asset_ids=summary.asset_ids,
             prompts=[SemiAutoPromptIn(prompt=p, count=count) for p in prompt],
             model=model,
             seed=seed,
-            options=_options(aspect_ratio, image_size, fmt),
+            options=options,
             priority=priority,
         )
-        job = _create(runtime, req)
-    _run_job(runtime, job.id, out_path)
+        _finish(backend, _create(backend, req), out_path)
 
 
-# ---- jobs ------------------------------------------------------------------------------
+# ---- jobs ------------------------------------------------------------------------------------
 
 
 @jobs_app.command("list")
 def jobs_list(
     status: Annotated[str | None, typer.Option(help="Only jobs in this status.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
 ) -> None:
     """List jobs, newest first."""
-    from sqlalchemy import select
-
-    with _errors_exit():
-        runtime = build_runtime(_settings())
-        with runtime.session_factory() as session:
-            query = select(Job).order_by(Job.created_at.desc()).limit(limit)
-            if status:
-                query = query.where(Job.status == status)
-            jobs = session.scalars(query).all()
-            table = Table("id", "name", "mode", "model", "status", "progress", "cost")
-            for job in jobs:
-                counts = job_service.job_counts(session, job.id)
-                done = counts["total"] - counts["pending"]
-                table.add_row(
-                    job.id,
-                    job.name,
-                    job.mode,
-                    job.model,
-                    job.status,
-                    f"{done}/{counts['total']}",
-                    f"${job.cost_actual:.2f}",
-                )
-        runtime.engine.dispose()
+    with _backend() as backend, _errors_exit():
+        jobs = backend.list_jobs(status, limit)
+    table = Table("id", "name", "mode", "model", "status", "progress", "cost")
+    for job in jobs.items:
+        done = job.counts.total - job.counts.pending
+        table.add_row(
+            job.id,
+            job.name,
+            job.mode,
+            job.model,
+            job.status.value,
+            f"{done}/{job.counts.total}",
+            f"${job.cost_actual:.2f}",
+        )
     out.print(table)
 
 
 @jobs_app.command("show")
 def jobs_show(job_id: str) -> None:
     """Show a job with its counts and batches."""
-    with _errors_exit():
-        runtime = build_runtime(_settings())
-        with runtime.session_factory() as session:
-            job = job_service.get_job(session, job_id)
-            counts = job_service.job_counts(session, job_id)
-            out.print(f"[bold]{job.name}[/bold] ({job.id})")
-            out.print(
-                f"mode {job.mode} · model {job.model} · status {job.status} · priority {job.priority}"
-            )
-            out.print(
-                ", ".join(f"{k} {v}" for k, v in counts.items())
-                + f" · cost ${job.cost_actual:.2f} of ~${job.cost_estimate:.2f}"
-            )
-            for batch in job.batches:
-                out.print(f"  batch {batch.position + 1}: {batch.name} ({batch.count} images)")
-        runtime.engine.dispose()
+    with _backend() as backend, _errors_exit():
+        job = backend.detail(job_id)
+    c = job.counts
+    out.print(f"[bold]{job.name}[/bold] ({job.id})")
+    out.print(
+        f"mode {job.mode} · model {job.model} · status {job.status.value} · priority {job.priority}"
+    )
+    out.print(
+        f"pending {c.pending}, succeeded {c.succeeded}, failed {c.failed}, blocked {c.blocked}, "
+        f"cancelled {c.cancelled}, total {c.total} · cost ${job.cost_actual:.2f} "
+        f"of ~${job.cost_estimate:.2f}"
+    )
+    for batch in job.batches:
+        out.print(
+            f"  batch {batch.position + 1}: {batch.name} "
+            f"({batch.counts.succeeded}/{batch.count} succeeded)"
+        )
 
 
-def _act(job_id: str, action: str) -> Runtime:
-    runtime = build_runtime(_settings())
-    with runtime.session_factory() as session:
-        if action == "cancel":
-            job_service.cancel_job(session, job_id)
-        elif action == "pause":
-            job_service.pause_job(session, job_id)
-        elif action == "retry":
-            n = job_service.retry_failed(session, job_id)
-            console.print(f"{n} failed output(s) queued again")
-    return runtime
+def _act(job_id: str, action: str, message: str) -> None:
+    with _backend() as backend, _errors_exit():
+        n = backend.act(job_id, action)
+    console.print(message.format(job_id=job_id, n=n))
 
 
 @jobs_app.command("cancel")
 def jobs_cancel(job_id: str) -> None:
     """Cancel a job (what has not started is never paid for)."""
-    with _errors_exit():
-        _act(job_id, "cancel").engine.dispose()
-    console.print(f"Job {job_id} cancelled")
+    _act(job_id, "cancel", "Job {job_id} cancelled")
 
 
 @jobs_app.command("pause")
 def jobs_pause(job_id: str) -> None:
     """Pause a job: nothing new is dispatched until it is resumed."""
-    with _errors_exit():
-        _act(job_id, "pause").engine.dispose()
-    console.print(f"Job {job_id} paused")
+    _act(job_id, "pause", "Job {job_id} paused")
 
 
 @jobs_app.command("retry")
-def jobs_retry(
-    job_id: str,
-    out_path: OutOption = None,
-) -> None:
-    """Queue a job's failed outputs again and run them until done."""
-    with _errors_exit():
-        runtime = _act(job_id, "retry")
-    _run_job(runtime, job_id, out_path)
+def jobs_retry(job_id: str, out_path: OutOption = None) -> None:
+    """Queue a job's failed outputs again and wait for them."""
+    with _backend() as backend:
+        with _errors_exit():
+            n = backend.act(job_id, "retry")
+        console.print(f"{n} failed output(s) queued again")
+        _finish(backend, job_id, out_path)
 
 
 @jobs_app.command("resume")
 def jobs_resume(job_id: str, out_path: OutOption = None) -> None:
-    """Run an interrupted (or paused) job to the end in this process."""
-    with _errors_exit():
-        runtime = build_runtime(_settings())
-        with runtime.session_factory() as session:
-            job = job_service.get_job(session, job_id)
-            if job.status == JobStatus.paused:
-                job_service.resume_job(session, job_id)
-    _run_job(runtime, job_id, out_path)
+    """Continue an interrupted or paused job and wait for it to finish."""
+    with _backend() as backend:
+        with _errors_exit():
+            if backend.detail(job_id).status == JobStatus.paused:
+                backend.act(job_id, "resume")
+        _finish(backend, job_id, out_path)
 
 
 @jobs_app.command("export")
 def jobs_export(
     job_id: str, dest: Annotated[Path, typer.Argument(help="A folder or a .zip file.")]
 ) -> None:
-    """Export a job's results (works while it still runs: pending outputs are in the manifest)."""
-    with _errors_exit():
-        runtime = build_runtime(_settings())
-        job_service.get_job(runtime.session_factory(), job_id)
-        _export(runtime, job_id, dest)
-        runtime.engine.dispose()
-
-
-@app.command()
-def models() -> None:
-    """List the model catalog with limits and prices."""
-    from bananabatch.catalog import load_catalog
-
-    table = Table("id", "name", "provider", "max refs", "sizes", "price/image")
-    for m in load_catalog().models():
-        prices = ", ".join(f"{k} ${v:.3f}" for k, v in m.price_per_image.items())
-        table.add_row(
-            m.id,
-            m.display_name,
-            m.provider,
-            str(m.max_reference_images),
-            ", ".join(m.image_sizes) or "-",
-            prices,
-        )
-    out.print(table)
+    """Export a job's results (works while it runs: pending outputs are in the manifest)."""
+    with _backend() as backend, _errors_exit():
+        n = backend.export(job_id, dest)
+    console.print(f"Wrote {dest} ({n} files)")
 
 
 def main() -> None:
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     app()
 
 
