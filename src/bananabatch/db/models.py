@@ -198,6 +198,7 @@ class Output(Base):
     __tablename__ = "outputs"
     __table_args__ = (
         Index("ix_outputs_job_status", "job_id", "status"),
+        Index("ix_outputs_job_position", "job_id", "position"),
         UniqueConstraint("job_id", "archive_path", name="uq_output_archive_path"),
     )
 
