@@ -117,6 +117,8 @@ export function buildSelection(raw: { file: File; path: string }[]): Selection {
     if (isImagePath(r.path)) images.push(r);
     else if (!isJunkPath(r.path)) skipped.push(r.path);
   }
+  const order = new Intl.Collator("en", { numeric: true });
+  images.sort((a, b) => order.compare(a.path, b.path));
   const { root, paths } = stripCommonRoot(images.map((i) => i.path));
   const seen = new Set<string>();
   const files: PickedFile[] = [];

@@ -46,7 +46,9 @@ export function LoginForm() {
         <span className="mx-auto mb-2 flex size-11 items-center justify-center rounded-xl bg-primary text-banana">
           <Banana className="size-6" aria-hidden />
         </span>
-        <CardTitle className="text-xl">Sign in to BananaBatch</CardTitle>
+        <CardTitle as="h1" className="text-xl">
+          Sign in to BananaBatch
+        </CardTitle>
         <CardDescription>This server is protected by a password.</CardDescription>
       </CardHeader>
       <CardContent>

@@ -19,6 +19,10 @@ export function BeforeAfter({
 }) {
   const [split, setSplit] = useState(50);
   const id = useId();
+  const moveTo = (e: React.PointerEvent<HTMLDivElement>) => {
+    const box = e.currentTarget.getBoundingClientRect();
+    setSplit(Math.round(Math.min(100, Math.max(0, ((e.clientX - box.left) / box.width) * 100))));
+  };
   return (
     <div className="flex size-full flex-col gap-2" data-testid="before-after">
       <div className="bg-checker relative min-h-0 flex-1 overflow-hidden rounded-lg select-none">

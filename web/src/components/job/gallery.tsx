@@ -210,7 +210,7 @@ export function Gallery({
             style={{ "--tile": `${tileSize}px` } as React.CSSProperties}
             aria-hidden
           />
-          <div className="flex min-w-0 flex-1 flex-wrap gap-3">
+          <div className="flex min-w-0 flex-wrap items-start gap-3">
             {g.outputs.map((o) => (
               <OutputTile
                 key={o.id}
@@ -226,9 +226,9 @@ export function Gallery({
           </div>
           {comparable ? (
             <Button
-              variant="ghost"
+              variant="outline"
               size="sm"
-              className="shrink-0"
+              className="shrink-0 self-center"
               onClick={() => onOpen(comparable.id, "compare")}
               aria-label={`Compare ${name} before and after`}
             >

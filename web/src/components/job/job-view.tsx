@@ -172,8 +172,19 @@ function Summary({ job }: { job: JobDetail }) {
         </p>
       </Stat>
       <Stat icon={Coins} label="Cost">
-        <p className="text-2xl font-semibold tabular-nums">{formatUsd(job.cost_actual)}</p>
-        <p className="text-xs text-muted-foreground">Estimate {formatUsd(job.cost_estimate)}</p>
+        {job.cost_estimate === 0 && job.cost_actual === 0 ? (
+          <>
+            <p className="text-2xl font-semibold">Free</p>
+            <p className="text-xs text-muted-foreground">
+              {job.provider === "classic" ? "Offline augmentation costs nothing" : "No charge"}
+            </p>
+          </>
+        ) : (
+          <>
+            <p className="text-2xl font-semibold tabular-nums">{formatUsd(job.cost_actual)}</p>
+            <p className="text-xs text-muted-foreground">Estimate {formatUsd(job.cost_estimate)}</p>
+          </>
+        )}
       </Stat>
       <Stat icon={Clock} label="Time">
         <p className="text-2xl font-semibold tabular-nums">{elapsed(job, now)}</p>

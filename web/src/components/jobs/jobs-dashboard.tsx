@@ -144,8 +144,14 @@ function JobRow({
         <JobProgress counts={job.counts} compact label={`Progress of ${job.name || job.id}`} />
       </TableCell>
       <TableCell className="text-right tabular-nums">
-        <div className="font-medium">{formatUsd(job.cost_actual)}</div>
-        <div className="text-xs text-muted-foreground">of ~{formatUsd(job.cost_estimate)}</div>
+        {job.cost_estimate === 0 && job.cost_actual === 0 ? (
+          <div className="text-muted-foreground">Free</div>
+        ) : (
+          <>
+            <div className="font-medium">{formatUsd(job.cost_actual)}</div>
+            <div className="text-xs text-muted-foreground">of ~{formatUsd(job.cost_estimate)}</div>
+          </>
+        )}
       </TableCell>
       <TableCell className="text-muted-foreground" title={created?.toLocaleString()}>
         {formatAge(job.created_at, now)}
