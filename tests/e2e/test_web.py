@@ -13,6 +13,7 @@ import csv
 import io
 import json
 import re
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,9 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     page.get_by_label("Include the originals in the ZIP").click()
     page.get_by_label("Job name").fill("Pets augmentation")
     screenshot(page, "new-automatic-job")
+    page.set_viewport_size({"width": 1280, "height": 720})  # a laptop screen
+    screenshot(page, "new-automatic-job-laptop", full_page=False)
+    page.set_viewport_size({"width": 1440, "height": 900})
 
     page.get_by_role("button", name="Start job").click()
     page.wait_for_url(re.compile(r"/jobs/view/\?id=\w+"))
@@ -114,7 +118,7 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     expect(first.locator("[data-tile]")).to_have_count(2)
     expect(first.locator("[data-tile][data-status=succeeded]")).to_have_count(2)
     expect(first.get_by_alt_text("Original cat_000.png")).to_be_visible()
-    screenshot(page, "job-automatic")
+    screenshot(page, "job-automatic", full_page=False)
 
     # Virtualized: the end of the list renders once scrolled to.
     page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
@@ -234,7 +238,9 @@ def test_two_semi_auto_jobs_in_runs_of_four(page: Page, server: Server, tmp_path
             expect(runs.nth(i)).to_contain_text(f"Run {i + 1}")
             expect(runs.nth(i).locator("[data-tile][data-status=succeeded]")).to_have_count(4)
         if n == 0:
-            screenshot(page, "job-semi-auto")
+            page.set_viewport_size({"width": 1440, "height": 900})
+            screenshot(page, "job-semi-auto", full_page=False)
+            page.set_viewport_size({"width": 1440, "height": 3400})
         job = api_json(page, server, "GET", f"/jobs/{href.split('id=')[1]}")
         assert job["counts"]["succeeded"] == 40
         assert job["total_tasks"] == 10
@@ -289,12 +295,34 @@ def test_pause_resume_and_cancel_a_large_job(page: Page, server: Server, tmp_pat
     expect(row).to_contain_text("Cancelled", timeout=20_000)
     expect(page.get_by_text("Job cancelled")).to_be_visible()
 
+    # Tasks already in flight finish or stop; nothing stays pending for long.
+    deadline = time.monotonic() + 30
     detail = api_json(page, server, "GET", f"/jobs/{job_id}")
+    while detail["counts"]["pending"] and time.monotonic() < deadline:
+        page.wait_for_timeout(500)
+        detail = api_json(page, server, "GET", f"/jobs/{job_id}")
     assert detail["status"] == "cancelled"
-    assert detail["counts"]["pending"] == 0
+    assert detail["counts"]["pending"] == 0, detail["counts"]
     assert detail["counts"]["cancelled"] > 0
     assert detail["counts"]["succeeded"] < 5000
     screenshot(page, "dashboard")
+
+    # The 5,000-output job: every page loads, the gallery stays virtualized.
+    page.goto(f"{server.url}/jobs/view/?id={job_id}")
+    wait_for_job_status(page, "Cancelled")
+    expect(page.get_by_test_id("filter-cancelled")).to_contain_text(
+        f"{detail['counts']['cancelled']:,}"
+    )
+    expect(page.get_by_test_id("gallery")).to_have_attribute("data-loaded", "all", timeout=90_000)
+    expect(page.get_by_test_id("batch-name").first).to_have_text("variant 0")
+    rendered = page.get_by_test_id("run-row").count()
+    assert 0 < rendered < 60, f"{rendered} run rows rendered for 1,250 runs"
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    last_batch = detail["batches"][-1]
+    assert last_batch["name"] == "variant 4"
+    expect(page.get_by_test_id("run-row").last).to_have_attribute("data-batch-id", last_batch["id"])
+    expect(page.get_by_test_id("run-row").last).to_contain_text("Run 250")
+    screenshot(page, "job-large-cancelled", full_page=False)
 
 
 def test_login_when_a_password_is_set(page: Page, auth_server: Server) -> None:

@@ -59,7 +59,11 @@ export function JobProgress({
           ) : null}{" "}
           / {formatInt(counts.total)}
         </span>
-        <span>{formatPercent(fraction)}</span>
+        <span>
+          {counts.pending === 0 && counts.cancelled > 0
+            ? `${formatInt(counts.cancelled)} cancelled`
+            : formatPercent(fraction)}
+        </span>
       </div>
     </div>
   );

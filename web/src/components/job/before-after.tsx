@@ -25,7 +25,16 @@ export function BeforeAfter({
   };
   return (
     <div className="flex size-full flex-col gap-2" data-testid="before-after">
-      <div className="bg-checker relative min-h-0 flex-1 overflow-hidden rounded-lg select-none">
+      <div
+        className="bg-checker relative min-h-0 flex-1 cursor-ew-resize touch-none overflow-hidden rounded-lg select-none"
+        onPointerDown={(e) => {
+          e.currentTarget.setPointerCapture(e.pointerId);
+          moveTo(e);
+        }}
+        onPointerMove={(e) => {
+          if (e.currentTarget.hasPointerCapture(e.pointerId)) moveTo(e);
+        }}
+      >
         <img
           src={before}
           alt={beforeLabel}

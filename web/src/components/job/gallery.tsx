@@ -71,7 +71,9 @@ export function Gallery({
   onOpen,
   onToggle,
   onToggleMany,
+  complete,
 }: {
+  complete: boolean;
   job: JobDetail;
   rows: Row[];
   selectable: boolean;
@@ -139,7 +141,7 @@ export function Gallery({
                 · {plural(row.outputCount, "image")}
               </span>
             </h3>
-            {job.mode === "semi_auto" && b?.prompt ? (
+            {job.mode === "semi_auto" && b?.prompt && b.prompt !== row.name ? (
               <p className="line-clamp-1 max-w-3xl text-sm text-muted-foreground" title={b.prompt}>
                 {b.prompt}
               </p>
@@ -240,7 +242,12 @@ export function Gallery({
     }
     const g = row.group;
     return (
-      <div className="flex items-start gap-3 py-3" data-gallery-row data-testid="run-row">
+      <div
+        className="flex items-start gap-3 py-3"
+        data-gallery-row
+        data-testid="run-row"
+        data-batch-id={row.batchKey}
+      >
         <div className="flex w-14 shrink-0 flex-col items-start pt-1">
           <span className="text-xs font-medium">Run {g.runIndex + 1}</span>
           <span className="text-[11px] text-muted-foreground">
@@ -252,7 +259,7 @@ export function Gallery({
             <OutputTile
               key={o.id}
               output={o}
-              label={`Run ${g.runIndex + 1} image ${o.variation}`}
+              label={`Image ${o.variation}`}
               size={tileSize}
               selectable={selectable}
               selected={selected.has(o.id)}
@@ -273,6 +280,8 @@ export function Gallery({
       aria-label="Gallery"
       onKeyDown={onGalleryKeyDown}
       data-testid="gallery"
+      data-loaded={complete ? "all" : "partial"}
+      aria-busy={!complete}
     >
       <div style={{ height: virtualizer.getTotalSize(), position: "relative", width: "100%" }}>
         {items.map((item) => {

@@ -9,6 +9,7 @@ import {
   ChevronLeft,
   Clock,
   Coins,
+  Loader2,
   Pause,
   Play,
   RotateCcw,
@@ -232,13 +233,13 @@ function JobBody({ job }: { job: JobDetail }) {
   const [view, setView] = useState<LightboxView>("result");
 
   const filtered = useMemo(() => {
-    const all = outputs.data ?? [];
+    const all = outputs.items;
     return all.filter(
       (o) =>
         (status === "all" || o.status === status) &&
         (batch === ALL_BATCHES || o.batch_id === batch),
     );
-  }, [outputs.data, status, batch]);
+  }, [outputs.items, status, batch]);
   const rows = useGalleryRows(job, filtered);
   const ordered = useMemo(() => orderedOutputs(rows), [rows]);
   const batchNames = useMemo(
@@ -275,10 +276,10 @@ function JobBody({ job }: { job: JobDetail }) {
   const selectedIds = useMemo(() => [...selected], [selected]);
   const selectedProblems = useMemo(
     () =>
-      (outputs.data ?? []).filter(
+      outputs.items.filter(
         (o) => selected.has(o.id) && (o.status === "failed" || o.status === "blocked"),
       ),
-    [outputs.data, selected],
+    [outputs.items, selected],
   );
 
   const countFor = (f: StatusFilter) => (f === "all" ? job.counts.total : job.counts[f]);
@@ -310,6 +311,15 @@ function JobBody({ job }: { job: JobDetail }) {
           </TabsList>
         </Tabs>
         <div className="flex flex-wrap items-center gap-2">
+          {outputs.loadingMore ? (
+            <span
+              className="flex items-center gap-1.5 text-xs text-muted-foreground tabular-nums"
+              role="status"
+            >
+              <Loader2 className="size-3.5 animate-spin" aria-hidden />
+              Loading {formatInt(outputs.items.length)} of {formatInt(job.counts.total)}
+            </span>
+          ) : null}
           {job.batches.length > 1 ? (
             <Select value={batch} onValueChange={setBatch}>
               <SelectTrigger size="sm" className="w-44" aria-label="Filter by batch">
@@ -419,6 +429,7 @@ function JobBody({ job }: { job: JobDetail }) {
           onOpen={open}
           onToggle={toggle}
           onToggleMany={toggleMany}
+          complete={!outputs.loadingMore}
         />
       )}
 

@@ -95,7 +95,7 @@ export function Lightbox({
   const title = output
     ? mode === "automatic"
       ? `${baseName(output.source_path)} · variation ${output.variation}`
-      : `${batchName(output.batch_id)} · run ${output.run_index + 1}, image ${output.variation}`
+      : `Run ${output.run_index + 1} · image ${output.variation} · ${batchName(output.batch_id)}`
     : "";
   const finished = parseApiDate(output?.finished_at);
 

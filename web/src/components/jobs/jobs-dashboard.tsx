@@ -110,7 +110,7 @@ function JobRow({
           "—"
         )}
       </TableCell>
-      <TableCell className="max-w-[320px] min-w-[220px]">
+      <TableCell className="max-w-[400px] min-w-[240px]">
         <Link
           href={href}
           className="block truncate font-medium outline-none hover:underline focus-visible:underline"

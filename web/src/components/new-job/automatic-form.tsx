@@ -2,7 +2,7 @@
 
 import { useCallback, useMemo, useState } from "react";
 import { useRouter } from "next/navigation";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { FileArchive, FolderTree, Loader2, Play, RotateCcw, Wand2 } from "lucide-react";
 import { toast } from "sonner";
 
@@ -86,6 +86,7 @@ function ClassChips({ folders, source }: { folders: FolderCount[]; source: "serv
 
 export function AutomaticJobForm() {
   const router = useRouter();
+  const qc = useQueryClient();
   const models = useModels();
 
   const [dataset, setDataset] = useState<DatasetSummary | null>(null);
@@ -237,6 +238,7 @@ export function AutomaticJobForm() {
   const create = useMutation({
     mutationFn: (req: AutomaticJobCreate) => api.createJob(req),
     onSuccess: (job) => {
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
       toast.success("Job started", { description: job.name || "Automatic job" });
       router.push(`/jobs/view/?id=${encodeURIComponent(job.id)}`);
     },

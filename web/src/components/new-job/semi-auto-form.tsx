@@ -3,7 +3,7 @@
 import { useMemo, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { CheckCircle2, ListPlus, Loader2, Plus, Send, Trash2 } from "lucide-react";
 import { toast } from "sonner";
 
@@ -43,10 +43,10 @@ interface PromptRow {
   count: number;
 }
 
-function QueuedThisSession({ ids }: { ids: string[] }) {
+function QueuedThisSession({ jobs: queued }: { jobs: JobDetail[] }) {
   const jobs = useJobs();
-  const byId = new Map((jobs.data?.items ?? []).map((j) => [j.id, j]));
-  if (ids.length === 0) return null;
+  const live = new Map((jobs.data?.items ?? []).map((j) => [j.id, j]));
+  if (queued.length === 0) return null;
   return (
     <Card className="gap-3">
       <CardHeader>
@@ -54,20 +54,17 @@ function QueuedThisSession({ ids }: { ids: string[] }) {
       </CardHeader>
       <CardContent>
         <ul className="space-y-2" data-testid="queued-jobs">
-          {ids.map((id) => {
-            const job = byId.get(id);
-            return (
-              <li key={id} className="flex items-center justify-between gap-2 text-sm">
-                <Link
-                  href={`/jobs/view/?id=${encodeURIComponent(id)}`}
-                  className="min-w-0 truncate hover:underline"
-                >
-                  {job?.name || `Job ${id.slice(0, 8)}`}
-                </Link>
-                {job ? <JobStatusBadge status={job.status} /> : null}
-              </li>
-            );
-          })}
+          {queued.map((job) => (
+            <li key={job.id} className="flex items-center justify-between gap-2 text-sm">
+              <Link
+                href={`/jobs/view/?id=${encodeURIComponent(job.id)}`}
+                className="min-w-0 truncate hover:underline"
+              >
+                {job.name || `Job ${job.id.slice(0, 8)}`}
+              </Link>
+              <JobStatusBadge status={live.get(job.id)?.status ?? job.status} />
+            </li>
+          ))}
         </ul>
       </CardContent>
     </Card>
@@ -77,6 +74,7 @@ function QueuedThisSession({ ids }: { ids: string[] }) {
 export function SemiAutoJobForm() {
   const models = useModels();
   const router = useRouter();
+  const qc = useQueryClient();
   const nextKey = useRef(1);
   const firstPromptRef = useRef<HTMLLIElement>(null);
   const [references, setReferences] = useState<ReferenceImage[]>([]);
@@ -85,7 +83,7 @@ export function SemiAutoJobForm() {
   ]);
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
   const [name, setName] = useState("");
-  const [queued, setQueued] = useState<string[]>([]);
+  const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
   const selectedModel = models.data?.find((m) => m.id === settings.model);
@@ -134,7 +132,8 @@ export function SemiAutoJobForm() {
   const create = useMutation({
     mutationFn: (req: SemiAutoJobCreate) => api.createJob(req),
     onSuccess: (job) => {
-      setQueued((ids) => [job.id, ...ids]);
+      setQueued((jobs) => [job, ...jobs]);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
       setLastJob(job);
       toast.success("Job queued", {
         description: job.name || `${formatInt(job.total_outputs)} images`,
@@ -373,7 +372,7 @@ export function SemiAutoJobForm() {
               {blocker ?? "Jobs run in queue order; you can queue several."}
             </p>
           </EstimateCard>
-          <QueuedThisSession ids={queued} />
+          <QueuedThisSession jobs={queued} />
         </div>
       </div>
     </div>

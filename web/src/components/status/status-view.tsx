@@ -28,7 +28,7 @@ import {
 } from "@/components/ui/table";
 import { useHealth, useModels } from "@/lib/api/queries";
 import type { ModelInfo } from "@/lib/api/types";
-import { formatUnitPrice } from "@/lib/format";
+import { formatBytes, formatUnitPrice } from "@/lib/format";
 
 function Ok({ ok, yes = "OK", no = "Problem" }: { ok: boolean; yes?: string; no?: string }) {
   return ok ? (
@@ -85,10 +85,34 @@ function Panel({
   );
 }
 
-function describeValue(value: unknown): string {
+const DETAIL_LABELS: Record<string, string> = {
+  kind: "Backend",
+  max: "Tasks at once (max)",
+  limiter: "Rate limiter",
+  free_bytes: "Free space",
+  endpoint_id: "RunPod endpoint",
+  bucket: "Bucket",
+  root: "Directory",
+};
+
+/** Detail rows worth showing: not the ones the panel already states. */
+function detailRows(details: Record<string, unknown>, skip: string[]): [string, unknown][] {
+  return Object.entries(details).filter(([k]) => !skip.includes(k));
+}
+
+function detailLabel(key: string): string {
+  return DETAIL_LABELS[key] ?? key.replace(/_/g, " ").replace(/^./, (c) => c.toUpperCase());
+}
+
+function describeValue(key: string, value: unknown): string {
   if (value === null || value === undefined) return "—";
   if (typeof value === "boolean") return value ? "yes" : "no";
-  if (typeof value === "object") return JSON.stringify(value);
+  if (typeof value === "number" && key.endsWith("bytes")) return formatBytes(value);
+  if (typeof value === "object") {
+    return Object.entries(value as Record<string, unknown>)
+      .map(([k, v]) => `${k.replace(/_/g, " ")} ${describeValue(k, v)}`)
+      .join(" · ");
+  }
   return String(value);
 }
 
@@ -151,7 +175,11 @@ export function StatusView() {
                   : "Classic augmentation (offline)"}
               </Row>
               <Row label="Gemini API key">
-                <Ok ok={h.provider.gemini_key_configured} yes="Configured" no="Not configured" />
+                {h.provider.gemini_key_configured ? (
+                  <Ok ok yes="Configured" />
+                ) : (
+                  <Badge variant="outline">Not set</Badge>
+                )}
               </Row>
               <Row label="Default model">
                 <ModelLabel model={h.provider.default_model} models={models.data} />
@@ -172,9 +200,9 @@ export function StatusView() {
               </Row>
               <Row label="Scheduler">{h.executor.orchestrator_running ? "Running" : "Stopped"}</Row>
               <Row label="Tasks in flight">{h.executor.in_flight}</Row>
-              {Object.entries(h.executor.details ?? {}).map(([k, v]) => (
-                <Row key={k} label={k.replace(/_/g, " ")}>
-                  {describeValue(v)}
+              {detailRows(h.executor.details ?? {}, ["kind", "ok", "in_flight"]).map(([k, v]) => (
+                <Row key={k} label={detailLabel(k)}>
+                  {describeValue(k, v)}
                 </Row>
               ))}
             </Panel>
@@ -183,9 +211,9 @@ export function StatusView() {
               title="Storage"
               status={<Ok ok={Boolean((h.storage as { ok?: boolean }).ok ?? h.ok)} />}
             >
-              {Object.entries(h.storage).map(([k, v]) => (
-                <Row key={k} label={k.replace(/_/g, " ")}>
-                  {describeValue(v)}
+              {detailRows(h.storage, ["ok"]).map(([k, v]) => (
+                <Row key={k} label={detailLabel(k)}>
+                  {describeValue(k, v)}
                 </Row>
               ))}
             </Panel>

@@ -9,7 +9,7 @@ import createClient from "openapi-fetch";
 import { networkError, toApiError } from "./errors";
 import { announceUnauthorized, API_BASE, downloadPost, uploadForm } from "./http";
 import type { paths } from "./schema";
-import type { IngestReport, JobCreate, OutputPage } from "./types";
+import type { IngestReport, JobCreate } from "./types";
 
 const client = createClient<paths>({
   baseUrl: "",
@@ -155,19 +155,3 @@ export const api = {
       fallbackName,
     ),
 };
-
-/** Every output of a job, following cursors (500 a page). */
-export async function allOutputs(
-  id: string,
-  query: Omit<OutputsQuery, "cursor" | "limit"> = {},
-  signal?: AbortSignal,
-): Promise<OutputPage["items"]> {
-  const items: OutputPage["items"] = [];
-  let cursor: string | null = null;
-  do {
-    const page: OutputPage = await api.outputs(id, { ...query, cursor, limit: 500 }, signal);
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor);
-  return items;
-}

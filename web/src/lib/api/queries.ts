@@ -1,10 +1,11 @@
 /** TanStack Query hooks over the API client: keys, polling, invalidation. */
 "use client";
 
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect, useMemo, useRef } from "react";
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { toast } from "sonner";
 
-import { allOutputs, api, type JobsQuery } from "./client";
+import { api, type JobsQuery } from "./client";
 import { errorMessage } from "./errors";
 import type { JobDetail } from "./types";
 import { pollInterval } from "@/lib/jobs";
@@ -54,20 +55,48 @@ export function useJob(id: string | null) {
 }
 
 /**
- * Every output of a job, refetched while it runs: every 3 s for a normal job,
- * every 10 s past 1,000 outputs (each refetch reads every page), and once more
- * when the job's status changes so the final state always shows.
+ * Every output of a job, page by page (500 each) so a 5,000-output job shows
+ * its first images at once while the rest stream in. While the job runs every
+ * page is refetched every 3 s (10 s past 1,000 outputs), and once more when its
+ * status changes so the final state always shows.
  */
 export function useJobOutputs(job: JobDetail | undefined) {
+  const id = job?.id ?? "";
   const total = job?.total_outputs ?? 0;
-  const running = job ? pollInterval(job.status) !== false && job.status !== "paused" : false;
-  return useQuery({
-    queryKey: [...keys.outputs(job?.id ?? ""), job?.status ?? ""],
-    queryFn: ({ signal }) => allOutputs(job!.id, {}, signal),
+  const running = job?.status === "queued" || job?.status === "running";
+  const query = useInfiniteQuery({
+    queryKey: keys.outputs(id),
+    queryFn: ({ pageParam, signal }) =>
+      api.outputs(id, { cursor: pageParam ?? undefined, limit: 500 }, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_cursor,
     enabled: Boolean(job),
-    placeholderData: (previous) => previous,
     refetchInterval: running ? (total > 1000 ? 10_000 : 3_000) : false,
   });
+  const { hasNextPage, isFetchingNextPage, isFetching, fetchNextPage, refetch } = query;
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && !isFetching) void fetchNextPage();
+  }, [hasNextPage, isFetchingNextPage, isFetching, fetchNextPage]);
+
+  const status = job?.status;
+  const seen = useRef(status);
+  useEffect(() => {
+    if (seen.current !== status) {
+      seen.current = status;
+      void refetch();
+    }
+  }, [status, refetch]);
+
+  const items = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
+  return {
+    items,
+    isPending: query.isPending,
+    isError: query.isError,
+    error: query.error,
+    refetch,
+    /** More pages are still on their way. */
+    loadingMore: Boolean(hasNextPage),
+  };
 }
 
 type JobAction = "pause" | "resume" | "cancel" | "retry";
