@@ -45,6 +45,8 @@ def make_dataset(root: Path) -> Path:
             im.save(folder / f"{cls}_{i:03d}.png")
     # Clutter a real folder has: skipped, never uploaded.
     (base / "notes.txt").write_text("labels live elsewhere")
+    # A damaged image: uploaded, refused by the server, listed with its error.
+    (base / "dog" / "corrupt.png").write_bytes(b"this is not a PNG at all")
     return base
 
 
@@ -83,8 +85,12 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     # A folder through the webkitdirectory input: relative paths are kept.
     page.get_by_test_id("dataset-folder-input").set_input_files(str(dataset))
     expect(page.get_by_test_id("upload-complete")).to_have_text(
-        "Uploaded 50 of 50 files", timeout=90_000
+        "Uploaded 50 of 51 files", timeout=90_000
     )
+    page.get_by_role("tab", name="Problems (1)").click()
+    problems = page.get_by_role("list", name="Files").get_by_role("listitem")
+    expect(problems).to_have_count(1)
+    expect(problems.first).to_contain_text("dog/corrupt.png")
     expect(page.get_by_text("1 file skipped because they are not images")).to_be_visible()
     classes = page.get_by_test_id("detected-classes")
     expect(classes).to_contain_text("2 classes detected")
@@ -160,6 +166,30 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     page.keyboard.press("Escape")
     expect(dialog).to_have_count(0)
 
+    # Keyboard: arrows move between tiles, Enter opens the lightbox.
+    tiles = page.get_by_test_id("source-row").first.locator("[data-tile]")
+    tiles.first.focus()
+    page.keyboard.press("ArrowRight")
+    expect(tiles.nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("cat_000.png · variation 2")
+    page.keyboard.press("Escape")
+
+    # A selection downloads as its own ZIP.
+    page.get_by_role("button", name="Select", exact=True).click()
+    for label in ("cat_000.png variation 1", "cat_001.png variation 2", "cat_002.png variation 1"):
+        page.get_by_role("button", name=re.compile(f"^{re.escape(label)}, ")).click()
+    expect(page.get_by_text("3 selected")).to_be_visible()
+    page.get_by_role("button", name="Download").click()
+    with page.expect_download(timeout=60_000) as selection_info:
+        page.get_by_role("menuitem", name="Selection (3)").click()
+    selection_zip = tmp_path / "selection.zip"
+    selection_info.value.save_as(selection_zip)
+    with zipfile.ZipFile(selection_zip) as zf:
+        picked = {n for n in zf.namelist() if not n.startswith("manifest.")}
+    assert {"cat/cat_000__v1.png", "cat/cat_001__v2.png", "cat/cat_002__v1.png"} <= picked
+    page.get_by_role("button", name="Done").click()
+
     # Status filter.
     page.get_by_test_id("filter-succeeded").click()
     expect(page.get_by_test_id("filter-succeeded")).to_contain_text("100")
@@ -192,6 +222,35 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     assert re.fullmatch(
         r"A photo of a cat on a (sunny|rainy) day", by_path["cat/cat_003__v1.png"]["prompt"]
     )
+
+
+def test_dataset_from_a_zip(page: Page, server: Server, tmp_path: Path) -> None:
+    archive = tmp_path / "birds.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for cls in ("owl", "wren"):
+            for i in range(2):
+                buf = io.BytesIO()
+                Image.new("RGB", (64, 48), (90, 60 * i, 120)).save(buf, "PNG")
+                zf.writestr(f"birds/{cls}/{cls}_{i}.png", buf.getvalue())
+        zf.writestr("birds/wren/broken.png", b"nope")
+    page.goto(f"{server.url}/new/automatic/")
+    page.get_by_test_id("dataset-zip-input").set_input_files(str(archive))
+    expect(page.get_by_test_id("upload-complete")).to_have_text(
+        "Imported 4 images, 1 file refused.", timeout=60_000
+    )
+    refused = page.get_by_role("list", name="Refused files").get_by_role("listitem")
+    expect(refused).to_have_count(1)
+    expect(refused.first).to_contain_text("wren/broken.png")
+    expect(refused.first).to_contain_text("not an image")
+    chips = page.get_by_test_id("detected-classes").locator("li")
+    expect(chips).to_have_count(2)
+    assert [re.sub(r"\s+", "", t) for t in chips.all_inner_texts()] == ["owl2", "wren2"]
+    expect(page.get_by_text("Write a prompt to see the estimate.")).to_be_visible()
+    expect(page.get_by_role("button", name="Start job")).to_be_disabled()
+    page.get_by_label("Base prompt").fill("A {class} on a branch")
+    expect(page.get_by_test_id("estimate-outputs")).to_have_text("8 images")
+    expect(page.get_by_role("button", name="Start job")).to_be_enabled()
+    screenshot(page, "new-automatic-job-zip", full_page=False)
 
 
 def test_two_semi_auto_jobs_in_runs_of_four(page: Page, server: Server, tmp_path: Path) -> None:

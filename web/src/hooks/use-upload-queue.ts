@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useMemo, useSyncExternalStore } from "react";
 
 import { api } from "@/lib/api/client";
+import { fileErrorText } from "@/lib/files";
 import { ApiError, errorMessage } from "@/lib/api/errors";
 import {
   UploadError,
@@ -30,7 +31,12 @@ export function createDatasetQueue(datasetId: string): UploadQueue {
         onProgress,
         signal,
       );
-      return { errors: report.errors.map((e) => ({ relPath: e.rel_path, message: e.message })) };
+      return {
+        errors: report.errors.map((e) => ({
+          relPath: e.rel_path,
+          message: fileErrorText(e.rel_path, e.message),
+        })),
+      };
     } catch (err) {
       throw toUploadError(err);
     }

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 
 import {
   buildSelection,
+  fileErrorText,
   cleanPath,
   detectClasses,
   isImagePath,
@@ -114,5 +115,15 @@ describe("walkEntries", () => {
       "pets/dog/1.jpg",
       "pets/readme.md",
     ]);
+  });
+});
+
+describe("fileErrorText", () => {
+  it("drops the path the UI already shows", () => {
+    expect(fileErrorText("wren/broken.png", "wren/broken.png: this is not an image file.")).toBe(
+      "This is not an image file.",
+    );
+    expect(fileErrorText("a/b.png", "b.png: too large")).toBe("Too large");
+    expect(fileErrorText("a/b.png", "Unsupported format")).toBe("Unsupported format");
   });
 });

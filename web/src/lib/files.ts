@@ -204,3 +204,19 @@ export async function fromDataTransfer(dt: DataTransfer): Promise<{ file: File; 
   if (entries.length === 0) return fromFileList(dt.files.length ? dt.files : plain);
   return [...(await walkEntries(entries)), ...plain.map((file) => ({ file, path: file.name }))];
 }
+
+/** Server messages often start with the file's path; the UI shows the path already. */
+export function fileErrorText(relPath: string, message: string): string {
+  for (const prefix of [`${relPath}: `, `${baseNameOf(relPath)}: `]) {
+    if (message.startsWith(prefix)) {
+      const rest = message.slice(prefix.length);
+      return rest.charAt(0).toUpperCase() + rest.slice(1);
+    }
+  }
+  return message;
+}
+
+function baseNameOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i >= 0 ? path.slice(i + 1) : path;
+}

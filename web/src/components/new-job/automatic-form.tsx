@@ -38,10 +38,10 @@ import { UploadPanel } from "@/components/new-job/upload-panel";
 import { createDatasetQueue, useQueueState } from "@/hooks/use-upload-queue";
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
-import { errorMessage } from "@/lib/api/errors";
+import { ApiError, errorMessage } from "@/lib/api/errors";
 import { useModels } from "@/lib/api/queries";
 import type { AutomaticJobCreate, DatasetSummary, IngestReport } from "@/lib/api/types";
-import { buildSelection, detectClasses, type FolderCount } from "@/lib/files";
+import { buildSelection, detectClasses, fileErrorText, type FolderCount } from "@/lib/files";
 import { formatBytes, formatInt, plural } from "@/lib/format";
 import { analyzeTemplate, AUTOMATIC_VARIABLES } from "@/lib/template";
 import type { UploadQueue } from "@/lib/upload-queue";
@@ -201,7 +201,6 @@ export function AutomaticJobForm() {
 
   const analysis = useMemo(() => analyzeTemplate(prompt, AUTOMATIC_VARIABLES), [prompt]);
   const selectedModel = models.data?.find((m) => m.id === settings.model);
-  const classic = selectedModel?.provider === "classic";
 
   const request: AutomaticJobCreate | null = useMemo(() => {
     if (!dataset || !settings.model) return null;
@@ -224,7 +223,9 @@ export function AutomaticJobForm() {
       ? uploading
         ? "Waiting for the first images to arrive…"
         : "The dataset has no usable images yet."
-      : null;
+      : !prompt.trim()
+        ? "Write a prompt to see the estimate."
+        : null;
 
   const estimateBody = useDebounced(request, 350);
   const estimate = useQuery({
@@ -251,7 +252,7 @@ export function AutomaticJobForm() {
       ? "Wait for the upload to finish."
       : itemCount === 0
         ? "The dataset has no usable images."
-        : !prompt.trim() && !classic
+        : !prompt.trim()
           ? "Write a prompt."
           : analysis.issues.length > 0
             ? "Fix the prompt template first."
@@ -259,7 +260,9 @@ export function AutomaticJobForm() {
               ? "Choose a model."
               : selectedModel && !selectedModel.available
                 ? "This model needs a Gemini API key on the server."
-                : null;
+                : estimate.error instanceof ApiError && estimate.error.status === 422
+                  ? "Fix the problem shown in the estimate."
+                  : null;
 
   if (models.isError) {
     return (
@@ -347,11 +350,16 @@ export function AutomaticJobForm() {
                         .
                       </p>
                       {zip.report.errors.length ? (
-                        <ul className="max-h-40 space-y-1 overflow-auto rounded-md border bg-background p-2 text-xs">
+                        <ul
+                          aria-label="Refused files"
+                          className="max-h-40 space-y-1 overflow-auto rounded-md border bg-background p-2 text-xs"
+                        >
                           {zip.report.errors.map((e) => (
                             <li key={e.rel_path} className="flex gap-2">
                               <span className="font-mono">{e.rel_path}</span>
-                              <span className="text-destructive">{e.message}</span>
+                              <span className="text-destructive">
+                                {fileErrorText(e.rel_path, e.message)}
+                              </span>
                             </li>
                           ))}
                         </ul>
@@ -397,11 +405,11 @@ export function AutomaticJobForm() {
               />
               <PromptPreview
                 mode="automatic"
-                request={request && (prompt.trim() || classic) ? request : null}
+                request={request && prompt.trim() ? request : null}
                 waitingFor={
                   waitingFor
                     ? "Upload images to preview the prompts."
-                    : !prompt.trim() && !classic
+                    : !prompt.trim()
                       ? "Write a prompt to preview it."
                       : null
                 }

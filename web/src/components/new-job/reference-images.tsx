@@ -10,7 +10,7 @@ import { Progress } from "@/components/ui/progress";
 import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
 import { api } from "@/lib/api/client";
 import { errorMessage } from "@/lib/api/errors";
-import { isImagePath } from "@/lib/files";
+import { fileErrorText, isImagePath } from "@/lib/files";
 import { plural } from "@/lib/format";
 import { cn } from "@/lib/utils";
 
@@ -74,7 +74,12 @@ export function ReferenceImages({
       }));
       const known = new Set(value.map((v) => v.assetId));
       onChange([...value, ...added.filter((a) => !known.has(a.assetId))]);
-      setErrors(report.errors.map((e) => ({ name: e.rel_path, message: e.message })));
+      setErrors(
+        report.errors.map((e) => ({
+          name: e.rel_path,
+          message: fileErrorText(e.rel_path, e.message),
+        })),
+      );
     } catch (err) {
       setErrors([{ name: "Upload", message: errorMessage(err) }]);
     } finally {

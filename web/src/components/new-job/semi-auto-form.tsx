@@ -27,7 +27,7 @@ import { PromptEditor } from "@/components/new-job/prompt-editor";
 import { ReferenceImages, type ReferenceImage } from "@/components/new-job/reference-images";
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
-import { errorMessage, fieldErrors } from "@/lib/api/errors";
+import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
 import { useJobs, useModels } from "@/lib/api/queries";
 import type { JobDetail, SemiAutoJobCreate } from "@/lib/api/types";
 import { formatInt, formatRuns } from "@/lib/format";
@@ -124,7 +124,7 @@ export function SemiAutoJobForm() {
   const estimate = useQuery({
     queryKey: ["estimate", estimateBody],
     queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
-    enabled: Boolean(estimateBody),
+    enabled: Boolean(estimateBody) && !estimateBody?.prompts.some((p) => !p.prompt.trim()),
     placeholderData: (prev) => prev,
     retry: false,
   });
@@ -154,13 +154,15 @@ export function SemiAutoJobForm() {
       ? "This model needs a Gemini API key on the server."
       : references.length > limit
         ? `Remove ${references.length - limit} reference image${references.length - limit === 1 ? "" : "s"}.`
-        : emptyPrompt && !classic
+        : emptyPrompt
           ? "Every prompt needs some text."
           : issues.length > 0
             ? "Fix the prompt templates first."
             : classic && references.length === 0
               ? "Classic augmentation transforms the first reference image: add one."
-              : null;
+              : estimate.error instanceof ApiError && estimate.error.status === 422
+                ? "Fix the problem shown in the estimate."
+                : null;
 
   if (models.isError) {
     return (
@@ -337,7 +339,7 @@ export function SemiAutoJobForm() {
             estimate={estimate.data}
             loading={estimate.isFetching}
             error={estimate.error}
-            waitingFor={null}
+            waitingFor={emptyPrompt ? "Write a prompt to see the estimate." : null}
             extra={
               <p className="text-xs text-muted-foreground">
                 {formatInt(total)} images from{" "}
