@@ -19,6 +19,8 @@ export default function config(phase: string): NextConfig {
   if (phase === PHASE_DEVELOPMENT_SERVER) {
     return {
       ...base,
+      // API paths have no trailing slash: proxy them as they are.
+      skipTrailingSlashRedirect: true,
       async rewrites() {
         return [{ source: "/api/:path*", destination: `${apiOrigin}/api/:path*` }];
       },
