@@ -153,6 +153,17 @@ def animated_gif(frames: int = 3, size: tuple[int, int] = (32, 24)) -> bytes:
     return buf.getvalue()
 
 
+def truncated_animated_gif() -> bytes:
+    """An animated GIF cut short inside its second frame's header (the first frame is whole).
+
+    Pillow's `is_animated` parses that header and raised `struct.error` here.
+    """
+    data = animated_gif(frames=3)
+    control = b"\x21\xf9\x04"  # graphic control extension, one per frame
+    second = data.index(control, data.index(control) + 1)
+    return data[: second + 8 + 3]  # the extension (8 bytes) + 3 bytes of the descriptor
+
+
 def exif_rotated_jpeg(orientation: int = 6, size: tuple[int, int] = (40, 20)) -> bytes:
     """Stored landscape (left half red, right half blue) with an EXIF orientation tag.
 
@@ -235,6 +246,7 @@ class Case:
 def bad_files() -> list[Case]:
     return [
         Case("bad/truncated.jpg", truncated_jpeg(), error="truncated"),
+        Case("bad/truncated_anim.gif", truncated_animated_gif(), error="truncated"),
         Case("bad/text.png", text_named_png(), error="not_an_image"),
         Case("bad/empty.jpg", empty_file(), error="empty"),
         Case("bad/bomb.png", decompression_bomb_png(), error="too_large"),

@@ -237,6 +237,13 @@ def test_truncated_png(keep: float) -> None:
     assert rejected(data[: int(len(data) * keep)], "a.png").reason == "truncated"
 
 
+@pytest.mark.parametrize("extra", [0, -8, 2])
+def test_animated_gif_cut_short_in_a_later_frame_is_truncated(extra: int) -> None:
+    """Pillow raises struct.error/IndexError from `is_animated` here: still a per-file error."""
+    data = bi.truncated_animated_gif()
+    assert rejected(data[: len(data) + extra] if extra else data, "a.gif").reason == "truncated"
+
+
 def test_corrupt_png() -> None:
     exc = rejected(bi.corrupt_png(), "c.png")
     assert exc.reason == "corrupt"

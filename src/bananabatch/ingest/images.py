@@ -38,6 +38,19 @@ _JPEG_QUALITY: Final = 95
 _ORIENTATION_TAG: Final = 0x0112
 _MEGA: Final = 1_000_000
 _BMP_DIB_SIZES: Final = frozenset({12, 16, 40, 52, 56, 64, 108, 124})
+DECODE_ERRORS: Final = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    TypeError,
+    KeyError,
+    ZeroDivisionError,
+    struct.error,
+)
+"""What Pillow's plugins raise on damaged or hostile data (a GIF cut short inside its
+second frame raises `struct.error` from `is_animated`, for one)."""
 
 # `warnings.catch_warnings` swaps process-wide state; serialise our (header-only,
 # fast) use of it so two ingest threads cannot leave each other's filter behind.
@@ -172,7 +185,7 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
             im = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _bomb(name, max_pixels) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+    except DECODE_ERRORS as exc:
         # Header parsing failed (UnidentifiedImageError is an OSError too). Only a
         # file that starts like an image is "truncated"/"corrupt"; Pillow also
         # says "Truncated File Read" for a text file that happens to start "BM".
@@ -323,26 +336,27 @@ def validate_image(data: bytes, *, name: str, max_pixels: int) -> ValidatedImage
     notes: list[str] = []
     reencode = False
 
-    # `is_animated` stops at the second frame; `n_frames` would walk them all.
-    if fmt != "MPO" and bool(getattr(im, "is_animated", False)):
-        kind = "page of multi-page" if original_format == "TIFF" else "frame of animated"
-        notes.append(f"first {kind} {original_format}")
-        reencode = True
     try:
+        # `is_animated` stops at the second frame; `n_frames` would walk them all.
+        # It parses that frame's header, so it can fail on a file cut short.
+        if fmt != "MPO" and bool(getattr(im, "is_animated", False)):
+            kind = "page of multi-page" if original_format == "TIFF" else "frame of animated"
+            notes.append(f"first {kind} {original_format}")
+            reencode = True
         im.seek(0)
         im.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _bomb(name, max_pixels) from exc
     except MemoryError as exc:
         raise _too_large(name, im.size[0], im.size[1], max_pixels) from exc
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as exc:
+    except DECODE_ERRORS as exc:
         raise _classify_decode_error(name, data, exc) from exc
 
     out: Image.Image = im
     if _orientation(im, name) != 1:
         try:
             out = ImageOps.exif_transpose(im)
-        except (OSError, ValueError, SyntaxError, TypeError) as exc:
+        except DECODE_ERRORS as exc:
             raise _corrupt(name, f"unreadable EXIF orientation: {exc}") from exc
         notes.append("EXIF orientation applied")
         reencode = True

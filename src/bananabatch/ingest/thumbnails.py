@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 from typing import Final
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from bananabatch.ingest.images import ImageRejected, to_8bit_grey
+from bananabatch.ingest.images import DECODE_ERRORS, ImageRejected, to_8bit_grey
 
 THUMB_QUALITY: Final = 80
 _REDUCING_GAP: Final = 2.0
@@ -47,7 +47,7 @@ def make_thumbnail(data: bytes, size: int = 256) -> bytes:
             buf = io.BytesIO()
             thumb.save(buf, "WEBP", quality=THUMB_QUALITY, method=_WEBP_METHOD)
             return buf.getvalue()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+    except DECODE_ERRORS as exc:  # UnidentifiedImageError is an OSError
         raise ImageRejected(
             "thumbnail", "corrupt", f"cannot make a thumbnail: the image does not decode ({exc})"
         ) from exc
