@@ -187,6 +187,8 @@ async def test_items_cursor_pagination(client: httpx.AsyncClient) -> None:
     assert r.status_code == 422
     r = await client.get(f"{API}/datasets/{ds}/items", params={"limit": 0})
     assert r.status_code == 422
+    r = await client.get(f"{API}/datasets", params={"offset": 2**63})  # was a 500
+    assert r.status_code == 422
 
 
 # ---- ZIP uploads ------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -221,7 +222,15 @@ async def test_list_filters_paginates_and_ranks(
     page = (await client.get(f"{API}/jobs?limit=1&offset=1")).json()
     assert page["total"] == 3 and len(page["items"]) == 1
 
-    for bad in ("status=nonsense", "mode=manual", "limit=0", "limit=501", "offset=-1"):
+    for bad in (
+        "status=nonsense",
+        "mode=manual",
+        "limit=0",
+        "limit=501",
+        "offset=-1",
+        "offset=9223372036854775808",  # past a 64-bit DB integer: was a 500
+        "offset=99999999999999999999999",
+    ):
         r = await client.get(f"{API}/jobs?{bad}")
         assert r.status_code == 422, bad
         error_of(r)
@@ -391,7 +400,8 @@ async def test_outputs_cursor_pagination_and_filters(
     other = await client.get(f"{API}/jobs/{job.job_id}/outputs", params={"batch_id": "zzz"})
     assert other.json()["items"] == []
 
-    for bad in ({"cursor": "%%%"}, {"status": "bogus"}, {"limit": 1000}):
+    forged = base64.urlsafe_b64encode(b"99999999999999999999999\x1fzzz").decode()
+    for bad in ({"cursor": "%%%"}, {"cursor": forged}, {"status": "bogus"}, {"limit": 1000}):
         r = await client.get(f"{API}/jobs/{job.job_id}/outputs", params=bad)
         assert r.status_code == 422, bad
         error_of(r)

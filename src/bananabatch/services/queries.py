@@ -35,6 +35,8 @@ from bananabatch.errors import NotFound, ValidationFailed
 API_PREFIX = "/api/v1"
 QUEUED_JOB_STATUSES = (JobStatus.queued, JobStatus.running)
 MAX_PAGE = 500
+MAX_OFFSET = 2**31 - 1
+"""Largest list offset or cursor position accepted (far past any real list)."""
 
 
 def _as_utc(value: datetime) -> datetime:
@@ -235,6 +237,13 @@ def _decode_cursor(cursor: str, arity: int) -> list[str]:
     return parts
 
 
+def _check_offset(offset: int) -> int:
+    """SQLite (and most DBs) store 64-bit integers: a larger offset would be a 500."""
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ValidationFailed(f"offset must be between 0 and {MAX_OFFSET}.")
+    return offset
+
+
 def _check_limit(limit: int) -> int:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed(f"limit must be between 1 and {MAX_PAGE}.")
@@ -333,6 +342,7 @@ def job_list_etag(
 ) -> str:
     """Changes whenever any job on the page (or the page's membership) changes."""
     _check_limit(limit)
+    _check_offset(offset)
     filters = _job_filters(status, mode, updated_since)
     total = session.scalar(select(func.count()).select_from(Job).where(*filters)) or 0
     page = session.execute(
@@ -366,6 +376,7 @@ def list_jobs(
 ) -> JobList:
     """Newest first. Four queries whatever the page size."""
     _check_limit(limit)
+    _check_offset(offset)
     now = datetime.now(UTC)
     filters = _job_filters(status, mode, updated_since)
     total = session.scalar(select(func.count()).select_from(Job).where(*filters)) or 0
@@ -548,6 +559,10 @@ def list_outputs(
             pos = int(raw_pos)
         except ValueError as exc:
             raise ValidationFailed("The cursor is not valid; start again without one.") from exc
+        if not 0 <= pos <= MAX_OFFSET:  # a forged position would overflow the DB integer
+            raise ValidationFailed(
+                "The cursor is not valid; start again without one.", details={"cursor": cursor}
+            )
         query = query.where(
             or_(Output.position > pos, and_(Output.position == pos, Output.id > last_id))
         )
@@ -573,6 +588,7 @@ def get_output(session: Session, output_id: str) -> Output:
 def list_datasets(session: Session, *, limit: int = 100, offset: int = 0) -> DatasetList:
     """Newest first, with item counts from one GROUP BY."""
     _check_limit(limit)
+    _check_offset(offset)
     counts = (
         select(DatasetItem.dataset_id, func.count().label("n"))
         .group_by(DatasetItem.dataset_id)
