@@ -95,38 +95,59 @@ function Sidebar({ authRequired }: { authRequired: boolean }) {
     qc.clear();
     router.replace("/login/");
   };
+  // Below 1280 px the sidebar is a rail of icons (with tooltips), so tables and
+  // two-column forms keep their room on a laptop screen.
   return (
-    <aside className="sticky top-0 hidden h-screen w-60 shrink-0 flex-col border-r bg-sidebar px-3 py-4 lg:flex">
-      <Link href="/" className="mb-6 flex items-center gap-2 px-2" aria-label="BananaBatch home">
-        <span className="flex size-8 items-center justify-center rounded-lg bg-primary text-banana">
+    <aside className="sticky top-0 hidden h-screen w-16 shrink-0 flex-col border-r bg-sidebar px-2 py-4 lg:flex xl:w-60 xl:px-3">
+      <Link
+        href="/"
+        className="mb-6 flex items-center justify-center gap-2 xl:justify-start xl:px-2"
+        aria-label="BananaBatch home"
+      >
+        <span className="flex size-8 shrink-0 items-center justify-center rounded-lg bg-primary text-banana">
           <Banana className="size-5" aria-hidden />
         </span>
-        <span className="text-base font-semibold tracking-tight">BananaBatch</span>
+        <span className="hidden text-base font-semibold tracking-tight xl:inline">BananaBatch</span>
       </Link>
       <nav aria-label="Main" className="flex flex-col gap-1">
         {NAV.map((item) => {
           const active = item.match(pathname);
           return (
-            <Link
-              key={item.href}
-              href={item.href}
-              aria-current={active ? "page" : undefined}
-              className={cn(
-                "flex items-center gap-2.5 rounded-md px-2.5 py-2 text-sm font-medium text-sidebar-foreground/80 transition-colors outline-none hover:bg-sidebar-accent hover:text-sidebar-accent-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50",
-                active && "bg-sidebar-accent text-sidebar-accent-foreground",
-              )}
-            >
-              <item.icon className="size-4" aria-hidden />
-              {item.label}
-            </Link>
+            <Tooltip key={item.href}>
+              <TooltipTrigger asChild>
+                <Link
+                  href={item.href}
+                  aria-current={active ? "page" : undefined}
+                  aria-label={item.label}
+                  className={cn(
+                    "flex items-center justify-center gap-2.5 rounded-md px-2.5 py-2 text-sm font-medium text-sidebar-foreground/80 transition-colors outline-none hover:bg-sidebar-accent hover:text-sidebar-accent-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50 xl:justify-start",
+                    active && "bg-sidebar-accent text-sidebar-accent-foreground",
+                  )}
+                >
+                  <item.icon className="size-4 shrink-0" aria-hidden />
+                  <span className="hidden xl:inline">{item.label}</span>
+                </Link>
+              </TooltipTrigger>
+              <TooltipContent side="right" className="xl:hidden">
+                {item.label}
+              </TooltipContent>
+            </Tooltip>
           );
         })}
       </nav>
       <div className="mt-auto flex flex-col gap-3">
-        <ProviderPill />
+        <div className="hidden xl:block">
+          <ProviderPill />
+        </div>
         {authRequired ? (
-          <Button variant="ghost" size="sm" className="justify-start" onClick={logout}>
-            <LogOut aria-hidden /> Sign out
+          <Button
+            variant="ghost"
+            size="sm"
+            className="justify-center xl:justify-start"
+            onClick={logout}
+            aria-label="Sign out"
+          >
+            <LogOut aria-hidden /> <span className="hidden xl:inline">Sign out</span>
           </Button>
         ) : null}
       </div>

@@ -38,6 +38,7 @@ import {
 } from "@/components/ui/select";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
+import { ApiError } from "@/lib/api/errors";
 import { useJob, useJobAction, useJobOutputs, useModels } from "@/lib/api/queries";
 import type { JobDetail, OutputOut, OutputStatus } from "@/lib/api/types";
 import { formatAge, formatDuration, formatInt, formatUsd, parseApiDate } from "@/lib/format";
@@ -467,6 +468,19 @@ export function JobView() {
     );
   }
   if (job.isPending) return <LoadingRows rows={4} />;
+  if (job.error instanceof ApiError && job.error.status === 404) {
+    return (
+      <EmptyState
+        title="This job does not exist"
+        description="It may have been deleted, or the link is incomplete."
+        action={
+          <Button asChild variant="outline">
+            <Link href="/">Go to jobs</Link>
+          </Button>
+        }
+      />
+    );
+  }
   if (job.isError) {
     return (
       <ErrorState

@@ -96,7 +96,7 @@ function JobRow({
   const created = parseApiDate(job.created_at);
   return (
     <TableRow data-job-id={job.id}>
-      <TableCell className="w-12 text-center text-muted-foreground tabular-nums">
+      <TableCell className="hidden w-12 text-center text-muted-foreground tabular-nums xl:table-cell">
         {job.queue_position ? (
           <Tooltip>
             <TooltipTrigger asChild>
@@ -110,7 +110,7 @@ function JobRow({
           "—"
         )}
       </TableCell>
-      <TableCell className="max-w-[400px] min-w-[240px]">
+      <TableCell className="max-w-[400px] min-w-[200px]">
         <Link
           href={href}
           className="block truncate font-medium outline-none hover:underline focus-visible:underline"
@@ -131,16 +131,27 @@ function JobRow({
             className="min-w-0"
           />
         </div>
+        <div
+          className="mt-0.5 text-xs text-muted-foreground xl:hidden"
+          title={created?.toLocaleString()}
+        >
+          {formatAge(job.created_at, now)}
+        </div>
       </TableCell>
       <TableCell>
         <JobStatusBadge status={job.status} />
+        {job.queue_position ? (
+          <p className="mt-1 text-xs text-muted-foreground xl:hidden">
+            #{job.queue_position} in queue
+          </p>
+        ) : null}
         {job.error ? (
           <p className="mt-1 max-w-[200px] truncate text-xs text-destructive" title={job.error}>
             {job.error}
           </p>
         ) : null}
       </TableCell>
-      <TableCell className="w-[220px] min-w-[180px]">
+      <TableCell className="w-[220px] min-w-[150px]">
         <JobProgress counts={job.counts} compact label={`Progress of ${job.name || job.id}`} />
       </TableCell>
       <TableCell className="text-right tabular-nums">
@@ -153,7 +164,10 @@ function JobRow({
           </>
         )}
       </TableCell>
-      <TableCell className="text-muted-foreground" title={created?.toLocaleString()}>
+      <TableCell
+        className="hidden text-muted-foreground xl:table-cell"
+        title={created?.toLocaleString()}
+      >
         {formatAge(job.created_at, now)}
       </TableCell>
       <TableCell>
@@ -289,12 +303,12 @@ export function JobsDashboard() {
               <Table aria-label="Jobs">
                 <TableHeader>
                   <TableRow className="hover:bg-transparent">
-                    <TableHead className="text-center">Queue</TableHead>
+                    <TableHead className="hidden text-center xl:table-cell">Queue</TableHead>
                     <TableHead>Job</TableHead>
                     <TableHead>Status</TableHead>
                     <TableHead>Progress</TableHead>
                     <TableHead className="text-right">Cost</TableHead>
-                    <TableHead>Age</TableHead>
+                    <TableHead className="hidden xl:table-cell">Age</TableHead>
                     <TableHead>Priority</TableHead>
                     <TableHead className="text-right">
                       <span className="sr-only">Actions</span>
