@@ -12,7 +12,8 @@ from bananabatch.db.models import Asset, OutputStatus
 from bananabatch.runtime import Runtime
 from tests.api.helpers import API, error_of, insert_job, photos, upload
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+# Long-lived but never for shared caches: behind a password these are private images.
+IMMUTABLE = "private, max-age=31536000, immutable"
 
 
 async def test_reference_upload_and_asset_downloads(client: httpx.AsyncClient) -> None:

@@ -16,7 +16,9 @@ from bananabatch.errors import NotFound
 from bananabatch.storage.base import Storage
 from bananabatch.storage.local import LocalStorage
 
-IMMUTABLE = "public, max-age=31536000, immutable"
+# `private`: with a password set these answers need credentials, and `public` would let
+# a shared cache (a reverse proxy, a CDN) store them and hand them to anyone.
+IMMUTABLE = "private, max-age=31536000, immutable"
 CHUNK = 256 * 1024
 
 
