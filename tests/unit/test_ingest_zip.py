@@ -238,3 +238,43 @@ def test_read_member_unsupported_compression(tmp_path: Path) -> None:
     with zf, pytest.raises(MemberRejected) as info:
         read_member(zf, member, max_bytes=10**7)
     assert info.value.reason == "unsupported_compression"
+
+
+def _patch_central_headers(path: Path, offset: int, value: bytes) -> None:
+    """Overwrite a field of every central directory header (hostile archives by hand)."""
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"PK\x01\x02")
+    while at >= 0:
+        raw[at + offset : at + offset + len(value)] = value
+        at = raw.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(raw))
+
+
+def test_zip_needing_a_newer_version_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """zipfile raises NotImplementedError ("zip file version 20.3"): was a 500."""
+    path = bi.build_zip(tmp_path / "new.zip", [bi.ZipEntry("cat/1.jpg", bi.jpeg_photo())])
+    _patch_central_headers(path, 6, struct.pack("<H", 203))  # version needed to extract
+    with pytest.raises(ArchiveRejected) as info:
+        scan(path)
+    assert "new.zip is not a readable ZIP archive" in info.value.message
+
+
+def test_entry_with_an_empty_name_is_a_per_file_error(tmp_path: Path) -> None:
+    """`ZipInfo.is_dir()` raises IndexError for an empty name: was a 500."""
+    path = tmp_path / "empty_name.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("cat/1.jpg", bi.jpeg_photo(seed=1))
+        zf.writestr("cat/x.jpg", bi.jpeg_photo(seed=2))
+    raw = bytearray(path.read_bytes())
+    # Rename "cat/x.jpg" to nothing in its central header: name length 0, name dropped.
+    at = raw.rfind(b"PK\x01\x02")
+    name_len = struct.unpack("<H", raw[at + 28 : at + 30])[0]
+    raw[at + 28 : at + 30] = b"\x00\x00"
+    del raw[at + 46 : at + 46 + name_len]
+    eocd = raw.rfind(b"PK\x05\x06")
+    cd_size = struct.unpack("<I", raw[eocd + 12 : eocd + 16])[0]
+    raw[eocd + 12 : eocd + 16] = struct.pack("<I", cd_size - name_len)
+    path.write_bytes(bytes(raw))
+    members, errors = scan(path)
+    assert [m.rel_path for m in members] == ["cat/1.jpg"]
+    assert [(e.rel_path, e.code) for e in errors] == [("", "unsafe_path")]

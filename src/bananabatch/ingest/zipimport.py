@@ -173,7 +173,8 @@ def is_symlink(info: zipfile.ZipInfo) -> bool:
 
 
 def _is_dir(info: zipfile.ZipInfo) -> bool:
-    return info.is_dir() or info.filename.replace("\\", "/").endswith("/")
+    # Not `info.is_dir()`: it raises IndexError for an entry with an empty name.
+    return info.filename.replace("\\", "/").endswith("/")
 
 
 def _check_totals(
@@ -216,6 +217,8 @@ def scan_zip(
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, struct.error) as exc:
         raise _not_a_zip(name, str(exc)) from exc
+    except NotImplementedError as exc:  # an entry needs a newer ZIP version than Python reads
+        raise _not_a_zip(name, f"unsupported ZIP feature: {exc}") from exc
     if len(infos) > max_entries:
         raise _too_many(name, len(infos), max_entries)
     files = [i for i in infos if not _is_dir(i)]
