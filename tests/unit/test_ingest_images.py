@@ -244,6 +244,14 @@ def test_animated_gif_cut_short_in_a_later_frame_is_truncated(extra: int) -> Non
     assert rejected(data[: len(data) + extra] if extra else data, "a.gif").reason == "truncated"
 
 
+def test_unidentifiable_image_message_names_no_internals() -> None:
+    """A TIFF signature with a header Pillow cannot identify: no `<_io.BytesIO ...>` text."""
+    exc = rejected(b"II*\x00" + b"\xff" * 40, "scan.tif")
+    assert exc.reason == "corrupt"
+    assert "BytesIO" not in exc.message and "0x" not in exc.message
+    assert "variant this server cannot read" in exc.message
+
+
 def test_corrupt_png() -> None:
     exc = rejected(bi.corrupt_png(), "c.png")
     assert exc.reason == "corrupt"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from bananabatch.errors import BadUpload
 
@@ -164,7 +164,11 @@ def _classify_decode_error(name: str, data: bytes, exc: BaseException) -> ImageR
         return _truncated(name)
     if _looks_cut_short(data):
         return _truncated(name)
-    detail = text.split(" when reading")[0] or type(exc).__name__
+    if isinstance(exc, UnidentifiedImageError):
+        # Pillow's text names an in-memory object ("<_io.BytesIO object at 0x...>").
+        detail = "its header is damaged, or it is a variant this server cannot read"
+    else:
+        detail = text.split(" when reading")[0] or type(exc).__name__
     return _corrupt(name, detail)
 
 
