@@ -88,7 +88,7 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
         "Uploaded 50 of 51 files", timeout=90_000
     )
     page.get_by_role("tab", name="Problems (1)").click()
-    problems = page.get_by_role("list", name="Files").get_by_role("listitem")
+    problems = page.get_by_role("list", name="Files with problems").get_by_role("listitem")
     expect(problems).to_have_count(1)
     expect(problems.first).to_contain_text("dog/corrupt.png")
     expect(page.get_by_text("1 file skipped because they are not images")).to_be_visible()
@@ -106,6 +106,9 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     expect(page.get_by_test_id("estimate-cost")).to_have_text("Free")
     page.get_by_label("Include the originals in the ZIP").click()
     page.get_by_label("Job name").fill("Pets augmentation")
+    page.get_by_role("button", name=re.compile("^Advanced")).click()
+    page.get_by_label("Seed").fill("1234")
+    page.get_by_label("dog", exact=True).fill("A {class} in the snow")
     screenshot(page, "new-automatic-job")
     page.set_viewport_size({"width": 1280, "height": 720})  # a laptop screen
     screenshot(page, "new-automatic-job-laptop", full_page=False)
@@ -222,6 +225,9 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     assert re.fullmatch(
         r"A photo of a cat on a (sunny|rainy) day", by_path["cat/cat_003__v1.png"]["prompt"]
     )
+    # The per-class prompt replaced the base prompt for dogs only; the seed is the one given.
+    assert {r["prompt"] for r in rows if r["batch"] == "dog"} == {"A dog in the snow"}
+    assert api_json(page, server, "GET", f"/jobs/{job_id}")["seed"] == 1234
 
 
 def test_dataset_from_a_zip(page: Page, server: Server, tmp_path: Path) -> None:

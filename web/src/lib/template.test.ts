@@ -23,13 +23,15 @@ describe("analyzeTemplate", () => {
     expect(wildcard?.kind === "wildcard" && wildcard.options).toEqual(["sunny", "rainy"]);
   });
 
-  it("flags unknown variables, empty choices and unbalanced braces", () => {
-    const a = analyzeTemplate("{colour} {a||b} {oops } }", AUTOMATIC_VARIABLES);
+  it("flags unknown variables and unbalanced braces, allows empty choices", () => {
+    const a = analyzeTemplate("{colour} {|very }dark {oops } }", AUTOMATIC_VARIABLES);
     const messages = a.issues.map((i) => i.message);
+    expect(messages).toHaveLength(3);
     expect(messages[0]).toContain("Unknown variable {colour}");
-    expect(messages[1]).toContain("empty choice");
-    expect(messages[2]).toContain("Unknown variable {oops}");
-    expect(messages[3]).toContain("closing }");
+    expect(messages[1]).toContain("Unknown variable {oops}");
+    expect(messages[2]).toContain("closing }");
+    const wildcard = a.tokens.find((t) => t.kind === "wildcard");
+    expect(wildcard?.kind === "wildcard" && wildcard.options).toEqual(["", "very "]);
     expect(a.issues[0]?.position).toBe(0);
 
     const b = analyzeTemplate("A {class photo", AUTOMATIC_VARIABLES);

@@ -15,7 +15,7 @@ export const AUTOMATIC_VARIABLES: TemplateVariable[] = [
   { name: "stem", description: "File name without extension", example: "001" },
   { name: "folder", description: "Folder of the image inside the dataset", example: "cat/indoor" },
   { name: "class", description: "Top-level folder (the class)", example: "cat" },
-  { name: "index", description: "Position of the image in the dataset, from 1", example: "17" },
+  { name: "index", description: "Position of the image in the dataset, from 0", example: "17" },
   { name: "variation", description: "Which variation of the image, from 1", example: "2" },
 ];
 
@@ -94,10 +94,8 @@ export function analyzeTemplate(template: string, known: TemplateVariable[]): Te
     const raw = template.slice(i, end + 1);
     flush();
     if (inner.includes("|")) {
-      const options = inner.split("|").map((o) => o.trim());
-      if (options.some((o) => o === "")) {
-        issues.push({ message: `The wildcard ${raw} has an empty choice.`, position: i });
-      }
+      // Choices are used exactly as written; an empty one is allowed ("{|very }dark").
+      const options = inner.split("|");
       tokens.push({ kind: "wildcard", text: raw, options });
       wildcards += 1;
     } else {

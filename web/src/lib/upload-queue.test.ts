@@ -137,6 +137,8 @@ describe("UploadQueue", () => {
     const byId = new Map(q.files().map((f) => [f.id, f]));
     expect(byId.get("f0")?.status).toBe("rejected");
     expect(byId.get("f0")?.error).toBe("Not an image.");
+    expect(byId.get("f0")?.loaded).toBe(100); // sent, then refused
+    expect(byId.get("f2")?.loaded).toBe(0); // never arrived
     expect(byId.get("f1")?.status).toBe("done");
     expect(byId.get("f2")?.status).toBe("failed");
     expect(byId.get("f2")?.error).toBe("Forbidden");

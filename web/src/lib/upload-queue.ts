@@ -76,7 +76,7 @@ export interface UploadTotals {
   done: number;
   rejected: number;
   failed: number;
-  /** Bytes sent / bytes to send, 0..1; finished files count whole. */
+  /** Bytes sent / bytes to send, 0..1; uploaded and refused files count whole. */
   fraction: number;
   /** Every file reached done, rejected or failed. */
   settled: boolean;
@@ -371,7 +371,8 @@ export class UploadQueue {
     for (const s of states) {
       const error = byPath.get(s.relPath);
       if (error !== undefined) {
-        this.setLoaded(s, 0);
+        // Its bytes did travel: count them, so a refusal does not leave the bar short.
+        this.setLoaded(s, s.size);
         this.setStatus(s, "rejected");
         s.error = error;
       } else {

@@ -24,6 +24,8 @@ import { Label } from "@/components/ui/label";
 import { Progress } from "@/components/ui/progress";
 import { Switch } from "@/components/ui/switch";
 import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
+import { AdvancedOptions } from "@/components/new-job/advanced-options";
+import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
   DEFAULT_SETTINGS,
@@ -103,6 +105,9 @@ export function AutomaticJobForm() {
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
   const [includeOriginals, setIncludeOriginals] = useState(false);
   const [name, setName] = useState("");
+  const [seed, setSeed] = useState("");
+  const [priority, setPriority] = useState(0);
+  const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
 
   const uploading =
     (queue !== null && !totals.settled && totals.files > 0) || zip?.status === "uploading";
@@ -202,6 +207,7 @@ export function AutomaticJobForm() {
   const analysis = useMemo(() => analyzeTemplate(prompt, AUTOMATIC_VARIABLES), [prompt]);
   const selectedModel = models.data?.find((m) => m.id === settings.model);
 
+  const parsedSeed = parseSeed(seed);
   const request: AutomaticJobCreate | null = useMemo(() => {
     if (!dataset || !settings.model) return null;
     return {
@@ -213,9 +219,24 @@ export function AutomaticJobForm() {
       model: settings.model,
       options: toJobOptions(settings),
       include_originals: includeOriginals,
-      priority: 0,
+      priority,
+      seed: typeof parsedSeed === "number" ? parsedSeed : null,
+      per_class_prompts: Object.fromEntries(
+        Object.entries(classPrompts).filter(([, text]) => text.trim()),
+      ),
     };
-  }, [dataset, settings, name, datasetName, prompt, variations, includeOriginals]);
+  }, [
+    dataset,
+    settings,
+    name,
+    datasetName,
+    prompt,
+    variations,
+    includeOriginals,
+    priority,
+    parsedSeed,
+    classPrompts,
+  ]);
 
   const waitingFor = !dataset
     ? "Add a dataset to see the estimate."
@@ -256,13 +277,15 @@ export function AutomaticJobForm() {
           ? "Write a prompt."
           : analysis.issues.length > 0
             ? "Fix the prompt template first."
-            : !settings.model
-              ? "Choose a model."
-              : selectedModel && !selectedModel.available
-                ? "This model needs a Gemini API key on the server."
-                : estimate.error instanceof ApiError && estimate.error.status === 422
-                  ? "Fix the problem shown in the estimate."
-                  : null;
+            : parsedSeed === null
+              ? "Fix the seed (Advanced)."
+              : !settings.model
+                ? "Choose a model."
+                : selectedModel && !selectedModel.available
+                  ? "This model needs a Gemini API key on the server."
+                  : estimate.error instanceof ApiError && estimate.error.status === 422
+                    ? "Fix the problem shown in the estimate."
+                    : null;
 
   if (models.isError) {
     return (
@@ -278,6 +301,7 @@ export function AutomaticJobForm() {
   }
 
   const folders = stored && stored.item_count > 0 ? stored.folders : localClasses;
+  const classNames = folders.map((f) => f.folder).filter(Boolean);
 
   return (
     <div>
@@ -475,6 +499,37 @@ export function AutomaticJobForm() {
                   maxLength={200}
                 />
               </div>
+              <AdvancedOptions
+                seed={seed}
+                onSeedChange={setSeed}
+                priority={priority}
+                onPriorityChange={setPriority}
+              >
+                {classNames.length > 1 ? (
+                  <fieldset className="space-y-3">
+                    <legend className="text-sm font-medium">Prompt per class</legend>
+                    <p className="text-xs text-muted-foreground">
+                      Optional. A class with its own prompt uses it instead of the base prompt; the
+                      same variables and wildcards work.
+                    </p>
+                    {classNames.map((cls) => (
+                      <div key={cls} className="grid items-center gap-2 sm:grid-cols-[140px_1fr]">
+                        <Label htmlFor={`class-prompt-${cls}`} className="font-mono text-xs">
+                          {cls}
+                        </Label>
+                        <Input
+                          id={`class-prompt-${cls}`}
+                          value={classPrompts[cls] ?? ""}
+                          onChange={(e) =>
+                            setClassPrompts((prev) => ({ ...prev, [cls]: e.target.value }))
+                          }
+                          placeholder="Base prompt"
+                        />
+                      </div>
+                    ))}
+                  </fieldset>
+                ) : null}
+              </AdvancedOptions>
             </CardContent>
           </Card>
         </div>

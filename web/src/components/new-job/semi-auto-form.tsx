@@ -15,6 +15,8 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { AdvancedOptions } from "@/components/new-job/advanced-options";
+import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
   DEFAULT_SETTINGS,
@@ -83,6 +85,8 @@ export function SemiAutoJobForm() {
   ]);
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
   const [name, setName] = useState("");
+  const [seed, setSeed] = useState("");
+  const [priority, setPriority] = useState(0);
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
@@ -107,6 +111,7 @@ export function SemiAutoJobForm() {
   );
   const total = prompts.reduce((n, p) => n + p.count, 0);
 
+  const parsedSeed = parseSeed(seed);
   const request: SemiAutoJobCreate | null = useMemo(() => {
     if (!settings.model) return null;
     return {
@@ -116,9 +121,10 @@ export function SemiAutoJobForm() {
       prompts: prompts.map((p) => ({ prompt: p.prompt, count: p.count })),
       model: settings.model,
       options: toJobOptions(settings),
-      priority: 0,
+      priority,
+      seed: typeof parsedSeed === "number" ? parsedSeed : null,
     };
-  }, [settings, name, references, prompts]);
+  }, [settings, name, references, prompts, priority, parsedSeed]);
 
   const estimateBody = useDebounced(request, 350);
   const estimate = useQuery({
@@ -158,11 +164,13 @@ export function SemiAutoJobForm() {
           ? "Every prompt needs some text."
           : issues.length > 0
             ? "Fix the prompt templates first."
-            : classic && references.length === 0
-              ? "Classic augmentation transforms the first reference image: add one."
-              : estimate.error instanceof ApiError && estimate.error.status === 422
-                ? "Fix the problem shown in the estimate."
-                : null;
+            : parsedSeed === null
+              ? "Fix the seed (Advanced)."
+              : classic && references.length === 0
+                ? "Classic augmentation transforms the first reference image: add one."
+                : estimate.error instanceof ApiError && estimate.error.status === 422
+                  ? "Fix the problem shown in the estimate."
+                  : null;
 
   if (models.isError) {
     return (
@@ -306,6 +314,12 @@ export function SemiAutoJobForm() {
                   maxLength={200}
                 />
               </div>
+              <AdvancedOptions
+                seed={seed}
+                onSeedChange={setSeed}
+                priority={priority}
+                onPriorityChange={setPriority}
+              />
             </CardContent>
           </Card>
         </div>

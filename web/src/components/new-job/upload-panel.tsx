@@ -25,20 +25,26 @@ function StatusIcon({ status }: { status: FileState["status"] }) {
   }
 }
 
-function FileList({ files }: { files: FileState[] }) {
+const ROW = 34;
+const PROBLEM_ROW = 50;
+const LIST_MAX = 224;
+
+function FileList({ files, problems }: { files: FileState[]; problems: boolean }) {
   const parentRef = useRef<HTMLDivElement>(null);
+  const rowSize = problems ? PROBLEM_ROW : ROW;
   const virtualizer = useVirtualizer({
     count: files.length,
     getScrollElement: () => parentRef.current,
-    estimateSize: () => 34,
+    estimateSize: () => rowSize,
     overscan: 12,
   });
   return (
     <div
       ref={parentRef}
-      className="h-56 overflow-auto rounded-md border bg-background"
+      className="overflow-auto rounded-md border bg-background"
+      style={{ height: Math.min(LIST_MAX, files.length * rowSize + 2) }}
       role="list"
-      aria-label="Files"
+      aria-label={problems ? "Files with problems" : "Files"}
       tabIndex={0}
     >
       <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
@@ -49,26 +55,33 @@ function FileList({ files }: { files: FileState[] }) {
             <div
               key={f.id}
               role="listitem"
-              className="absolute inset-x-0 flex items-center gap-2 border-b px-3 text-xs last:border-0"
+              className="absolute inset-x-0 flex flex-col justify-center gap-0.5 border-b px-3 text-xs last:border-0"
               style={{ height: row.size, transform: `translateY(${row.start}px)` }}
             >
-              <StatusIcon status={f.status} />
-              <span className="min-w-0 flex-1 truncate font-mono" title={f.relPath}>
-                {f.relPath}
-              </span>
-              {f.error ? (
-                <span className="max-w-[55%] truncate text-destructive" title={f.error}>
-                  {f.error}
+              <div className="flex items-center gap-2">
+                <StatusIcon status={f.status} />
+                <span className="min-w-0 flex-1 truncate font-mono" title={f.relPath}>
+                  {f.relPath}
                 </span>
-              ) : f.status === "uploading" ? (
-                <Progress
-                  value={(f.loaded / Math.max(1, f.size)) * 100}
-                  className="h-1 w-20"
-                  aria-label={`Uploading ${f.relPath}`}
-                />
-              ) : (
-                <span className="text-muted-foreground tabular-nums">{formatBytes(f.size)}</span>
-              )}
+                {f.error && !problems ? (
+                  <span className="max-w-[55%] truncate text-destructive" title={f.error}>
+                    {f.error}
+                  </span>
+                ) : f.status === "uploading" ? (
+                  <Progress
+                    value={(f.loaded / Math.max(1, f.size)) * 100}
+                    className="h-1 w-20"
+                    aria-label={`Uploading ${f.relPath}`}
+                  />
+                ) : (
+                  <span className="text-muted-foreground tabular-nums">{formatBytes(f.size)}</span>
+                )}
+              </div>
+              {f.error && problems ? (
+                <p className="truncate pl-5.5 text-destructive" title={f.error}>
+                  {f.error}
+                </p>
+              ) : null}
             </div>
           );
         })}
@@ -164,7 +177,7 @@ export function UploadPanel({
         ) : null}
       </div>
       {shown.length > 0 ? (
-        <FileList files={shown} />
+        <FileList key={view} files={shown} problems={view === "problems"} />
       ) : (
         <p className="rounded-md border bg-background px-3 py-6 text-center text-xs text-muted-foreground">
           No problems so far.

@@ -1,0 +1,96 @@
+"use client";
+
+import { useId, useState } from "react";
+import { ChevronDown, SlidersHorizontal } from "lucide-react";
+
+import { Button } from "@/components/ui/button";
+import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
+import { NumberStepper } from "@/components/new-job/number-stepper";
+import { MAX_SEED, parseSeed } from "@/lib/seed";
+import { cn } from "@/lib/utils";
+
+/**
+ * Options most jobs leave alone: a fixed seed (same settings + seed = same
+ * prompts and images), the queue priority, and anything a mode adds.
+ */
+export function AdvancedOptions({
+  seed,
+  onSeedChange,
+  priority,
+  onPriorityChange,
+  children,
+}: {
+  seed: string;
+  onSeedChange: (seed: string) => void;
+  priority: number;
+  onPriorityChange: (priority: number) => void;
+  children?: React.ReactNode;
+}) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  const seedState = parseSeed(seed);
+  return (
+    <div className="rounded-lg border">
+      <Button
+        type="button"
+        variant="ghost"
+        className="w-full justify-between rounded-lg px-3"
+        aria-expanded={open}
+        aria-controls={`${id}-panel`}
+        onClick={() => setOpen((o) => !o)}
+      >
+        <span className="flex items-center gap-2">
+          <SlidersHorizontal aria-hidden /> Advanced
+          <span className="text-xs font-normal text-muted-foreground">
+            seed {seedState === "random" ? "random" : seed.trim()} · priority {priority}
+          </span>
+        </span>
+        <ChevronDown className={cn("transition-transform", open && "rotate-180")} aria-hidden />
+      </Button>
+      <div id={`${id}-panel`} hidden={!open} className="space-y-5 border-t p-4">
+        <div className="grid gap-5 sm:grid-cols-2">
+          <div className="space-y-2">
+            <Label htmlFor={`${id}-seed`}>Seed</Label>
+            <Input
+              id={`${id}-seed`}
+              inputMode="numeric"
+              placeholder="Random"
+              value={seed}
+              onChange={(e) => onSeedChange(e.target.value)}
+              aria-invalid={seedState === null || undefined}
+              aria-describedby={`${id}-seed-hint`}
+            />
+            <p
+              id={`${id}-seed-hint`}
+              className={cn(
+                "text-xs",
+                seedState === null ? "text-destructive" : "text-muted-foreground",
+              )}
+            >
+              {seedState === null
+                ? `A whole number from 0 to ${MAX_SEED.toLocaleString("en-US")}.`
+                : "Same settings and seed give the same prompts and picks again."}
+            </p>
+          </div>
+          <div className="space-y-2">
+            <Label htmlFor={`${id}-priority`}>Priority</Label>
+            <NumberStepper
+              id={`${id}-priority`}
+              label="priority"
+              value={priority}
+              onChange={onPriorityChange}
+              min={-100}
+              max={100}
+              describedBy={`${id}-priority-hint`}
+            />
+            <p id={`${id}-priority-hint`} className="text-xs text-muted-foreground">
+              Higher runs first; equal priorities share the workers fairly.
+            </p>
+          </div>
+        </div>
+        {children}
+      </div>
+    </div>
+  );
+}
