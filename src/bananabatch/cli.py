@@ -23,7 +23,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from bananabatch import __version__
 from bananabatch.cli_backends import Backend, IngestSummary, LocalBackend, RemoteBackend
@@ -71,6 +71,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(jobs_app, name="jobs")
 
 _server: str | None = None
+LIST_WIDTH = 150
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -375,7 +376,16 @@ def jobs_list(
     """List jobs, newest first."""
     with _backend() as backend, _errors_exit():
         jobs = backend.list_jobs(status, limit)
-    table = Table("id", "name", "mode", "model", "status", "progress", "cost")
+    id_width = max((len(j.id) for j in jobs.items), default=2)
+    table = Table(
+        Column("id", no_wrap=True, min_width=id_width),
+        "name",
+        "mode",
+        "model",
+        Column("status", no_wrap=True),
+        "progress",
+        "cost",
+    )
     for job in jobs.items:
         done = job.counts.total - job.counts.pending
         table.add_row(
@@ -387,7 +397,9 @@ def jobs_list(
             f"{done}/{job.counts.total}",
             f"${job.cost_actual:.2f}",
         )
-    out.print(table)
+    # Like `docker ps`: never cut a cell (the id is what `jobs show` takes) to fit a narrow
+    # terminal or a pipe's 80 columns; a long line wraps in the terminal instead.
+    Console(width=max(out.width, LIST_WIDTH)).print(table)
 
 
 @jobs_app.command("show")

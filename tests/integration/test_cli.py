@@ -110,6 +110,7 @@ def test_run_semi_auto_to_zip_and_jobs_commands(cli_env: Path) -> None:
     with rt.session_factory() as s:
         job_id = s.query(Job).one().id
     rt.engine.dispose()
+    assert job_id in listed.output  # the whole id, even in a narrow terminal
     shown = runner.invoke(app, ["jobs", "show", job_id])
     assert shown.exit_code == 0 and "succeeded 6" in shown.output
     again = runner.invoke(app, ["jobs", "cancel", job_id])
