@@ -397,7 +397,8 @@ export function AutomaticJobForm() {
               ) : null}
               {skipped.length > 0 ? (
                 <p className="text-xs text-muted-foreground">
-                  {plural(skipped.length, "file")} skipped because they are not images (for example{" "}
+                  {plural(skipped.length, "file")} skipped:{" "}
+                  {skipped.length === 1 ? "it is not an image" : "they are not images"} (for example{" "}
                   <span className="font-mono">{skipped[0]}</span>).
                 </p>
               ) : null}
