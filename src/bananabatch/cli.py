@@ -270,6 +270,17 @@ FormatOption = Annotated[str, typer.Option("--format", help="png, jpeg or webp."
 PriorityOption = Annotated[int, typer.Option(help="Higher runs first.")]
 
 
+def _read_prompts_csv(path: Path) -> str:
+    """The CSV's text, or exit 2 with the reason (before anything is uploaded)."""
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        console.print(f"[red]error:[/red] {path} is not UTF-8 text; save the CSV as UTF-8.")
+    except OSError as exc:
+        console.print(f"[red]error:[/red] cannot read {path}: {exc.strerror or exc}")
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
 @run_app.command("automatic")
 def run_automatic(
     dataset: Annotated[
@@ -295,7 +306,10 @@ def run_automatic(
         console.print(f"[red]error:[/red] {dataset} does not exist")
         raise typer.Exit(EXIT_BAD_INPUT)
     options = _options(aspect_ratio, image_size, fmt)
+    csv_text = _read_prompts_csv(prompts_csv) if prompts_csv else None
     with _backend() as backend:
+        with _errors_exit():
+            backend.ensure_can_run()
         with _progress() as progress:
             bar = progress.add_task("Uploading images", total=None)
             with _errors_exit():
@@ -306,7 +320,6 @@ def run_automatic(
         if not summary.accepted:
             console.print("[red]error:[/red] no usable images in the dataset; nothing to run.")
             raise typer.Exit(EXIT_BAD_INPUT)
-        csv_text = prompts_csv.read_text(encoding="utf-8") if prompts_csv else None
         req = AutomaticJobCreate(
             name=name or dataset.stem,
             dataset_id=dataset_id,
@@ -349,6 +362,7 @@ def run_semi_auto(
     options = _options(aspect_ratio, image_size, fmt)
     with _backend() as backend:
         with _errors_exit():
+            backend.ensure_can_run()
             summary = backend.store_references(refs)
         _report_ingest(summary)
         if summary.errors:
@@ -447,6 +461,7 @@ def jobs_retry(job_id: str, out_path: OutOption = None) -> None:
     """Queue a job's failed outputs again and wait for them."""
     with _backend() as backend:
         with _errors_exit():
+            backend.ensure_can_run()
             n = backend.act(job_id, "retry")
         console.print(f"{n} failed output(s) queued again")
         _finish(backend, job_id, out_path)
@@ -457,6 +472,7 @@ def jobs_resume(job_id: str, out_path: OutOption = None) -> None:
     """Continue an interrupted or paused job and wait for it to finish."""
     with _backend() as backend:
         with _errors_exit():
+            backend.ensure_can_run()
             if backend.detail(job_id).status == JobStatus.paused:
                 backend.act(job_id, "resume")
         _finish(backend, job_id, out_path)

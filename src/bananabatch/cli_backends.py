@@ -20,6 +20,7 @@ from bananabatch.errors import BadUpload
 from bananabatch.export.archive import ExportSelection, stream_job_zip
 from bananabatch.ingest.paths import is_ignored_path
 from bananabatch.ingest.service import IngestReport, create_dataset, ingest_files, ingest_zip
+from bananabatch.orchestrator.scheduler import OrchestratorLock
 from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
@@ -130,6 +131,10 @@ class Backend(Protocol):
 
     def close(self) -> None: ...
 
+    def ensure_can_run(self) -> None:
+        """Raise (a Conflict) before anything is created when jobs cannot run here."""
+        ...
+
     @property
     def runs_in_process(self) -> bool: ...
 
@@ -141,6 +146,13 @@ class LocalBackend:
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+
+    def ensure_can_run(self) -> None:
+        """Another process (a `serve`) scheduling this data dir would otherwise be found only
+        once the job is created, and it would then run the job behind the CLI's back."""
+        probe = OrchestratorLock(self.rt.settings.data_dir / "orchestrator.lock")
+        probe.acquire()
+        probe.release()
 
     def ingest_dataset(self, source: Path, progress: Progress) -> tuple[str, IngestSummary]:
         summary = IngestSummary()
@@ -255,6 +267,9 @@ class RemoteBackend:
     def __init__(self, client: ApiClient, poll_seconds: float = 1.0) -> None:
         self.client = client
         self.poll_seconds = poll_seconds
+
+    def ensure_can_run(self) -> None:
+        """The server runs its jobs itself; nothing to check from here."""
 
     def ingest_dataset(self, source: Path, progress: Progress) -> tuple[str, IngestSummary]:
         dataset = self.client.create_dataset(source.stem)

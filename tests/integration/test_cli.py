@@ -14,7 +14,8 @@ from typer.testing import CliRunner
 
 from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
 from bananabatch.config import get_settings
-from bananabatch.db.models import Job
+from bananabatch.db.models import Dataset, Job
+from bananabatch.orchestrator.scheduler import OrchestratorLock
 from bananabatch.runtime import build_runtime
 from tests.imagegen import image_bytes, make_dataset
 
@@ -140,3 +141,56 @@ def test_bad_input_exits_2_with_a_clear_message(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == EXIT_BAD_INPUT, result.output
     assert message.lower() in " ".join(result.output.split()).lower()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"), [(None, "cannot read"), (b"path,prompt\ncat/1.jpg,caf\xe9\n", "UTF-8")]
+)
+def test_unreadable_prompts_csv_exits_2_before_uploading(
+    cli_env: Path, content: bytes | None, message: str
+) -> None:
+    """Was a traceback with exit 1 ("some outputs failed") after the dataset was uploaded."""
+    make_dataset(cli_env / "photos", {"cat": 2})
+    csv = cli_env / "prompts.csv"
+    if content is not None:
+        csv.write_bytes(content)
+    result = CliRunner().invoke(
+        app,
+        ["run", "automatic", str(cli_env / "photos"), "--prompt", "x", "--prompts-csv", str(csv)],
+    )
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    assert message in " ".join(result.output.split())
+    assert not (cli_env / "data" / "bananabatch.db").exists() or _job_count() == 0
+
+
+def _job_count() -> int:
+    rt = build_runtime(get_settings())
+    try:
+        with rt.session_factory() as s:
+            return s.query(Job).count()
+    finally:
+        rt.engine.dispose()
+
+
+def test_run_refuses_before_creating_anything_when_another_process_schedules(
+    cli_env: Path,
+) -> None:
+    """A `serve` holding the data dir's lock would otherwise run the CLI's job itself,
+    after the CLI had already said "error" and exited 2 ("nothing started")."""
+    make_dataset(cli_env / "photos", {"cat": 2})
+    holder = OrchestratorLock(cli_env / "data" / "orchestrator.lock")
+    holder.acquire()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(app, ["run", "automatic", str(cli_env / "photos"), "--prompt", "x"])
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert "Another BananaBatch process" in " ".join(result.output.split())
+        result = runner.invoke(app, ["run", "semi-auto", "--prompt", "x", "--count", "1"])
+        assert result.exit_code == EXIT_BAD_INPUT, result.output
+        assert _job_count() == 0
+        rt = build_runtime(get_settings())
+        with rt.session_factory() as s:
+            assert s.query(Dataset).count() == 0
+        rt.engine.dispose()
+    finally:
+        holder.release()
