@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
@@ -106,7 +107,7 @@ class Catalog:
         known = self._by_id.get(normalized)
         if known is not None:
             return known, None
-        if normalized.startswith("gemini"):
+        if _UNKNOWN_GEMINI_ID.fullmatch(normalized):
             fb = self._fallback
             info = replace(
                 fb,
@@ -137,6 +138,12 @@ class Catalog:
     def accepting_references(self, count: int) -> list[ModelInfo]:
         """Known models that accept at least `count` reference images."""
         return [m for m in self._models if m.max_reference_images >= count]
+
+
+_UNKNOWN_GEMINI_ID = re.compile(r"gemini[a-z0-9._-]{0,121}")
+"""What an unknown id must look like to be accepted: the id becomes a path segment of
+the Gemini URL (`models/{id}:generateContent`), so no `/`, `?`, `#` or `..` segment,
+and it must fit the 128-character `model` column."""
 
 
 def normalize_model_id(model_id: str) -> str:

@@ -167,7 +167,21 @@ def test_unknown_gemini_id_is_accepted_with_conservative_limits_and_a_warning() 
     assert "gemini-2.5-flash-image" in warning
 
 
-@pytest.mark.parametrize("model_id", ["dall-e-3", "", "   ", "imagen-4", "flux"])
+@pytest.mark.parametrize(
+    "model_id",
+    [
+        "dall-e-3",
+        "",
+        "   ",
+        "imagen-4",
+        "flux",
+        # "gemini..." but not an id: it would become part of the Gemini URL's path
+        "gemini-x/../../files",
+        "gemini-x?alt=sse",
+        "gemini x",
+        "gemini-" + "a" * 200,
+    ],
+)
 def test_other_unknown_ids_raise_listing_the_known_ids(model_id: str) -> None:
     with pytest.raises(UnknownModel) as excinfo:
         load_catalog().resolve(model_id)
