@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { FileArchive, FolderTree, Loader2, Play, RotateCcw, Wand2 } from "lucide-react";
@@ -111,6 +111,13 @@ export function AutomaticJobForm() {
 
   const uploading =
     (queue !== null && !totals.settled && totals.files > 0) || zip?.status === "uploading";
+  // Leaving the page stops the upload: ask first.
+  useEffect(() => {
+    if (!uploading) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [uploading]);
   const progressKey = useDebounced(`${totals.done}:${zip?.status ?? ""}`, 600);
 
   const summary = useQuery({
