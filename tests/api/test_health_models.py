@@ -27,6 +27,7 @@ async def test_health_reports_components(client: httpx.AsyncClient) -> None:
         "default_model": "classic",
     }
     assert body["version"]
+    assert body["outputs_per_task"] == 4  # the UI labels runs with it
 
 
 async def test_health_says_a_key_is_set_but_never_shows_it(settings: Settings) -> None:

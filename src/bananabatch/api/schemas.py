@@ -128,6 +128,7 @@ class HealthOut(BaseModel):
     storage: dict[str, Any]
     executor: ExecutorHealth
     provider: ProviderHealth
+    outputs_per_task: int = Field(description="Images per task (a semi-automatic 'run').")
 
 
 class LoginIn(_In):

@@ -58,6 +58,7 @@ async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
                 name=settings.executor, ok=False, orchestrator_running=False, in_flight=0
             ),
             provider=provider,
+            outputs_per_task=settings.outputs_per_task,
         )
     db = await run_in_threadpool(_check_db, runtime)
     storage = await run_in_threadpool(_check_storage, runtime)
@@ -84,4 +85,5 @@ async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
         storage=storage,
         executor=executor,
         provider=provider,
+        outputs_per_task=settings.outputs_per_task,
     )

@@ -30,13 +30,13 @@ import { ReferenceImages, type ReferenceImage } from "@/components/new-job/refer
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
 import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
-import { useJobs, useModels } from "@/lib/api/queries";
+import { useHealth, useJobs, useModels } from "@/lib/api/queries";
 import type { JobDetail, SemiAutoJobCreate } from "@/lib/api/types";
 import { formatInt, formatRuns } from "@/lib/format";
 import { analyzeTemplate, SEMI_AUTO_VARIABLES } from "@/lib/template";
 
-/** Images per run (one task); the planner's default. */
-const RUN_SIZE = 4;
+/** Images per run (one task) until the server says otherwise. */
+const DEFAULT_RUN_SIZE = 4;
 const DEFAULT_COUNT = 40;
 
 interface PromptRow {
@@ -75,6 +75,8 @@ function QueuedThisSession({ jobs: queued }: { jobs: JobDetail[] }) {
 
 export function SemiAutoJobForm() {
   const models = useModels();
+  const health = useHealth();
+  const runSize = health.data?.outputs_per_task ?? DEFAULT_RUN_SIZE;
   const router = useRouter();
   const qc = useQueryClient();
   const nextKey = useRef(1);
@@ -218,7 +220,7 @@ export function SemiAutoJobForm() {
             <CardHeader>
               <CardTitle>2. Prompts</CardTitle>
               <CardDescription>
-                Each prompt becomes a batch. Its count is split into runs of {RUN_SIZE}; wildcards
+                Each prompt becomes a batch. Its count is split into runs of {runSize}; wildcards
                 like <span className="font-mono">{"{red|green}"}</span> vary the images.
               </CardDescription>
             </CardHeader>
@@ -260,7 +262,7 @@ export function SemiAutoJobForm() {
                           className="pb-2 text-sm text-muted-foreground"
                           data-testid="runs-label"
                         >
-                          {formatRuns(row.count, RUN_SIZE)}
+                          {formatRuns(row.count, runSize)}
                         </p>
                       </div>
                       {prompts.length > 1 ? (

@@ -783,6 +783,11 @@ export interface components {
             };
             executor: components["schemas"]["ExecutorHealth"];
             provider: components["schemas"]["ProviderHealth"];
+            /**
+             * Outputs Per Task
+             * @description Images per task (a semi-automatic 'run').
+             */
+            outputs_per_task: number;
         };
         /** IngestReportOut */
         IngestReportOut: {
