@@ -27,6 +27,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.procs import die_with_parent
+
 REPO = Path(__file__).resolve().parents[2]
 WEB_OUT = REPO / "web" / "out"
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
@@ -126,6 +128,7 @@ def _start_server(root: Path, password: str | None = None) -> Server:
             str(port),
         ],
         cwd=root,  # no stray .env from the checkout is read
+        preexec_fn=die_with_parent,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
 from tests.imagegen import image_bytes, make_dataset
+from tests.procs import die_with_parent
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +46,8 @@ def server(tmp_path: Path) -> Iterator[str]:
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -19,6 +19,7 @@ from bananabatch.db.models import Job, JobStatus, Output, OutputStatus
 from bananabatch.storage.local import LocalStorage
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import make_dataset
+from tests.procs import die_with_parent
 
 pytestmark = pytest.mark.slow
 
@@ -77,8 +78,9 @@ def test_sigkill_midway_then_resume_finishes_exactly_once(tmp_path: Path) -> Non
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + 120
         while _succeeded(db_url) < 12 and proc.poll() is None and time.monotonic() < deadline:
