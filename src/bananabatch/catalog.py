@@ -107,7 +107,7 @@ class Catalog:
         known = self._by_id.get(normalized)
         if known is not None:
             return known, None
-        if _UNKNOWN_GEMINI_ID.fullmatch(normalized):
+        if normalized.startswith("gemini"):
             fb = self._fallback
             info = replace(
                 fb,
@@ -134,6 +134,19 @@ class Catalog:
             "(or any other Gemini image model id starting with 'gemini').",
             details={"model": model_id, "known": self.ids()},
         )
+
+    def check_new_id(self, model_id: str) -> None:
+        """Raise UnknownModel for an id a new job must not use: an unknown id that does
+        not look like a Gemini model id. Jobs already stored keep resolving as before."""
+        normalized = normalize_model_id(model_id)
+        if normalized in self._by_id or not normalized.startswith("gemini"):
+            return  # known, or `resolve` gives the full "unknown model" error
+        if not _UNKNOWN_GEMINI_ID.fullmatch(normalized):
+            raise UnknownModel(
+                f"{model_id[:80]!r} is not a model id: use letters, digits, '.', '-' and '_' "
+                f"only (at most 128 characters). Known models: {', '.join(self.ids())}.",
+                details={"model": model_id[:200], "known": self.ids()},
+            )
 
     def accepting_references(self, count: int) -> list[ModelInfo]:
         """Known models that accept at least `count` reference images."""

@@ -83,6 +83,7 @@ async def test_preview_renders_prompts(client: httpx.AsyncClient) -> None:
     ("mutate", "code", "needle"),
     [
         (lambda b: b | {"model": "dall-e-3"}, "unknown_model", "Known models"),
+        (lambda b: b | {"model": "gemini-x/../files"}, "unknown_model", "not a model id"),
         (lambda b: b | {"prompt": "a {red|green"}, "bad_template", "character"),
         (lambda b: b | {"variations": 0}, "validation_failed", "variations"),
         (lambda b: b | {"variations": 101}, "validation_failed", "variations"),

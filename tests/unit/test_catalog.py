@@ -175,11 +175,6 @@ def test_unknown_gemini_id_is_accepted_with_conservative_limits_and_a_warning() 
         "   ",
         "imagen-4",
         "flux",
-        # "gemini..." but not an id: it would become part of the Gemini URL's path
-        "gemini-x/../../files",
-        "gemini-x?alt=sse",
-        "gemini x",
-        "gemini-" + "a" * 200,
     ],
 )
 def test_other_unknown_ids_raise_listing_the_known_ids(model_id: str) -> None:
@@ -238,3 +233,22 @@ def test_parse_catalog_rejects_malformed_data(mutate: Any, message: str) -> None
 
 def test_parse_catalog_round_trips_the_packaged_file() -> None:
     assert parse_catalog(_raw_catalog()).ids() == KNOWN_IDS
+
+
+@pytest.mark.parametrize(
+    "model_id",
+    # "gemini..." but not an id: it would become part of the Gemini URL's path, or
+    # overflow the 128-character model column
+    ["gemini-x/../../files", "gemini-x?alt=sse", "gemini x", "gemini-" + "a" * 200],
+)
+def test_new_jobs_refuse_unknown_ids_that_are_not_model_ids(model_id: str) -> None:
+    with pytest.raises(UnknownModel) as excinfo:
+        load_catalog().check_new_id(model_id)
+    assert "is not a model id" in excinfo.value.message
+
+
+@pytest.mark.parametrize(
+    "model_id", ["gemini-4-flash-image-preview", "models/gemini-x_1.5", "classic", "flux"]
+)
+def test_check_new_id_leaves_plausible_and_non_gemini_ids_to_resolve(model_id: str) -> None:
+    load_catalog().check_new_id(model_id)

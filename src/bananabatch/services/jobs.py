@@ -67,7 +67,9 @@ class _Prepared:
 def _resolve_model(
     settings: Settings, catalog: Catalog, requested: str | None
 ) -> tuple[ModelInfo, list[str]]:
-    model, warning = catalog.resolve(requested or settings.resolved_default_model)
+    model_id = requested or settings.resolved_default_model
+    catalog.check_new_id(model_id)
+    model, warning = catalog.resolve(model_id)
     warnings = [warning] if warning else []
     if model.provider == "gemini" and not settings.gemini_configured:
         raise ValidationFailed(
