@@ -3,7 +3,8 @@
 Permanent kinds (safety blocks, invalid requests, our own bugs) fail at once and
 are never retried (nothing paid twice for an answer that cannot change). A
 text-only answer is retried once. Transient kinds back off exponentially with
-full jitter up to a cap, honouring the provider's advised delay when larger.
+jitter (half to all of each step) up to a cap, honouring the provider's advised
+delay when larger.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class RetryDecision:
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random) -> float:
-    """Full-jitter exponential backoff: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    """Exponential backoff with "equal" jitter: uniform(c / 2, c) where
+    c = min(cap, base * 2**(attempt - 1)); half is kept so a retry never fires at once."""
     ceiling = min(policy.max_seconds, policy.base_seconds * (2 ** max(0, attempt - 1)))
     return rng.uniform(0.5 * ceiling, ceiling) if ceiling > 0 else 0.0
 
