@@ -104,6 +104,22 @@ async def test_upload_needs_files_and_multipart(client: httpx.AsyncClient) -> No
     assert "boundary" in error_of(r)["message"]
 
 
+async def test_form_fields_are_bounded_as_a_whole(client: httpx.AsyncClient) -> None:
+    """Fields stay in memory: 300 fields of 60 KB (each under the per-field cap) are refused
+    instead of being held up to the request size limit."""
+    ds = await create_dataset(client)
+    field = b'--XYZ\r\nContent-Disposition: form-data; name="paths"\r\n\r\n' + b"a" * 60_000
+    body = b"\r\n".join([field] * 300) + b"\r\n--XYZ--\r\n"
+    r = await client.post(
+        f"{API}/datasets/{ds}/files",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=XYZ"},
+    )
+    assert r.status_code == 400, r.text
+    assert error_of(r)["code"] == "malformed_multipart"
+    assert "split the upload" in error_of(r)["message"]
+
+
 async def test_bad_input_suite_per_file_errors_and_good_files_land(
     client: httpx.AsyncClient,
 ) -> None:

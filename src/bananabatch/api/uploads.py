@@ -29,6 +29,9 @@ from bananabatch.errors import BadUpload
 log = logging.getLogger(__name__)
 
 MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS_TOTAL_BYTES = 16 * 1024 * 1024
+"""Form fields (the `paths`) are kept in memory: bounded as a whole, not only one by one,
+so a body of nothing but fields cannot fill the memory up to the request size limit."""
 
 
 class UnsupportedMediaType(BadUpload):
@@ -102,6 +105,7 @@ class _Collector:
         self._fh: IO[bytes] | None = None
         self._field_name: str | None = None
         self._field_data = bytearray()
+        self._fields_total = 0
         self.error: BadUpload | None = None
 
     def _fail(self, error: BadUpload) -> None:
@@ -169,6 +173,14 @@ class _Collector:
                 self._fail(
                     MalformedUpload(
                         f"Form field {self._field_name!r} is larger than {MAX_FIELD_BYTES} bytes."
+                    )
+                )
+            self._fields_total += len(chunk)
+            if self._fields_total > MAX_FIELDS_TOTAL_BYTES:
+                self._fail(
+                    MalformedUpload(
+                        f"The form fields add up to more than {MAX_FIELDS_TOTAL_BYTES} bytes; "
+                        "split the upload into several requests."
                     )
                 )
             self._field_data.extend(chunk)
