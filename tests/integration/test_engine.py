@@ -143,7 +143,8 @@ async def test_automatic_gemini_against_fake(
         )
     )
     try:
-        make_dataset(tmp_path / "ds", {"cat": 6, "dog": 4})
+        # 200+ images in two class folders, as for the classic provider
+        make_dataset(tmp_path / "ds", {"cat": 110, "dog": 100})
         dataset_id = _upload_folder(rt, tmp_path / "ds")
         with rt.session_factory() as s:
             job = job_service.create_job(
@@ -153,19 +154,22 @@ async def test_automatic_gemini_against_fake(
                 AutomaticJobCreate(
                     dataset_id=dataset_id,
                     prompt="make it {snowy|sunny}",
-                    variations=3,
+                    variations=2,
                     model="gemini-2.5-flash-image",
                 ),
             )
         await _run(rt, job.id)
         outputs = _outputs(rt, job.id)
-        assert len(outputs) == 30
+        assert len(outputs) == 420
         assert all(o.status == OutputStatus.succeeded for o in outputs)
         assert all(o.cost == pytest.approx(0.039) for o in outputs)
+        paths = {o.archive_path for o in outputs}
+        assert "cat/109__v2.png" in paths and "dog/000__v1.png" in paths
         with rt.session_factory() as s:
-            assert s.get_one(Job, job.id).cost_actual == pytest.approx(30 * 0.039)
+            assert s.get_one(Job, job.id).cost_actual == pytest.approx(420 * 0.039)
+            assert [b.name for b in s.get_one(Job, job.id).batches] == ["cat", "dog"]
         # every call carried the source image with its real mime type (JPEG stays JPEG)
-        assert len(fake_gemini.requests) == 30
+        assert len(fake_gemini.requests) == 420
         assert all(r.reference_mime_types == ["image/jpeg"] for r in fake_gemini.requests)
         _assert_storage_matches_db(rt, job.id)
     finally:
