@@ -79,6 +79,17 @@ async def test_preview_renders_prompts(client: httpx.AsyncClient) -> None:
     assert previews[0]["source_path"] == "cat/000.jpg"
 
 
+async def test_preview_failures_are_actionable(client: httpx.AsyncClient) -> None:
+    ds = await _dataset(client)
+    r = await client.post(f"{API}/jobs/preview", json=_auto(ds, prompt="{class"))
+    assert r.status_code == 422 and error_of(r)["code"] == "bad_template"
+    for limit in (0, 51):
+        r = await client.post(f"{API}/jobs/preview?limit={limit}", json=_auto(ds))
+        assert r.status_code == 422 and "limit" in error_of(r)["message"]
+    r = await client.post(f"{API}/jobs/preview", json=_auto("missing"))
+    assert r.status_code == 404 and error_of(r)["code"] == "not_found"
+
+
 @pytest.mark.parametrize(
     ("mutate", "code", "needle"),
     [
