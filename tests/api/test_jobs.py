@@ -270,6 +270,12 @@ async def test_list_etag_and_updated_since(client: httpx.AsyncClient, runtime: R
     assert [j["id"] for j in later["items"]] == [job["id"]]
     future = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     assert (await client.get(f"{API}/jobs", params={"updated_since": future})).json()["items"] == []
+    # the edges of the calendar in far time zones have no UTC equivalent: was a 500
+    edges = {"0001-01-01T00:00:00+14:00": 1, "9999-12-31T23:59:59-14:00": 0}
+    for edge, count in edges.items():
+        r = await client.get(f"{API}/jobs", params={"updated_since": edge})
+        assert r.status_code == 200, r.text
+        assert len(r.json()["items"]) == count
 
 
 async def test_detail_etag_changes_with_revision(client: httpx.AsyncClient) -> None:

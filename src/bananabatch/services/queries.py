@@ -48,8 +48,17 @@ UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def to_naive_utc(value: datetime) -> datetime:
-    """A client's timestamp as the DB stores it (naive UTC)."""
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    """A client's timestamp as the DB stores it (naive UTC).
+
+    A time at the very edge of the calendar (0001-01-01 in UTC+14) has no UTC
+    equivalent; it is clamped instead of overflowing into a 500.
+    """
+    if not value.tzinfo:
+        return value
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if value.year == datetime.min.year else datetime.max
 
 
 # ---- DTOs ------------------------------------------------------------------------------
