@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -28,9 +29,9 @@ from rich.table import Column, Table
 from bananabatch import __version__
 from bananabatch.cli_backends import Backend, IngestSummary, LocalBackend, RemoteBackend
 from bananabatch.client import ApiClient
-from bananabatch.config import get_settings
+from bananabatch.config import Settings, get_settings
 from bananabatch.db.models import JobStatus
-from bananabatch.errors import BananaBatchError
+from bananabatch.errors import BananaBatchError, ValidationFailed
 from bananabatch.runtime import build_runtime
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -111,6 +112,24 @@ def _errors_exit() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
+def _settings() -> Settings:
+    """The settings, or a ValidationFailed naming each bad variable (a bad value in the
+    environment or `.env` would otherwise be a pydantic traceback). Values are not
+    echoed: some settings are secrets."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = [
+            f"{_env_name(err['loc'])}: {err['msg']}" for err in exc.errors(include_input=False)
+        ]
+        raise ValidationFailed("Invalid setting(s): " + "; ".join(problems)) from None
+
+
+def _env_name(loc: tuple[int | str, ...]) -> str:
+    name = str(loc[0]) if loc else "?"
+    return name if name.isupper() else f"BANANABATCH_{name.upper()}"
+
+
 @contextmanager
 def _backend() -> Iterator[Backend]:
     """The embedded engine, or the server named by --server."""
@@ -119,7 +138,7 @@ def _backend() -> Iterator[Backend]:
         if _server:
             backend = RemoteBackend(ApiClient.from_env(_server))
         else:
-            backend = LocalBackend(build_runtime(get_settings()))
+            backend = LocalBackend(build_runtime(_settings()))
         try:
             yield backend
         finally:
@@ -156,8 +175,8 @@ def serve(
     """Serve the web UI, the REST API and the orchestrator in one process."""
     from bananabatch.server import serve as run_server
 
-    settings = get_settings()
     with _errors_exit():
+        settings = _settings()
         run_server(
             settings,
             host=host or settings.host,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog, load_catalog
@@ -14,7 +15,7 @@ from bananabatch.config import Settings
 from bananabatch.contracts import TaskPayload, TaskResult
 from bananabatch.db.migrate import upgrade
 from bananabatch.db.session import make_engine, make_session_factory
-from bananabatch.errors import ValidationFailed
+from bananabatch.errors import ServiceUnavailable, ValidationFailed
 from bananabatch.executors.base import Executor
 from bananabatch.executors.local import LocalExecutor
 from bananabatch.orchestrator.scheduler import Orchestrator
@@ -85,11 +86,42 @@ def build_executor(settings: Settings, providers: ProviderPool) -> Executor:
     return LocalExecutor(runner, max_in_flight=settings.concurrency)
 
 
+def _open_database(url: str) -> Engine:
+    """Migrate and connect, or say in words which setting is wrong (never a traceback,
+    never the password)."""
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except ArgumentError as exc:
+        raise ServiceUnavailable(
+            "BANANABATCH_DATABASE_URL is not a database URL (e.g. postgresql+psycopg://"
+            "user:password@host/db); leave it unset for SQLite in the data dir."
+        ) from exc
+    try:
+        upgrade(url)
+        return make_engine(url)
+    except ImportError as exc:
+        raise ServiceUnavailable(
+            f"The database driver for {shown} is not installed ({exc.name or exc}); install it "
+            "into the virtualenv or leave BANANABATCH_DATABASE_URL unset for SQLite."
+        ) from exc
+    except (SQLAlchemyError, OSError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
+        raise ServiceUnavailable(
+            f"Cannot open the database {shown}: {type(reason).__name__}"
+            + (f" ({first_line})" if first_line else "")
+        ) from exc
+
+
 def build_runtime(settings: Settings) -> Runtime:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    url = settings.resolved_database_url
-    upgrade(url)
-    engine = make_engine(url)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ServiceUnavailable(
+            f"Cannot create the data directory {settings.data_dir} (BANANABATCH_DATA_DIR): "
+            f"{exc.strerror or exc}."
+        ) from exc
+    engine = _open_database(settings.resolved_database_url)
     session_factory = make_session_factory(engine)
     storage = LocalStorage(settings.data_dir / "store")
     catalog = load_catalog()

@@ -194,3 +194,34 @@ def test_run_refuses_before_creating_anything_when_another_process_schedules(
         rt.engine.dispose()
     finally:
         holder.release()
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"BANANABATCH_CONCURRENCY": "0"}, "BANANABATCH_CONCURRENCY: Input should be greater"),
+        ({"BANANABATCH_PORT": "eighty"}, "BANANABATCH_PORT: Input should be a valid integer"),
+        ({"BANANABATCH_DATABASE_URL": "not a url"}, "is not a database URL"),
+        (
+            {"BANANABATCH_DATABASE_URL": "postgresql+nodriver://u:s3cretpw@127.0.0.1:1/x"},
+            "postgresql+nodriver://u:***@127.0.0.1:1/x",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [["jobs", "list"], ["serve", "--port", "1"]])
+def test_bad_settings_exit_2_with_the_variable_named(
+    cli_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    env: dict[str, str],
+    message: str,
+    command: list[str],
+) -> None:
+    """Were tracebacks with exit code 1; the database password is never shown."""
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, command)
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    text = " ".join(result.output.split())
+    assert message in text
+    assert "s3cretpw" not in text and "Traceback" not in text
