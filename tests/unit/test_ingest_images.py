@@ -244,6 +244,7 @@ def test_animated_gif_cut_short_in_a_later_frame_is_truncated(extra: int) -> Non
     assert rejected(data[: len(data) + extra] if extra else data, "a.gif").reason == "truncated"
 
 
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")
 def test_unidentifiable_image_message_names_no_internals() -> None:
     """A TIFF signature with a header Pillow cannot identify: no `<_io.BytesIO ...>` text."""
     exc = rejected(b"II*\x00" + b"\xff" * 40, "scan.tif")
