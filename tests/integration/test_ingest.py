@@ -132,6 +132,28 @@ def test_oversized_file_is_a_per_file_error(
     assert {f.rel_path for f in report.accepted} == {"cat/exact.jpg", "cat/small.jpg"}
 
 
+def test_oversized_file_on_disk_is_refused_without_reading_it(
+    db: Session, storage: LocalStorage, settings: Settings, tmp_path: Path
+) -> None:
+    """An upload spooled to disk and larger than the cap is never read into memory."""
+    path = tmp_path / "huge.part"
+    path.write_bytes(bi.oversized_file(20_001))
+
+    class Counting(io.FileIO):
+        read_bytes = 0
+
+        def read(self, size: int = -1) -> bytes:
+            data = super().read(size)
+            Counting.read_bytes += len(data)
+            return data
+
+    small = settings.model_copy(update={"max_image_bytes": 20_000})
+    with Counting(path, "r") as fh:
+        report = ingest_files(db, storage, small, None, [("huge.jpg", fh)])  # type: ignore[list-item]
+    assert errors_by_path(report) == {"huge.jpg": "too_large"}
+    assert Counting.read_bytes == 0
+
+
 def test_same_bytes_twice_is_one_asset_and_one_file(
     db: Session, storage: LocalStorage, settings: Settings
 ) -> None:

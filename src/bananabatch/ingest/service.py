@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -276,7 +277,15 @@ class _Ingestor:
 
 
 def _read_capped(fh: BinaryIO, limit: int) -> bytes | None:
-    """At most `limit` bytes of `fh`; None when the file is longer than that."""
+    """At most `limit` bytes of `fh`; None when the file is longer than that.
+
+    A real file (an upload spooled to disk) that is already too large by its size is
+    refused without reading it: `limit` bytes in memory only to say "too large"."""
+    try:
+        if os.fstat(fh.fileno()).st_size > limit:
+            return None
+    except (OSError, AttributeError):  # a stream without a file behind it: read to know
+        pass
     chunks: list[bytes] = []
     remaining = limit + 1
     while remaining > 0:
