@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, ge=0.0)
     retry_max_seconds: float = Field(default=120.0, ge=0.0)
     poll_interval_seconds: float = Field(default=0.25, gt=0.0)
+    shutdown_grace_seconds: float = Field(
+        default=8.0, ge=0.0, description="On stop, how long in-flight work may finish."
+    )
 
     gemini_api_key: SecretStr | None = Field(
         default=None,

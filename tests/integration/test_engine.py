@@ -355,3 +355,48 @@ async def test_second_orchestrator_on_same_data_dir_is_refused(
     with pytest.raises(Conflict, match="already running"):
         await other.start()
     other.engine.dispose()
+
+
+async def test_stop_lets_in_flight_work_finish_and_be_stored(runtime: Runtime) -> None:
+    refs = _upload_refs(runtime, 1)
+    with runtime.session_factory() as s:
+        job = job_service.create_job(
+            s,
+            runtime.settings,
+            runtime.catalog,
+            SemiAutoJobCreate(
+                reference_asset_ids=refs, prompts=[SemiAutoPromptIn(prompt="p", count=200)]
+            ),
+        )
+    await runtime.start()
+    for _ in range(200):
+        await asyncio.sleep(0.02)
+        with runtime.session_factory() as s:
+            if s.scalar(
+                select(func.count()).where(
+                    Task.job_id == job.id, Task.status == TaskStatus.dispatched
+                )
+            ):
+                break
+    await runtime.orchestrator.stop(grace_seconds=60)
+    with runtime.session_factory() as s:
+        dispatched = s.scalar(
+            select(func.count()).where(Task.job_id == job.id, Task.status == TaskStatus.dispatched)
+        )
+        done = s.scalar(
+            select(func.count()).where(
+                Output.job_id == job.id, Output.status == OutputStatus.succeeded
+            )
+        )
+    assert dispatched == 0  # everything in flight finished and was stored: nothing to pay for again
+    assert done is not None and 0 < done < 200
+    _assert_storage_matches_db(runtime, job.id)
+
+
+def test_nul_characters_are_refused_in_prompts_and_names() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="NUL"):
+        SemiAutoJobCreate(prompts=[SemiAutoPromptIn(prompt="a\x00b", count=4)])
+    with pytest.raises(ValidationError, match="NUL"):
+        AutomaticJobCreate(dataset_id="d", prompt="x", name="bad\x00name")

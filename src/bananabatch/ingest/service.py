@@ -413,6 +413,10 @@ def _log_report(what: str, report: IngestReport) -> None:
 def create_dataset(session: Session, name: str) -> Dataset:
     """A new empty dataset (committed). Names are trimmed; at most 255 characters."""
     clean = name.strip()
+    if "\x00" in clean:
+        raise ValidationFailed(
+            "The dataset name contains a NUL character; use plain text.", details={"field": "name"}
+        )
     if len(clean) > MAX_DATASET_NAME:
         raise ValidationFailed(
             f"The dataset name is {len(clean)} characters long; the limit is {MAX_DATASET_NAME}.",

@@ -158,13 +158,22 @@ class Orchestrator:
         self._loop_task = asyncio.create_task(self._run(), name="orchestrator")
         log.info("orchestrator started (executor=%s)", self._executor.name)
 
-    async def stop(self) -> None:
-        """Stop dispatching; in-flight local work is abandoned and re-queued on the next start."""
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop dispatching, then give in-flight work `grace_seconds` to finish and be
+        stored (it is being paid for); whatever is still running after that is
+        abandoned and re-queued on the next start."""
+        grace = self._settings.shutdown_grace_seconds if grace_seconds is None else grace_seconds
         self._stopping = True
         self._wake.set()
         if self._loop_task is not None:
             await self._loop_task
             self._loop_task = None
+        if self._in_flight and grace > 0:
+            log.info("waiting up to %.0fs for %d task(s) in flight", grace, len(self._in_flight))
+            deadline = asyncio.get_running_loop().time() + grace
+            while self._in_flight and asyncio.get_running_loop().time() < deadline:
+                if not await self._poll():
+                    await asyncio.sleep(self._settings.poll_interval_seconds)
         await self._executor.aclose()
         self._lock.release()
         log.info("orchestrator stopped; %d task(s) will resume on restart", len(self._in_flight))
@@ -332,7 +341,7 @@ class Orchestrator:
                     output.error = output.error_kind = None
                     output.cost = price
                     output.finished_at = now
-                    job.cost_actual = (job.cost_actual or 0.0) + price
+                    job.cost_actual = round((job.cost_actual or 0.0) + price, 6)
                     outcome.successes += 1
                     continue
                 error = slot.error or SlotError(

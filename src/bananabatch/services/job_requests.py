@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 MAX_VARIATIONS = 100
 MAX_COUNT = 1000
+
+
+def _no_nul(value: str) -> str:
+    """NUL bytes are never meaningful in a prompt or name, and some databases refuse them."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters (\\x00)")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
 
 
 class JobOptionsIn(BaseModel):
@@ -29,16 +39,16 @@ class AutomaticJobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["automatic"] = "automatic"
-    name: str = Field(default="", max_length=200)
+    name: Text = Field(default="", max_length=200)
     dataset_id: str
-    prompt: str = Field(max_length=8000)
+    prompt: Text = Field(max_length=8000)
     variations: int = Field(default=1, ge=1, le=MAX_VARIATIONS)
     model: str | None = None
     seed: int | None = Field(default=None, ge=0, lt=2**31)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
     include_originals: bool = False
-    per_class_prompts: dict[str, str] = Field(default_factory=dict)
-    prompts_csv: str | None = Field(
+    per_class_prompts: dict[str, Text] = Field(default_factory=dict)
+    prompts_csv: Text | None = Field(
         default=None, description="CSV of path,prompt rows; overrides per image."
     )
     priority: int = Field(default=0, ge=-100, le=100)
@@ -47,7 +57,7 @@ class AutomaticJobCreate(BaseModel):
 class SemiAutoPromptIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    prompt: str = Field(max_length=8000)
+    prompt: Text = Field(max_length=8000)
     count: int = Field(default=40, ge=1, le=MAX_COUNT)
 
 
@@ -57,7 +67,7 @@ class SemiAutoJobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["semi_auto"] = "semi_auto"
-    name: str = Field(default="", max_length=200)
+    name: Text = Field(default="", max_length=200)
     reference_asset_ids: list[str] = Field(default_factory=list, max_length=64)
     prompts: list[SemiAutoPromptIn] = Field(min_length=1, max_length=100)
     model: str | None = None
