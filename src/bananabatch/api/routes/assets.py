@@ -7,17 +7,13 @@ from starlette.concurrency import run_in_threadpool
 
 from bananabatch.api.deps import AssetId, RuntimeDep, SessionDep
 from bananabatch.api.routes._files import stored_file_response
+from bananabatch.api.routes._ingest import ingest_uploaded_files
 from bananabatch.api.schemas import IngestReportOut
 from bananabatch.api.uploads import (
     multipart_files_schema,
-    open_in_turn,
-    parse_multipart_to_disk,
-    upload_dir,
 )
 from bananabatch.db.models import Asset
-from bananabatch.errors import NotFound, ValidationFailed
-from bananabatch.ingest.service import ingest_files
-from bananabatch.services.queries import asset_thumbnail_url
+from bananabatch.errors import NotFound
 from bananabatch.storage.base import Storage
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -40,31 +36,9 @@ async def upload_assets(
 ) -> IngestReportOut:
     """Multipart parts named `files`. Each accepted image's `asset_id` can be used in
     `reference_asset_ids`; re-uploading the same bytes returns the same id."""
-    settings = runtime.settings
-    with upload_dir(settings.data_dir) as tmp:
-        form = await parse_multipart_to_disk(
-            request, tmp, file_fields=frozenset({"files"}), max_files=MAX_FILES_PER_REQUEST
-        )
-        files = form.files_named("files")
-        if not files:
-            raise ValidationFailed(
-                "The upload holds no files: send one or more multipart parts named 'files'."
-            )
-        paths = form.fields.get("paths")
-        if paths is not None and len(paths) != len(files):
-            raise ValidationFailed(
-                f"Got {len(paths)} 'paths' fields for {len(files)} files; send one per file."
-            )
-        names = paths if paths is not None else [f.filename for f in files]
-        report = await run_in_threadpool(
-            ingest_files,
-            session,
-            runtime.storage,
-            settings,
-            None,
-            open_in_turn(list(zip(names, files, strict=True))),
-        )
-    return IngestReportOut.from_report(report, asset_thumbnail_url)
+    return await ingest_uploaded_files(
+        request, runtime, session, None, max_files=MAX_FILES_PER_REQUEST
+    )
 
 
 def _asset(session: SessionDep, asset_id: str) -> Asset:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from bananabatch.api.deps import DatasetId, RuntimeDep, SessionDep
+from bananabatch.api.routes._ingest import ingest_uploaded_files
 from bananabatch.api.schemas import (
     DatasetCreate,
     DatasetItemPage,
@@ -18,7 +19,6 @@ from bananabatch.api.schemas import (
 from bananabatch.api.uploads import (
     multipart_files_schema,
     multipart_zip_schema,
-    open_in_turn,
     parse_multipart_to_disk,
     safe_basename,
     upload_dir,
@@ -30,7 +30,6 @@ from bananabatch.ingest.service import (
 )
 from bananabatch.ingest.service import (
     dataset_summary,
-    ingest_files,
     ingest_zip,
 )
 from bananabatch.services import queries
@@ -82,32 +81,9 @@ async def upload_dataset_files(
     """Multipart parts named `files`, each filename a relative path (`cat/001.jpg`), or
     plain names plus aligned `paths` fields. Bad files are listed in `errors`; the rest land."""
     await run_in_threadpool(_ensure_dataset, session, dataset_id)
-    settings = runtime.settings
-    with upload_dir(settings.data_dir) as tmp:
-        form = await parse_multipart_to_disk(
-            request, tmp, file_fields=frozenset({"files"}), max_files=MAX_FILES_PER_REQUEST
-        )
-        files = form.files_named("files")
-        if not files:
-            raise ValidationFailed(
-                "The upload holds no files: send one or more multipart parts named 'files'."
-            )
-        paths = form.fields.get("paths")
-        if paths is not None and len(paths) != len(files):
-            raise ValidationFailed(
-                f"Got {len(paths)} 'paths' fields for {len(files)} files; send one path per "
-                "file, in the same order, or none at all."
-            )
-        names = paths if paths is not None else [f.filename for f in files]
-        report = await run_in_threadpool(
-            ingest_files,
-            session,
-            runtime.storage,
-            settings,
-            dataset_id,
-            open_in_turn(list(zip(names, files, strict=True))),
-        )
-    return IngestReportOut.from_report(report, asset_thumbnail_url)
+    return await ingest_uploaded_files(
+        request, runtime, session, dataset_id, max_files=MAX_FILES_PER_REQUEST
+    )
 
 
 @router.post(
