@@ -26,7 +26,6 @@ export function JobProgress({
     { key: "cancelled", value: counts.cancelled, className: "bg-muted-foreground/40" },
   ];
   const fraction = counts.total ? done / counts.total : 0;
-  const problems = counts.failed + counts.blocked;
   return (
     <div className={cn("flex min-w-0 flex-col gap-1.5", className)}>
       <div
@@ -35,7 +34,7 @@ export function JobProgress({
         aria-valuemin={0}
         aria-valuemax={counts.total}
         aria-valuenow={done}
-        aria-valuetext={`${formatInt(counts.succeeded)} succeeded, ${formatInt(problems)} failed or blocked, ${formatInt(counts.total)} total`}
+        aria-valuetext={`${formatInt(counts.succeeded)} succeeded, ${formatInt(counts.failed)} failed, ${formatInt(counts.blocked)} blocked, ${formatInt(counts.total)} total`}
         className={cn(
           "flex w-full overflow-hidden rounded-full bg-primary/8",
           compact ? "h-1.5" : "h-2.5",
@@ -54,8 +53,15 @@ export function JobProgress({
       <div className="flex items-center justify-between gap-2 text-xs text-muted-foreground tabular-nums">
         <span>
           <span className="font-medium text-foreground">{formatInt(counts.succeeded)}</span>
-          {problems > 0 ? (
-            <span className="text-destructive"> · {formatInt(problems)} failed</span>
+          {/* Apart: failed ones can be retried, blocked ones are the model's answer. */}
+          {counts.failed > 0 ? (
+            <span className="text-destructive"> · {formatInt(counts.failed)} failed</span>
+          ) : null}
+          {counts.blocked > 0 ? (
+            <span className="text-[oklch(0.5_0.13_60)]">
+              {" "}
+              · {formatInt(counts.blocked)} blocked
+            </span>
           ) : null}{" "}
           / {formatInt(counts.total)}
         </span>

@@ -91,7 +91,9 @@ function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: string[]
   const action = useJobAction();
   const [confirm, setConfirm] = useState(false);
   const models = useModels();
-  const problems = job.counts.failed + job.counts.blocked;
+  // The job-level retry re-queues failed outputs only: a block is the model's answer to
+  // the prompt, so blocked outputs are retried one by one (lightbox or selection).
+  const failed = job.counts.failed;
   return (
     <div className="mb-6 space-y-3">
       <Link
@@ -135,13 +137,13 @@ function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: string[]
               <Play aria-hidden /> Resume
             </Button>
           ) : null}
-          {problems > 0 ? (
+          {failed > 0 ? (
             <Button
               variant="outline"
               onClick={() => action.mutate({ id: job.id, action: "retry" })}
               disabled={action.isPending}
             >
-              <RotateCcw aria-hidden /> Retry failed ({formatInt(problems)})
+              <RotateCcw aria-hidden /> Retry failed ({formatInt(failed)})
             </Button>
           ) : null}
           {canCancel(job.status) ? (
