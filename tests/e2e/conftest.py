@@ -3,7 +3,8 @@ built web UI (web/out), and Debian's chromium driven by Playwright.
 
 The server runs the classic provider (offline, no key) with the local executor,
 on 127.0.0.1 and a free port, with its data in a temporary directory. It is
-started once per session (a second one with a password for the login test) and
+started once per session (a second one with a password for the login test, a
+third on the Gemini provider against the fake Gemini server in this process) and
 killed at teardown. Every wait is bounded. Screenshots land in
 test-artifacts/screenshots/ (gitignored) for people to look at.
 """
@@ -19,14 +20,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    ViewportSize,
+    sync_playwright,
+)
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.fakes.gemini_server import FakeGeminiServer
 from tests.procs import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +51,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 STARTUP_TIMEOUT_S = 60.0
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
 
 def _free_port() -> int:
@@ -57,6 +66,7 @@ class Server:
     data_dir: Path
     log_path: Path
     password: str | None = None
+    gemini: FakeGeminiServer | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def log_tail(self, lines: int = 40) -> str:
@@ -89,7 +99,14 @@ def _wait_healthy(server: Server) -> None:
     )
 
 
-def _start_server(root: Path, password: str | None = None) -> Server:
+def _start_server(
+    root: Path,
+    password: str | None = None,
+    *,
+    gemini: FakeGeminiServer | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Server:
+    """Start `bananabatch serve`: classic, or Gemini against `gemini` when given."""
     if not (WEB_OUT / "index.html").is_file():
         raise RuntimeError("web/out is not built: run `make web` (make test-e2e does it).")
     root.mkdir(parents=True, exist_ok=True)
@@ -99,6 +116,7 @@ def _start_server(root: Path, password: str | None = None) -> Server:
         data_dir=root / "data",
         log_path=root / "server.log",
         password=password,
+        gemini=gemini,
     )
     env = {
         k: v
@@ -115,6 +133,13 @@ def _start_server(root: Path, password: str | None = None) -> Server:
     )
     if password:
         env["BANANABATCH_PASSWORD"] = password
+    if gemini is not None:
+        env.update(
+            BANANABATCH_PROVIDER="gemini",
+            GEMINI_API_KEY="test-key",
+            BANANABATCH_GEMINI_BASE_URL=gemini.base_url,
+        )
+    env.update(extra_env or {})
     log = server.log_path.open("wb")
     server.proc = subprocess.Popen(
         [
@@ -166,6 +191,24 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = _start_server(tmp_path_factory.mktemp("bb-e2e-auth"), password="banana-split-42")
     yield srv
     _stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def gemini_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Gemini provider against a fake Gemini on 127.0.0.1 (prompt markers inject faults).
+
+    One dispatch per output (an output fails at once when its dispatch fails) and
+    short orchestrator backoff, so failures show up quickly. The worker still
+    retries a 5xx twice inside one dispatch (about 1 s + 2 s).
+    """
+    with FakeGeminiServer(expected_api_key="test-key") as fake:
+        srv = _start_server(
+            tmp_path_factory.mktemp("bb-e2e-gemini"),
+            gemini=fake,
+            extra_env={"BANANABATCH_MAX_ATTEMPTS": "1", "BANANABATCH_RETRY_BASE_SECONDS": "0.2"},
+        )
+        yield srv
+        _stop_server(srv)
 
 
 @pytest.fixture(scope="session")
