@@ -26,6 +26,8 @@ def test_transient_errors_retry_until_max_attempts(kind: ErrorKind) -> None:
     assert all(decide(kind, attempts=a, policy=POLICY, rng=rng).retry for a in (1, 2, 3))
     final = decide(kind, attempts=4, policy=POLICY, rng=rng)
     assert not final.retry and "4 attempts" in final.reason
+    single = decide(kind, attempts=1, policy=RetryPolicy(max_attempts=1), rng=rng)
+    assert not single.retry and single.reason == "gave up after 1 attempt"
 
 
 def test_no_image_is_retried_once() -> None:

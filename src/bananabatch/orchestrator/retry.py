@@ -50,7 +50,8 @@ def decide(
     if kind in PERMANENT_KINDS:
         return RetryDecision(False, reason=f"{kind.value} errors are permanent")
     if attempts >= policy.max_attempts:
-        return RetryDecision(False, reason=f"gave up after {attempts} attempts")
+        plural = "attempt" if attempts == 1 else "attempts"
+        return RetryDecision(False, reason=f"gave up after {attempts} {plural}")
     if kind is ErrorKind.no_image and previous_kind is ErrorKind.no_image:
         return RetryDecision(False, reason="the model answered without an image twice")
     delay = backoff_delay(attempts, policy, rng)
