@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import (
@@ -340,6 +340,21 @@ def _job_filters(
     return filters
 
 
+def _job_total(session: Session, filters: list[ColumnElement[bool]]) -> int:
+    return session.scalar(select(func.count()).select_from(Job).where(*filters)) or 0
+
+
+def _job_page(filters: list[ColumnElement[bool]], limit: int, offset: int) -> Select[Job]:
+    """One page of the job list, newest first: the list and its ETag read the same rows."""
+    return (
+        select(Job)
+        .where(*filters)
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+
+
 def job_list_etag(
     session: Session,
     *,
@@ -353,13 +368,9 @@ def job_list_etag(
     _check_limit(limit)
     _check_offset(offset)
     filters = _job_filters(status, mode, updated_since)
-    total = session.scalar(select(func.count()).select_from(Job).where(*filters)) or 0
+    total = _job_total(session, filters)
     page = session.execute(
-        select(Job.id, Job.revision)
-        .where(*filters)
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(limit)
-        .offset(offset)
+        _job_page(filters, limit, offset).with_only_columns(Job.id, Job.revision)
     ).all()
     positions = queue_positions(session)
     return _etag(
@@ -388,14 +399,8 @@ def list_jobs(
     _check_offset(offset)
     now = datetime.now(UTC)
     filters = _job_filters(status, mode, updated_since)
-    total = session.scalar(select(func.count()).select_from(Job).where(*filters)) or 0
-    jobs = session.scalars(
-        select(Job)
-        .where(*filters)
-        .order_by(Job.created_at.desc(), Job.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    total = _job_total(session, filters)
+    jobs = session.scalars(_job_page(filters, limit, offset)).all()
     counts = _counts_by_job(session, [j.id for j in jobs])
     positions = queue_positions(session)
     items = [
