@@ -267,32 +267,14 @@ def _op_shear(img: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, 
     return cropped, f"shear {sx:+.2f}/{sy:+.2f}"
 
 
-def _op_brightness(
-    low: float, high: float, label: str
+def _op_enhance(
+    enhancer: Callable[[Image.Image], ImageEnhance._Enhance], low: float, high: float, label: str
 ) -> Callable[[Image.Image, np.random.Generator], tuple[Image.Image, str]]:
+    """A seeded factor in [low, high) for one of Pillow's enhancers."""
+
     def op(img: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, str]:
         factor = float(rng.uniform(low, high))
-        return ImageEnhance.Brightness(img).enhance(factor), f"{label} x{factor:.2f}"
-
-    return op
-
-
-def _op_contrast(
-    low: float, high: float
-) -> Callable[[Image.Image, np.random.Generator], tuple[Image.Image, str]]:
-    def op(img: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, str]:
-        factor = float(rng.uniform(low, high))
-        return ImageEnhance.Contrast(img).enhance(factor), f"contrast x{factor:.2f}"
-
-    return op
-
-
-def _op_saturation(
-    low: float, high: float
-) -> Callable[[Image.Image, np.random.Generator], tuple[Image.Image, str]]:
-    def op(img: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, str]:
-        factor = float(rng.uniform(low, high))
-        return ImageEnhance.Color(img).enhance(factor), f"saturation x{factor:.2f}"
+        return enhancer(img).enhance(factor), f"{label} x{factor:.2f}"
 
     return op
 
@@ -479,14 +461,14 @@ _RECIPES: dict[str, _Step] = {
     "grayscale": _Step(1, _op_grayscale),
     "sepia": _Step(1, _op_sepia),
     "vintage": _Step(1, _op_vintage),
-    "vivid": _Step(1, _op_saturation(1.35, 1.7)),
-    "muted": _Step(1, _op_saturation(0.35, 0.65)),
+    "vivid": _Step(1, _op_enhance(ImageEnhance.Color, 1.35, 1.7, "saturation")),
+    "muted": _Step(1, _op_enhance(ImageEnhance.Color, 0.35, 0.65, "saturation")),
     "hue": _Step(1, _op_hue(60.0)),
     "warm": _Step(1, _op_warm),
     "cold": _Step(1, _op_cold),
-    "bright": _Step(2, _op_brightness(1.25, 1.5, "brightness")),
-    "dark": _Step(2, _op_brightness(0.55, 0.75, "brightness")),
-    "contrast": _Step(2, _op_contrast(1.3, 1.6)),
+    "bright": _Step(2, _op_enhance(ImageEnhance.Brightness, 1.25, 1.5, "brightness")),
+    "dark": _Step(2, _op_enhance(ImageEnhance.Brightness, 0.55, 0.75, "brightness")),
+    "contrast": _Step(2, _op_enhance(ImageEnhance.Contrast, 1.3, 1.6, "contrast")),
     "night": _Step(3, _op_night),
     "sunny": _Step(3, _op_sunny),
     "fog": _Step(3, _op_fog),
@@ -500,9 +482,9 @@ _RECIPES: dict[str, _Step] = {
 
 _RANDOM_GEOMETRIC: tuple[Op, ...] = (_op_flip, _op_small_rotate, _op_mild_zoom, _op_shear)
 _RANDOM_PHOTOMETRIC: tuple[Op, ...] = (
-    _op_brightness(0.8, 1.2, "brightness"),
-    _op_contrast(0.8, 1.25),
-    _op_saturation(0.7, 1.3),
+    _op_enhance(ImageEnhance.Brightness, 0.8, 1.2, "brightness"),
+    _op_enhance(ImageEnhance.Contrast, 0.8, 1.25, "contrast"),
+    _op_enhance(ImageEnhance.Color, 0.7, 1.3, "saturation"),
     _op_hue(12.0),
     _op_gamma,
     _op_blur(0.6, 1.2),
