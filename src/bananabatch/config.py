@@ -31,7 +31,10 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL; SQLite in data_dir when unset."
     )
 
-    executor: Literal["local", "runpod"] = "local"
+    executor: Literal["auto", "local", "runpod"] = Field(
+        default="auto",
+        description="auto = runpod when RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are set, else local.",
+    )
     provider: Literal["auto", "classic", "gemini"] = Field(
         default="auto", description="auto = gemini when a Gemini key is set, else classic."
     )
@@ -39,7 +42,12 @@ class Settings(BaseSettings):
         default="", description="Empty = gemini-2.5-flash-image with a key, classic without."
     )
 
-    concurrency: int = Field(default=4, ge=1, le=256, description="Tasks in flight per executor.")
+    concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=1024,
+        description="Tasks in flight per executor; unset = 4 locally, 64 on RunPod.",
+    )
     worker_concurrency: int = Field(
         default=4, ge=1, le=64, description="Provider calls at once inside one task."
     )
@@ -74,6 +82,36 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("RUNPOD_ENDPOINT_ID", "BANANABATCH_RUNPOD_ENDPOINT_ID"),
     )
 
+    runpod_api_url: str = Field(
+        default="https://api.runpod.ai/v2", description="RunPod's serverless cloud API base."
+    )
+    runpod_poll_concurrency: int = Field(
+        default=8, ge=1, le=64, description="`/status` requests at once (far under the limits)."
+    )
+    runpod_execution_timeout_seconds: float = Field(
+        default=600.0, gt=0.0, description="Per task: RunPod's policy.executionTimeout."
+    )
+    runpod_ttl_seconds: float = Field(
+        default=24 * 3600.0, gt=0.0, description="Per task: RunPod's policy.ttl (queue + run)."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="This server's URL as RunPod workers reach it: signed reference/upload "
+        "URLs and completion webhooks.",
+    )
+    s3_bucket: str | None = Field(default=None, description="Store everything in this bucket.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible service (MinIO, R2, ...); AWS when unset."
+    )
+    s3_prefix: str = Field(default="", description="Key prefix inside the bucket.")
+    s3_region: str | None = Field(default=None, description="The bucket's region.")
+    transport_url_ttl_seconds: int = Field(
+        default=24 * 3600 + 3600,
+        ge=60,
+        le=7 * 24 * 3600,
+        description="Lifetime of presigned/signed URLs carried in RunPod payloads.",
+    )
+
     host: str = "127.0.0.1"
     port: int = 8000
     password: SecretStr | None = None
@@ -105,6 +143,23 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'bananabatch.db').resolve()}"
+
+    @property
+    def runpod_configured(self) -> bool:
+        key = self.runpod_api_key.get_secret_value().strip() if self.runpod_api_key else ""
+        return bool(key) and bool((self.runpod_endpoint_id or "").strip())
+
+    @property
+    def resolved_executor(self) -> Literal["local", "runpod"]:
+        if self.executor == "auto":
+            return "runpod" if self.runpod_configured else "local"
+        return self.executor
+
+    @property
+    def resolved_concurrency(self) -> int:
+        if self.concurrency is not None:
+            return self.concurrency
+        return 64 if self.resolved_executor == "runpod" else 4
 
     @property
     def gemini_configured(self) -> bool:

@@ -57,6 +57,16 @@ class GenerationOptions(_Model):
     output_format: Literal["png", "jpeg", "webp"] = "png"
 
 
+class UploadTarget(_Model):
+    """Where a remote worker puts an output it does not return inline: a presigned S3
+    PUT URL or a signed upload URL of this server. The key is fixed by the output slot,
+    so recovery can find (and adopt) an image a worker delivered before a crash."""
+
+    url: str
+    storage_key: str
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
 class OutputSlot(_Model):
     """One image the task must produce."""
 
@@ -64,6 +74,7 @@ class OutputSlot(_Model):
     prompt: str
     seed: int
     variation: int = Field(ge=1)
+    upload: UploadTarget | None = None
 
 
 class TaskPayload(_Model):
@@ -76,6 +87,11 @@ class TaskPayload(_Model):
     options: GenerationOptions = GenerationOptions()
     references: list[ImageRef] = Field(default_factory=list)
     slots: list[OutputSlot] = Field(min_length=1)
+    inline_output_limit_bytes: int | None = Field(
+        default=None,
+        description="Largest image returned inline (base64); larger ones go to the slot's "
+        "upload target. None: always inline (the in-process executor).",
+    )
 
 
 class Usage(_Model):

@@ -4,7 +4,7 @@ catalog, provider lookup, executor, orchestrator). Used by `serve` and the CLI."
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -19,37 +19,12 @@ from bananabatch.errors import ServiceUnavailable, ValidationFailed
 from bananabatch.executors.base import Executor
 from bananabatch.executors.local import LocalExecutor
 from bananabatch.orchestrator.scheduler import Orchestrator
-from bananabatch.providers.base import ImageProvider
-from bananabatch.providers.factory import make_provider
+from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.local import LocalStorage
 from bananabatch.worker.pipeline import WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class ProviderPool:
-    """Providers made on first use and reused (one HTTP client per provider)."""
-
-    settings: Settings
-    _providers: dict[str, ImageProvider] = field(default_factory=dict)
-
-    def __call__(self, name: str) -> ImageProvider:
-        if name not in self._providers:
-            if name not in ("classic", "gemini"):
-                raise ValidationFailed(f"unknown provider {name!r}")
-            self._providers[name] = make_provider(name, self.settings)  # type: ignore[arg-type]
-        return self._providers[name]
-
-    def register(self, name: str, provider: ImageProvider) -> None:
-        """Use this provider instance for `name` (benchmarks, embedding applications)."""
-        self._providers[name] = provider
-
-    async def aclose(self) -> None:
-        for provider in self._providers.values():
-            await provider.aclose()
-        self._providers.clear()
 
 
 @dataclass
@@ -83,7 +58,7 @@ def build_executor(settings: Settings, providers: ProviderPool) -> Executor:
     async def runner(payload: TaskPayload) -> TaskResult:
         return await run_task(payload, providers, options)
 
-    return LocalExecutor(runner, max_in_flight=settings.concurrency)
+    return LocalExecutor(runner, max_in_flight=settings.resolved_concurrency)
 
 
 def _open_database(url: str) -> Engine:

@@ -137,7 +137,7 @@ class Orchestrator:
             base_seconds=settings.retry_base_seconds,
             max_seconds=settings.retry_max_seconds,
         )
-        self.limiter = AdaptiveLimiter(min(settings.concurrency, executor.max_in_flight))
+        self.limiter = AdaptiveLimiter(min(settings.resolved_concurrency, executor.max_in_flight))
         self._in_flight: dict[str, tuple[str, str | None]] = {}  # task_id -> (job_id, handle)
         self._last_served: dict[str, float] = {}
         self._wake = asyncio.Event()

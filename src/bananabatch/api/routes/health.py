@@ -55,7 +55,7 @@ async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
             db=DbHealth(ok=False, dialect="", error="starting"),
             storage={"ok": False, "error": "starting"},
             executor=ExecutorHealth(
-                name=settings.executor, ok=False, orchestrator_running=False, in_flight=0
+                name=settings.resolved_executor, ok=False, orchestrator_running=False, in_flight=0
             ),
             provider=provider,
             outputs_per_task=settings.outputs_per_task,
