@@ -20,7 +20,7 @@ from bananabatch.errors import BadUpload
 from bananabatch.export.archive import ExportSelection, stream_job_zip
 from bananabatch.ingest.paths import is_ignored_path
 from bananabatch.ingest.service import IngestReport, create_dataset, ingest_files, ingest_zip
-from bananabatch.orchestrator.scheduler import OrchestratorLock
+from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries

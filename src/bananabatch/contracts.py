@@ -110,7 +110,8 @@ class SlotResult(_Model):
     output_id: str
     status: Literal["succeeded", "failed"]
     image: ImageRef | None = None
-    storage_key: str | None = None
+    storage_key: str | None = None  # set when the worker uploaded it to its UploadTarget
+    mime_type: str | None = None  # of an uploaded image (an inline one carries its own)
     width: int | None = None
     height: int | None = None
     usage: Usage = Usage()

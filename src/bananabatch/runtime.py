@@ -4,6 +4,8 @@ catalog, provider lookup, executor, orchestrator). Used by `serve` and the CLI."
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, make_url
@@ -18,6 +20,13 @@ from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.errors import ServiceUnavailable, ValidationFailed
 from bananabatch.executors.base import Executor
 from bananabatch.executors.local import LocalExecutor
+from bananabatch.executors.runpod import RunPodExecutor
+from bananabatch.executors.signing import TransportSigner
+from bananabatch.executors.transport import (
+    InlinePayloadBuilder,
+    PayloadBuilder,
+    RemotePayloadBuilder,
+)
 from bananabatch.orchestrator.scheduler import Orchestrator
 from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
@@ -37,6 +46,7 @@ class Runtime:
     providers: ProviderPool
     executor: Executor
     orchestrator: Orchestrator
+    signer: TransportSigner
 
     async def start(self) -> None:
         await self.orchestrator.start()
@@ -48,10 +58,44 @@ class Runtime:
         self.engine.dispose()
 
 
-def build_executor(settings: Settings, providers: ProviderPool) -> Executor:
-    if settings.executor == "runpod":
-        raise ValidationFailed(
-            "BANANABATCH_EXECUTOR=runpod is not available in this version; use 'local' (the default)."
+def transport_secret(settings: Settings) -> str:
+    """The key that signs worker URLs: the configured secret, else a random one kept in
+    the data dir, so URLs in tasks queued at RunPod survive a restart."""
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "transport.key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def build_signer(settings: Settings) -> TransportSigner:
+    return TransportSigner(
+        transport_secret(settings), settings.public_url, settings.transport_url_ttl_seconds
+    )
+
+
+def build_executor(
+    settings: Settings, providers: ProviderPool, signer: TransportSigner | None = None
+) -> Executor:
+    if settings.resolved_executor == "runpod":
+        if not settings.runpod_configured:
+            raise ValidationFailed(
+                "BANANABATCH_EXECUTOR=runpod needs RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID; "
+                "set both, or use BANANABATCH_EXECUTOR=local."
+            )
+        assert settings.runpod_api_key is not None and settings.runpod_endpoint_id is not None
+        return RunPodExecutor(
+            api_url=settings.runpod_api_url,
+            endpoint_id=settings.runpod_endpoint_id.strip(),
+            api_key=settings.runpod_api_key.get_secret_value().strip(),
+            max_in_flight=settings.resolved_concurrency,
+            poll_concurrency=settings.runpod_poll_concurrency,
+            execution_timeout_seconds=settings.runpod_execution_timeout_seconds,
+            ttl_seconds=settings.runpod_ttl_seconds,
+            signer=signer,
         )
     options = WorkerOptions(concurrency=settings.worker_concurrency, worker_name="local")
 
@@ -101,13 +145,22 @@ def build_runtime(settings: Settings) -> Runtime:
     storage = LocalStorage(settings.data_dir / "store")
     catalog = load_catalog()
     providers = ProviderPool(settings)
-    executor = build_executor(settings, providers)
+    signer = build_signer(settings)
+    executor = build_executor(settings, providers, signer)
+    builder: PayloadBuilder = (
+        InlinePayloadBuilder(storage)
+        if executor.name == "local"
+        else RemotePayloadBuilder(
+            storage, signer, url_ttl_seconds=settings.transport_url_ttl_seconds
+        )
+    )
     orchestrator = Orchestrator(
         session_factory=session_factory,
         storage=storage,
         executor=executor,
         settings=settings,
         catalog=catalog,
+        builder=builder,
     )
     return Runtime(
         settings=settings,
@@ -118,4 +171,5 @@ def build_runtime(settings: Settings) -> Runtime:
         providers=providers,
         executor=executor,
         orchestrator=orchestrator,
+        signer=signer,
     )

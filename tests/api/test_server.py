@@ -288,7 +288,7 @@ def test_oversized_upload_over_real_http(settings: Settings) -> None:
 
 def test_serve_reports_a_startup_failure(settings: Settings) -> None:
     """Another process scheduling the same data dir: serve stops and says why."""
-    from bananabatch.orchestrator.scheduler import OrchestratorLock
+    from bananabatch.orchestrator.lock import OrchestratorLock
 
     lock = OrchestratorLock(settings.data_dir / "orchestrator.lock")
     lock.acquire()

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
 from bananabatch.config import get_settings
 from bananabatch.db.models import Dataset, Job
-from bananabatch.orchestrator.scheduler import OrchestratorLock
+from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import build_runtime
 from tests.imagegen import image_bytes, make_dataset
 

@@ -10,7 +10,7 @@ import zlib
 import pytest
 from PIL import Image, PngImagePlugin
 
-from bananabatch.export.metadata import embed_metadata, read_metadata, sniff_format
+from bananabatch.image_metadata import embed_metadata, read_metadata, sniff_format
 
 META = {
     "prompt": 'a red car, "cinematic", 35mm\nsecond line — ünïcödé ✓ 車',
@@ -251,7 +251,7 @@ def test_webp_reembed_replaces_exif_chunk() -> None:
 def test_unusable_input_comes_back_unchanged(
     data: bytes, mime: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bananabatch.export.metadata"):
+    with caplog.at_level(logging.WARNING, logger="bananabatch.image_metadata"):
         assert embed_metadata(data, mime, META) == data
     assert caplog.records, "a warning says why the metadata was not written"
     assert read_metadata(data, mime) == {}

@@ -141,7 +141,7 @@ async def test_automatic_task_needs_exactly_one_source() -> None:
         await automatic_generation(_payload(["a"], Mode.automatic, refs=[]), Scripted({}), FAST)
 
 
-async def test_local_executor_reports_completed_crashed_lost_and_cancelled() -> None:
+async def test_local_executor_reports_completed_crashed_lost_and_keeps_running_on_cancel() -> None:
     gate = asyncio.Event()
     provider = Scripted({})
 
@@ -166,8 +166,13 @@ async def test_local_executor_reports_completed_crashed_lost_and_cancelled() -> 
     assert reports[crash].state is RemoteState.failed and "segfault" in (reports[crash].error or "")
     assert reports[wait].state is RemoteState.running
     assert reports["local-unknown"].state is RemoteState.lost
-    await ex.cancel(wait)
+    assert reports["local-unknown"].counts_as_attempt is False  # our restart, not the user's
+    # A cancel never aborts a call in flight: the image is paid for and is kept (D2).
+    assert await ex.cancel(wait) is False
     await asyncio.sleep(0.01)
-    assert (await ex.poll([wait]))[0].state is RemoteState.cancelled
+    assert (await ex.poll([wait]))[0].state is RemoteState.running
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert (await ex.poll([wait]))[0].state is RemoteState.completed
     assert (await ex.poll([ok]))[0].state is RemoteState.lost  # a settled handle is forgotten
     await ex.aclose()

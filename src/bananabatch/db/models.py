@@ -189,6 +189,12 @@ class Task(Base):
     dispatched_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # What the executor last said while the task was out (queued / running), and how
+    # long it waited and ran there (RunPod's delayTime / executionTime).
+    remote_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    delay_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    execution_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    worker: Mapped[str | None] = mapped_column(String(128), default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

@@ -30,19 +30,39 @@ class TaskStatusReport:
     state: RemoteState
     result: TaskResult | None = None
     error: str | None = None
+    # False when the loss is ours (this process restarted): the user's retry budget
+    # must not pay for our crash.
+    counts_as_attempt: bool = True
+    delay_ms: int | None = None  # time spent queued at the executor
+    execution_ms: int | None = None  # time spent running
+    worker: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitFailure:
+    """A payload the executor did not accept (the others in the same call may have been)."""
+
+    error: str
+    permanent: bool = False
 
 
 class Executor(Protocol):
     name: str
     max_in_flight: int
 
-    async def submit(self, payloads: list[TaskPayload]) -> list[str]:
-        """Start the tasks; returns one handle per payload, in order."""
+    async def submit(self, payloads: list[TaskPayload]) -> list[str | SubmitFailure]:
+        """Start the tasks; one handle (or failure) per payload, in order."""
         ...
 
-    async def poll(self, handles: list[str]) -> list[TaskStatusReport]: ...
+    async def poll(self, handles: list[str]) -> list[TaskStatusReport]:
+        """The state of each handle, in order. An executor may answer from what it last
+        saw for handles it is not due to ask about (remote rate limits)."""
+        ...
 
-    async def cancel(self, handle: str) -> None: ...
+    async def cancel(self, handle: str) -> bool:
+        """Withdraw a task that has not started; True when it was withdrawn. Work that
+        already runs is left to finish: it is being paid for and its outputs are kept."""
+        ...
 
     async def health(self) -> dict[str, object]: ...
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bananabatch.contracts import TaskPayload, TaskResult
-from bananabatch.executors.base import RemoteState, TaskStatusReport
+from bananabatch.executors.base import RemoteState, SubmitFailure, TaskStatusReport
 
 log = logging.getLogger(__name__)
 
@@ -26,8 +26,8 @@ class LocalExecutor:
         self.max_in_flight = max_in_flight
         self._tasks: dict[str, asyncio.Task[TaskResult]] = {}
 
-    async def submit(self, payloads: list[TaskPayload]) -> list[str]:
-        handles = []
+    async def submit(self, payloads: list[TaskPayload]) -> list[str | SubmitFailure]:
+        handles: list[str | SubmitFailure] = []
         for payload in payloads:
             handle = f"local-{uuid.uuid4().hex}"
             self._tasks[handle] = asyncio.create_task(
@@ -41,7 +41,14 @@ class LocalExecutor:
         for handle in handles:
             task = self._tasks.get(handle)
             if task is None:
-                reports.append(TaskStatusReport(handle, RemoteState.lost, error="unknown handle"))
+                reports.append(
+                    TaskStatusReport(
+                        handle,
+                        RemoteState.lost,
+                        error="this process restarted while the task ran",
+                        counts_as_attempt=False,
+                    )
+                )
             elif not task.done():
                 reports.append(TaskStatusReport(handle, RemoteState.running))
             else:
@@ -59,10 +66,10 @@ class LocalExecutor:
                     reports.append(TaskStatusReport(handle, RemoteState.completed, task.result()))
         return reports
 
-    async def cancel(self, handle: str) -> None:
-        task = self._tasks.get(handle)
-        if task is not None:
-            task.cancel()
+    async def cancel(self, handle: str) -> bool:
+        """In-process tasks start at once, so there is never a queued one to withdraw;
+        a running one finishes and its paid-for images are stored."""
+        return False
 
     async def health(self) -> dict[str, object]:
         return {

@@ -1,7 +1,7 @@
 """Export: streaming ZIP archives with manifests, and generation metadata in images.
 
-The HTTP routes build on these functions; the orchestrator calls `embed_metadata`
-when it persists an output.
+The HTTP routes build on these functions. Metadata embedding lives in
+`bananabatch.image_metadata` (the worker embeds it, import-light).
 """
 
 from bananabatch.export.archive import (
@@ -19,8 +19,8 @@ from bananabatch.export.manifest import (
     rows_to_csv,
     rows_to_jsonl,
 )
-from bananabatch.export.metadata import embed_metadata, read_metadata
 from bananabatch.export.parts import ExportPart, plan_parts, split_parts
+from bananabatch.image_metadata import embed_metadata, read_metadata
 
 __all__ = [
     "MANIFEST_FIELDS",

@@ -159,14 +159,20 @@ def classify_api_error(error: genai_errors.APIError) -> ProviderError:
 
 
 def _transport_error_classes() -> tuple[type[BaseException], ...]:
-    """httpx and httpx2 (the SDK's default backend) transport errors, whichever exist."""
+    """Transport errors of the SDK's HTTP backends, whichever are installed: httpx /
+    httpx2, and aiohttp, which the SDK prefers for async calls when it is present (the
+    `runpod` package brings it into the worker image)."""
     classes: list[type[BaseException]] = []
-    for module_name in ("httpx", "httpx2"):
+    for module_name, class_name in (
+        ("httpx", "TransportError"),
+        ("httpx2", "TransportError"),
+        ("aiohttp", "ClientError"),
+    ):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        cls = getattr(module, "TransportError", None)
+        cls = getattr(module, class_name, None)
         if isinstance(cls, type) and issubclass(cls, BaseException):
             classes.append(cls)
     return tuple(classes)

@@ -85,3 +85,9 @@ class LocalStorage:
     def health(self) -> dict[str, object]:
         usage = shutil.disk_usage(self.root)
         return {"kind": "local", "ok": os.access(self.root, os.W_OK), "free_bytes": usage.free}
+
+    def presign_get(self, key: str, expires_seconds: int) -> str | None:
+        return None  # a local disk has no URLs: the server signs its own instead
+
+    def presign_put(self, key: str, content_type: str, expires_seconds: int) -> str | None:
+        return None

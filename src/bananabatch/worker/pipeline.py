@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import random
 import time
@@ -31,11 +32,13 @@ from bananabatch.providers.base import (
     ProviderError,
     ReferenceImage,
 )
+from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
 
 log = logging.getLogger(__name__)
 
 ProviderLookup = Callable[[str], ImageProvider]
 MAX_REFERENCE_URL_BYTES = 50 * 1024 * 1024
+REFERENCE_FETCH_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
 
 @dataclass(frozen=True)
@@ -62,13 +65,25 @@ async def _load_reference(ref: ImageRef, client: httpx.AsyncClient | None) -> Re
         return ReferenceImage(data=data, mime_type=ref.mime_type, name=ref.name)
     assert ref.url is not None
     own = client is None
-    http = client or httpx.AsyncClient(timeout=60.0)
+    http = client or httpx.AsyncClient(timeout=REFERENCE_FETCH_TIMEOUT)
     try:
-        resp = await http.get(ref.url)
-        resp.raise_for_status()
-        if len(resp.content) > MAX_REFERENCE_URL_BYTES:
-            raise PayloadError(f"reference {ref.name or ref.url} is larger than 50 MB")
-        return ReferenceImage(data=resp.content, mime_type=ref.mime_type, name=ref.name)
+        async with http.stream("GET", ref.url) as resp:
+            if resp.status_code >= 400:
+                raise PayloadError(
+                    f"fetching reference {ref.name or ''} failed: HTTP {resp.status_code}"
+                    + (" (the signed URL expired or is wrong)" if resp.status_code == 403 else "")
+                )
+            declared = int(resp.headers.get("content-length") or 0)
+            if declared > MAX_REFERENCE_URL_BYTES:
+                raise PayloadError(f"reference {ref.name or ''} is larger than 50 MB")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in resp.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_REFERENCE_URL_BYTES:
+                    raise PayloadError(f"reference {ref.name or ''} is larger than 50 MB")
+                chunks.append(chunk)
+        return ReferenceImage(data=b"".join(chunks), mime_type=ref.mime_type, name=ref.name)
     finally:
         if own:
             await http.aclose()
@@ -81,6 +96,7 @@ async def _generate_slot(
     references: list[ReferenceImage],
     options: WorkerOptions,
     rng: random.Random,
+    http: httpx.AsyncClient | None,
 ) -> SlotResult:
     started = time.perf_counter()
     request = GenerationRequest(
@@ -109,18 +125,24 @@ async def _generate_slot(
             return _failed(
                 slot, ErrorKind.transient, f"worker error: {exc!r}", None, attempt, started
             )
-        return SlotResult(
-            output_id=slot.output_id,
-            status="succeeded",
-            image=ImageRef(
-                mime_type=image.mime_type, data_b64=base64.b64encode(image.data).decode()
-            ),
-            width=image.width,
-            height=image.height,
-            usage=image.usage,
-            attempts=attempt,
-            duration_ms=int((time.perf_counter() - started) * 1000),
-        )
+        break
+    data = await asyncio.to_thread(with_metadata, payload, slot, image)
+    try:
+        inline, key = await deliver(payload, slot, data, image.mime_type, http)
+    except DeliveryError as exc:
+        return _failed(slot, exc.kind, exc.message, None, attempt, started)
+    return SlotResult(
+        output_id=slot.output_id,
+        status="succeeded",
+        image=inline,
+        storage_key=key,
+        mime_type=image.mime_type,
+        width=image.width,
+        height=image.height,
+        usage=image.usage,
+        attempts=attempt,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+    )
 
 
 def _failed(
@@ -144,20 +166,32 @@ async def _run_slots(
     payload: TaskPayload, provider: ImageProvider, options: WorkerOptions
 ) -> TaskResult:
     started = time.perf_counter()
-    try:
-        references = [await _load_reference(r, None) for r in payload.references]
-    except (PayloadError, httpx.HTTPError) as exc:
-        kind = ErrorKind.transient if isinstance(exc, httpx.HTTPError) else ErrorKind.internal
-        slots = [_failed(s, kind, str(exc), None, 1, started) for s in payload.slots]
-        return TaskResult(task_id=payload.task_id, slots=slots, worker=options.worker_name)
-    gate = asyncio.Semaphore(options.concurrency)
-    rng = random.Random(payload.task_id)
+    needs_http = any(r.url for r in payload.references) or any(s.upload for s in payload.slots)
+    async with contextlib.AsyncExitStack() as stack:
+        http = (
+            await stack.enter_async_context(httpx.AsyncClient(timeout=REFERENCE_FETCH_TIMEOUT))
+            if needs_http
+            else None
+        )
+        try:
+            references = list(
+                await asyncio.gather(*(_load_reference(r, http) for r in payload.references))
+            )
+        except (PayloadError, httpx.HTTPError) as exc:
+            # A reference we cannot fetch now (expired URL, server down) may work on the
+            # next dispatch, which signs fresh URLs: transient. Undecodable data: permanent.
+            transient = isinstance(exc, httpx.HTTPError) or "HTTP" in str(exc)
+            kind = ErrorKind.transient if transient else ErrorKind.internal
+            slots = [_failed(s, kind, str(exc), None, 1, started) for s in payload.slots]
+            return TaskResult(task_id=payload.task_id, slots=slots, worker=options.worker_name)
+        gate = asyncio.Semaphore(options.concurrency)
+        rng = random.Random(payload.task_id)
 
-    async def one(slot: OutputSlot) -> SlotResult:
-        async with gate:
-            return await _generate_slot(provider, payload, slot, references, options, rng)
+        async def one(slot: OutputSlot) -> SlotResult:
+            async with gate:
+                return await _generate_slot(provider, payload, slot, references, options, rng, http)
 
-    results = await asyncio.gather(*(one(s) for s in payload.slots))
+        results = await asyncio.gather(*(one(s) for s in payload.slots))
     return TaskResult(
         task_id=payload.task_id,
         slots=list(results),

@@ -1,0 +1,191 @@
+"""Claiming: which queued tasks go out next, and the payloads they travel as.
+
+Fair across jobs (highest priority first, round-robin within a priority, the job
+with the fewest tasks in flight and the longest wait first), and durable: a task
+is marked `dispatched` (and its outputs' attempt counted) before it is submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from bananabatch.contracts import GenerationOptions, Mode, OutputSlot, TaskPayload
+from bananabatch.db.models import (
+    Asset,
+    Batch,
+    Job,
+    JobStatus,
+    Output,
+    OutputStatus,
+    Task,
+    TaskStatus,
+    utcnow,
+)
+from bananabatch.db.session import session_scope
+from bananabatch.errors import BananaBatchError
+from bananabatch.executors.transport import PayloadBuilder, StoredImage
+from bananabatch.orchestrator.settle import Settler, refresh_job
+
+log = logging.getLogger(__name__)
+
+RUNNABLE_JOB_STATUSES = (JobStatus.queued, JobStatus.running)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    task_id: str
+    job_id: str
+    payload: TaskPayload | None  # None: the payload could not be built (`problem` says why)
+    problem: str | None = None
+
+
+def allocate(
+    runnable: list[tuple[str, int, int]],
+    room: int,
+    in_flight_by_job: dict[str, int],
+    last_served: dict[str, float],
+) -> dict[str, int]:
+    """Share `room` slots among (job, priority, tasks available)."""
+    alloc: dict[str, int] = {}
+    for priority in sorted({p for _, p, _ in runnable}, reverse=True):
+        level = sorted(
+            ((job_id, avail) for job_id, p, avail in runnable if p == priority),
+            key=lambda j: (in_flight_by_job.get(j[0], 0), last_served.get(j[0], 0.0)),
+        )
+        while room > 0 and level:
+            for job_id, avail in list(level):
+                if room == 0:
+                    break
+                if alloc.get(job_id, 0) < avail:
+                    alloc[job_id] = alloc.get(job_id, 0) + 1
+                    room -= 1
+                else:
+                    level.remove((job_id, avail))
+        if room == 0:
+            break
+    return alloc
+
+
+class Claimer:
+    def __init__(
+        self,
+        *,
+        session_factory: sessionmaker[Session],
+        builder: PayloadBuilder,
+        settler: Settler,
+        executor_name: str,
+        adopt_uploads: bool,
+    ) -> None:
+        self._sf = session_factory
+        self._builder = builder
+        self._settler = settler
+        self._executor_name = executor_name
+        self._adopt = adopt_uploads
+
+    def claim(
+        self, room: int, in_flight_by_job: dict[str, int], last_served: dict[str, float]
+    ) -> list[Claimed]:
+        now = utcnow()
+        ready = (
+            Task.status == TaskStatus.queued,
+            or_(Task.not_before.is_(None), Task.not_before <= now),
+        )
+        claimed: list[Claimed] = []
+        with session_scope(self._sf) as s:
+            runnable = [
+                (job_id, priority, n)
+                for job_id, priority, n in s.execute(
+                    select(Task.job_id, Job.priority, func.count())
+                    .join(Job, Job.id == Task.job_id)
+                    .where(*ready, Job.status.in_(RUNNABLE_JOB_STATUSES))
+                    .group_by(Task.job_id, Job.priority)
+                ).all()
+            ]
+            for job_id, n in allocate(runnable, room, in_flight_by_job, last_served).items():
+                job = s.get_one(Job, job_id)
+                tasks = s.scalars(
+                    select(Task)
+                    .join(Batch, Batch.id == Task.batch_id)
+                    .where(Task.job_id == job_id, *ready)
+                    .order_by(Batch.position, Task.position)
+                    .limit(n)
+                ).all()
+                for task in tasks:
+                    item = self._claim_task(s, job, task, now)
+                    if item is not None:
+                        claimed.append(item)
+                refresh_job(s, job)
+        return claimed
+
+    def _claim_task(self, s: Session, job: Job, task: Task, now: Any) -> Claimed | None:
+        outputs = list(
+            s.scalars(
+                select(Output)
+                .where(Output.task_id == task.id, Output.status == OutputStatus.pending)
+                .order_by(Output.position)
+            ).all()
+        )
+        adopt = outputs and self._adopt and task.attempts > 0
+        if adopt and self._settler.adopt_uploaded(s, job, outputs):
+            outputs = [o for o in outputs if o.status == OutputStatus.pending]
+        if not outputs:
+            task.status = TaskStatus.done
+            task.finished_at = now
+            return None
+        took = s.execute(
+            update(Task)
+            .where(Task.id == task.id, Task.status == TaskStatus.queued)
+            .values(
+                status=TaskStatus.dispatched,
+                attempts=Task.attempts + 1,
+                executor=self._executor_name,
+                dispatched_at=now,
+                handle=None,
+                remote_state=None,
+            )
+        )
+        if getattr(took, "rowcount", 1) != 1:
+            return None  # cancelled under our feet
+        for output in outputs:
+            output.attempt += 1
+        if job.status == JobStatus.queued:
+            job.status = JobStatus.running
+            job.started_at = job.started_at or now
+        draft = TaskPayload(
+            task_id=task.id,
+            job_id=job.id,
+            mode=Mode(job.mode),
+            provider="gemini" if job.provider == "gemini" else "classic",
+            model=job.model,
+            options=GenerationOptions.model_validate(job.options or {}),
+            slots=[
+                OutputSlot(output_id=o.id, prompt=o.prompt, seed=o.seed, variation=o.variation)
+                for o in outputs
+            ],
+        )
+        asset_ids = (
+            [task.source_asset_id]
+            if job.mode == Mode.automatic and task.source_asset_id
+            else [str(a) for a in job.reference_asset_ids]
+        )
+        try:
+            images = [self._stored(s, asset_id) for asset_id in asset_ids]
+            return Claimed(task.id, job.id, self._builder.build(draft, images))
+        except (BananaBatchError, OSError) as exc:
+            log.warning("task %s cannot be sent: %s", task.id, exc)
+            return Claimed(task.id, job.id, None, problem=str(exc))
+
+    @staticmethod
+    def _stored(s: Session, asset_id: str) -> StoredImage:
+        asset = s.get_one(Asset, asset_id)
+        return StoredImage(
+            asset_id=asset.id,
+            key=asset.storage_key,
+            mime_type=asset.mime_type,
+            name=asset.storage_key.rsplit("/", 1)[-1],
+        )
