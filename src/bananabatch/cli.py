@@ -16,6 +16,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -191,6 +192,37 @@ def openapi() -> None:
     from bananabatch.api.openapi import openapi_json
 
     sys.stdout.write(openapi_json())
+
+
+@app.command()
+def status() -> None:
+    """Where jobs run and what the executor reports (RunPod workers and queue)."""
+    with _backend() as backend:
+        info = backend.status()
+    ex = info["executor"]
+    table = Table("", "")
+    table.add_row("executor", str(ex.get("kind", "?")))
+    if ex.get("kind") == "runpod":
+        table.add_row("endpoint", str(ex.get("endpoint_id", "")))
+        table.add_row("reachable", "yes" if ex.get("ok") else f"no: {ex.get('error', '?')}")
+        workers = ex.get("workers") or {}
+        jobs = ex.get("jobs") or {}
+        table.add_row("workers", ", ".join(f"{k} {v}" for k, v in workers.items()) or "-")
+        table.add_row("endpoint jobs", ", ".join(f"{k} {v}" for k, v in jobs.items()) or "-")
+        table.add_row(
+            "our tasks",
+            f"{ex.get('queued', 0)} queued (oldest {ex.get('oldest_queued_seconds', 0)} s), "
+            f"{ex.get('running', 0)} running",
+        )
+    else:
+        table.add_row("in flight", f"{ex.get('in_flight', 0)} of {ex.get('max', '?')}")
+    storage = info["storage"]
+    table.add_row(
+        "storage", f"{storage.get('kind', '?')} ({'ok' if storage.get('ok') else 'NOT ok'})"
+    )
+    table.add_row("provider", f"{info['provider']} (default model {info['default_model']})")
+    table.add_row("Gemini key", "configured" if info["gemini_key_configured"] else "not set")
+    out.print(table)
 
 
 @app.command()
@@ -450,6 +482,18 @@ def jobs_show(job_id: str) -> None:
         f"cancelled {c.cancelled}, total {c.total} · cost ${job.cost_actual:.2f} "
         f"of ~${job.cost_estimate:.2f}"
     )
+    r = job.remote
+    if r.queued or r.running or r.avg_delay_ms is not None:
+        waited = ""
+        if r.oldest_queued_since is not None:
+            age = (datetime.now(UTC) - r.oldest_queued_since).total_seconds()
+            waited = f" (oldest waiting {age / 60:.0f} min)"
+        timings = (
+            f" · mean queue wait {r.avg_delay_ms / 1000:.1f} s, run {r.avg_execution_ms / 1000:.1f} s"
+            if r.avg_delay_ms is not None and r.avg_execution_ms is not None
+            else ""
+        )
+        out.print(f"executor: {r.queued} task(s) queued{waited}, {r.running} running{timings}")
     for batch in job.batches:
         out.print(
             f"  batch {batch.position + 1}: {batch.name} "

@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from bananabatch.api.schemas import IngestReportOut
 from bananabatch.client import ApiClient
@@ -129,6 +129,10 @@ class Backend(Protocol):
 
     def export(self, job_id: str, dest: Path) -> int: ...
 
+    def status(self) -> dict[str, Any]:
+        """Executor (RunPod endpoint workers and queue), storage and provider state."""
+        ...
+
     def close(self) -> None: ...
 
     def ensure_can_run(self) -> None:
@@ -146,6 +150,23 @@ class LocalBackend:
 
     def __init__(self, runtime: Runtime) -> None:
         self.rt = runtime
+
+    def status(self) -> dict[str, Any]:
+        settings = self.rt.settings
+
+        async def executor_health() -> dict[str, object]:
+            try:
+                return await self.rt.executor.health()
+            finally:
+                await self.rt.executor.aclose()
+
+        return {
+            "executor": asyncio.run(executor_health()),
+            "storage": dict(self.rt.storage.health()),
+            "provider": settings.resolved_provider,
+            "default_model": settings.resolved_default_model,
+            "gemini_key_configured": settings.gemini_configured,
+        }
 
     def ensure_can_run(self) -> None:
         """Another process (a `serve`) scheduling this data dir would otherwise be found only
@@ -290,6 +311,16 @@ class RemoteBackend:
 
     def store_references(self, refs: list[Path]) -> IngestSummary:
         return _summary_of(self.client.upload_files(None, [(p.name, p) for p in refs]))
+
+    def status(self) -> dict[str, Any]:
+        health = self.client.health()
+        return {
+            "executor": {"kind": health.executor.name, **health.executor.details},
+            "storage": health.storage,
+            "provider": health.provider.name,
+            "default_model": health.provider.default_model,
+            "gemini_key_configured": health.provider.gemini_key_configured,
+        }
 
     def estimate(self, req: JobCreate) -> EstimateOut:
         return self.client.estimate_job(req)

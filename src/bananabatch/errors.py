@@ -41,6 +41,12 @@ class TooManyReferences(ValidationFailed):
     code = "too_many_references"
 
 
+class TransportUnavailable(ValidationFailed):
+    """No way to move a job's images to and from remote workers (RunPod's 10 MB limit)."""
+
+    code = "transport_unavailable"
+
+
 class UnknownModel(ValidationFailed):
     code = "unknown_model"
 

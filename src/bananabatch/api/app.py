@@ -29,6 +29,7 @@ from bananabatch.api.routes import (
     jobs,
     models,
     outputs,
+    transport,
 )
 from bananabatch.api.routes import auth as auth_routes
 from bananabatch.api.schemas import ErrorResponse
@@ -52,7 +53,7 @@ def api_router() -> APIRouter:
         prefix=API_PREFIX,
         responses={"default": {"model": ErrorResponse, "description": "Error (JSON body)."}},
     )
-    for module in (health, auth_routes, models, datasets, assets, jobs, outputs, export):
+    for module in (health, auth_routes, models, datasets, assets, jobs, outputs, export, transport):
         router.include_router(module.router)
     return router
 

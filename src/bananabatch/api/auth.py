@@ -43,6 +43,8 @@ SESSION_MAX_AGE_SECONDS = 14 * 24 * 3600
 PUBLIC_PATHS = frozenset(
     {f"{API_PREFIX}/health", f"{API_PREFIX}/auth/login", f"{API_PREFIX}/auth/session"}
 )
+# Called by remote workers and RunPod: the signature in the path is the permission.
+SIGNED_PREFIXES = (f"{API_PREFIX}/transport/", f"{API_PREFIX}/runpod/webhook/")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _SESSION_SALT = "bananabatch.session.v1"
 _KDF_SALT = b"bananabatch-session-key-v1"
@@ -231,7 +233,11 @@ class AuthMiddleware:
         return None, None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith("/api/")
+            or scope["path"].startswith(SIGNED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)

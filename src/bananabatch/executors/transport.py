@@ -31,7 +31,7 @@ from bananabatch.domain.payload_budget import (
     b64_size,
     inline_output_limit,
 )
-from bananabatch.errors import ValidationFailed
+from bananabatch.errors import TransportUnavailable
 from bananabatch.executors.signing import TransportSigner
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_key
@@ -55,10 +55,6 @@ class StoredImage:
     key: str
     mime_type: str
     name: str
-
-
-class TransportUnavailable(ValidationFailed):
-    code = "transport_unavailable"
 
 
 class PayloadBuilder(Protocol):

@@ -216,7 +216,9 @@ class Orchestrator:
             self.limiter.on_rate_limited(retry_after)
 
     def _write_remote_states(self, changed: dict[str, str]) -> None:
-        """Only transitions are written (queued -> running), never every poll."""
+        """Only transitions are written (queued -> running), never every poll; the jobs'
+        revisions move so pages polling with ETags see the change."""
+        jobs = {self._in_flight[t][0] for t in changed if t in self._in_flight}
         with session_scope(self._sf) as s:
             for task_id, state in changed.items():
                 s.execute(
@@ -224,6 +226,7 @@ class Orchestrator:
                     .where(Task.id == task_id, Task.status == TaskStatus.dispatched)
                     .values(remote_state=state)
                 )
+            s.execute(update(Job).where(Job.id.in_(jobs)).values(revision=Job.revision + 1))
 
     async def _withdraw_queued(self) -> None:
         """Tasks of a cancelled or paused job that still wait in the executor's queue are

@@ -23,6 +23,7 @@ from bananabatch.db.models import (
     Asset,
     Batch,
     Dataset,
+    DatasetItem,
     Job,
     JobStatus,
     Output,
@@ -32,6 +33,7 @@ from bananabatch.db.models import (
     new_id,
     utcnow,
 )
+from bananabatch.domain.payload_budget import TransportRoutes, transport_problem
 from bananabatch.domain.planning import (
     AutomaticSpec,
     Plan,
@@ -43,7 +45,7 @@ from bananabatch.domain.planning import (
 )
 from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
-from bananabatch.errors import Conflict, NotFound, ValidationFailed
+from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
 from bananabatch.ingest.service import dataset_sources
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -71,7 +73,8 @@ def _resolve_model(
     catalog.check_new_id(model_id)
     model, warning = catalog.resolve(model_id)
     warnings = [warning] if warning else []
-    if model.provider == "gemini" and not settings.gemini_configured:
+    remote = settings.resolved_executor == "runpod"  # the key lives in the worker's env
+    if model.provider == "gemini" and not settings.gemini_configured and not remote:
         raise ValidationFailed(
             f"{model.id} runs on Google's Gemini API, and no key is configured. Set GEMINI_API_KEY "
             "(or GOOGLE_API_KEY) and restart, or pick the offline 'classic' model."
@@ -114,7 +117,39 @@ def _prepare(
             outputs_per_task=settings.outputs_per_task,
         )
         plan = plan_semi_auto(semi, model)
+    _check_transport(session, settings, req)
     return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
+
+
+def _check_transport(session: Session, settings: Settings, req: JobCreate) -> None:
+    """On RunPod, refuse a job whose images cannot travel before anything is spent."""
+    if settings.resolved_executor != "runpod":
+        return
+    if isinstance(req, AutomaticJobCreate):
+        largest = session.scalar(
+            select(func.max(Asset.size_bytes))
+            .join(DatasetItem, DatasetItem.asset_id == Asset.id)
+            .where(DatasetItem.dataset_id == req.dataset_id)
+        )
+        sizes = [int(largest or 0)]
+    else:
+        sizes = [
+            int(n)
+            for n in session.scalars(
+                select(Asset.size_bytes).where(Asset.id.in_(req.reference_asset_ids))
+            )
+        ]
+    problem = transport_problem(
+        reference_sizes=sizes,
+        slots_per_task=settings.outputs_per_task,
+        output_format=req.options.output_format,
+        image_size=req.options.image_size,
+        routes=TransportRoutes(
+            presigned=bool(settings.s3_bucket), server_urls=bool(settings.public_url)
+        ),
+    )
+    if problem:
+        raise TransportUnavailable(problem)
 
 
 def estimate_job(

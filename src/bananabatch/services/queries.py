@@ -29,6 +29,8 @@ from bananabatch.db.models import (
     JobStatus,
     Output,
     OutputStatus,
+    Task,
+    TaskStatus,
 )
 from bananabatch.errors import NotFound, ValidationFailed
 
@@ -134,6 +136,18 @@ class JobSummary(BaseModel):
     finished_at: UtcDateTime | None
 
 
+class RemoteActivity(BaseModel):
+    """Where the job's tasks stand at the executor (RunPod's queue can be slow to start)."""
+
+    queued: int = Field(description="Tasks sent and waiting in the executor's queue.")
+    running: int = Field(description="Tasks sent and running.")
+    oldest_queued_since: UtcDateTime | None = Field(
+        description="When the longest-waiting queued task was sent."
+    )
+    avg_delay_ms: int | None = Field(description="Mean time finished tasks waited in the queue.")
+    avg_execution_ms: int | None = Field(description="Mean time finished tasks ran.")
+
+
 class JobDetail(JobSummary):
     seed: int
     options: JobOptionsOut
@@ -141,6 +155,7 @@ class JobDetail(JobSummary):
     reference_asset_ids: list[str]
     include_originals: bool
     batches: list[BatchOut]
+    remote: RemoteActivity
 
 
 class JobList(BaseModel):
@@ -500,6 +515,29 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         reference_asset_ids=[str(a) for a in job.reference_asset_ids or []],
         include_originals=job.include_originals,
         batches=batch_out,
+        remote=_remote_activity(session, job_id),
+    )
+
+
+def _remote_activity(session: Session, job_id: str) -> RemoteActivity:
+    out = session.execute(
+        select(Task.remote_state, func.count(), func.min(Task.dispatched_at))
+        .where(Task.job_id == job_id, Task.status == TaskStatus.dispatched)
+        .group_by(Task.remote_state)
+    ).all()
+    by_state = {state: (n, since) for state, n, since in out}
+    timings = session.execute(
+        select(func.avg(Task.delay_ms), func.avg(Task.execution_ms)).where(
+            Task.job_id == job_id, Task.delay_ms.is_not(None)
+        )
+    ).one()
+    queued, since = by_state.get("queued", (0, None))
+    return RemoteActivity(
+        queued=queued,
+        running=by_state.get("running", (0, None))[0],
+        oldest_queued_since=since,
+        avg_delay_ms=round(timings[0]) if timings[0] is not None else None,
+        avg_execution_ms=round(timings[1]) if timings[1] is not None else None,
     )
 
 
