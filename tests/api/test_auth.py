@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bananabatch.api.app import create_app
-from bananabatch.api.auth import PUBLIC_PATHS, SESSION_COOKIE, LoginRateLimiter
+from bananabatch.api.auth import PUBLIC_PATHS, SESSION_COOKIE, SIGNED_PREFIXES, LoginRateLimiter
 from tests.api.conftest import PASSWORD, TOKEN
 from tests.api.helpers import API, BASE_URL, error_of
 
@@ -37,17 +37,23 @@ async def _login(client: httpx.AsyncClient, password: str = PASSWORD) -> httpx.R
 async def test_every_route_needs_credentials(anon: httpx.AsyncClient, secured_app: FastAPI) -> None:
     routes = _routes(secured_app)
     assert len(routes) >= 30
-    checked = 0
+    checked = signed = 0
     for method, path in routes:
         r = await anon.request(method, path, json={}, headers=ORIGIN)
         if path in PUBLIC_PATHS:
             assert r.status_code != 401, (method, path)
             continue
+        if path.startswith(SIGNED_PREFIXES):  # a worker's signed URL: nothing without it
+            assert r.status_code == 403, (method, path, r.status_code)
+            assert error_of(r)["code"] == "forbidden"
+            signed += 1
+            continue
         assert r.status_code == 401, (method, path, r.status_code, r.text)
         assert error_of(r)["code"] == "unauthorized"
         assert r.headers["www-authenticate"] == "Bearer"
         checked += 1
-    assert checked == len(routes) - 3
+    assert signed == 3
+    assert checked == len(routes) - 3 - signed
     for extra in (f"{API}/openapi.json", f"{API}/docs", f"{API}/no-such-route"):
         assert (await anon.get(extra)).status_code == 401
 

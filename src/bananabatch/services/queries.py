@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import (
@@ -520,24 +520,25 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
 
 
 def _remote_activity(session: Session, job_id: str) -> RemoteActivity:
-    out = session.execute(
-        select(Task.remote_state, func.count(), func.min(Task.dispatched_at))
-        .where(Task.job_id == job_id, Task.status == TaskStatus.dispatched)
-        .group_by(Task.remote_state)
-    ).all()
-    by_state = {state: (n, since) for state, n, since in out}
-    timings = session.execute(
-        select(func.avg(Task.delay_ms), func.avg(Task.execution_ms)).where(
-            Task.job_id == job_id, Task.delay_ms.is_not(None)
-        )
+    """One aggregate over the job's tasks (detail pages are polled)."""
+    out = Task.status == TaskStatus.dispatched
+    queued = and_(out, Task.remote_state == "queued")
+    running = and_(out, Task.remote_state == "running")
+    n_queued, n_running, since, delay, execution = session.execute(
+        select(
+            func.coalesce(func.sum(case((queued, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((running, 1), else_=0)), 0),
+            func.min(case((queued, Task.dispatched_at))),
+            func.avg(Task.delay_ms),
+            func.avg(Task.execution_ms),
+        ).where(Task.job_id == job_id)
     ).one()
-    queued, since = by_state.get("queued", (0, None))
     return RemoteActivity(
-        queued=queued,
-        running=by_state.get("running", (0, None))[0],
+        queued=int(n_queued),
+        running=int(n_running),
         oldest_queued_since=since,
-        avg_delay_ms=round(timings[0]) if timings[0] is not None else None,
-        avg_execution_ms=round(timings[1]) if timings[1] is not None else None,
+        avg_delay_ms=round(delay) if delay is not None else None,
+        avg_execution_ms=round(execution) if execution is not None else None,
     )
 
 
