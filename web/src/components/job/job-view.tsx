@@ -163,6 +163,29 @@ function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: string[]
   );
 }
 
+/** Where the job's tasks stand at the executor: RunPod's queue can take a while. */
+function RemoteLine({ remote, now }: { remote: JobDetail["remote"]; now: Date }) {
+  const parts: string[] = [];
+  if (remote.queued > 0) {
+    const since = remote.oldest_queued_since
+      ? ` (oldest sent ${formatAge(remote.oldest_queued_since, now)})`
+      : "";
+    parts.push(`${formatInt(remote.queued)} waiting for a worker${since}`);
+  }
+  if (remote.running > 0) parts.push(`${formatInt(remote.running)} running`);
+  if (remote.avg_delay_ms !== null && remote.avg_execution_ms !== null) {
+    parts.push(
+      `mean wait ${formatDuration(remote.avg_delay_ms)}, run ${formatDuration(remote.avg_execution_ms)}`,
+    );
+  }
+  if (parts.length === 0) return null;
+  return (
+    <p className="text-xs text-muted-foreground" data-testid="job-remote">
+      Executor: {parts.join(" · ")}
+    </p>
+  );
+}
+
 function Summary({ job }: { job: JobDetail }) {
   const now = useNow(1_000);
   const spec = job.spec as { variations?: number; prompt?: string };
@@ -196,6 +219,7 @@ function Summary({ job }: { job: JobDetail }) {
           Created {formatAge(job.created_at, now)}
           {job.finished_at ? ` · finished ${formatAge(job.finished_at, now)}` : ""}
         </p>
+        <RemoteLine remote={job.remote} now={now} />
       </Stat>
       <Stat icon={Settings2} label="Settings">
         <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-xs">

@@ -503,6 +503,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/transport/get/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A reference image for a remote worker (signed, expiring URL) */
+        get: operations["transport-transport_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/transport/put/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** A remote worker uploads one output image (signed, expiring URL) */
+        put: operations["transport-transport_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runpod/webhook/{task_id}/{secret}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** RunPod's completion callback: poll this task now (polling stays the truth) */
+        post: operations["transport-runpod_webhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -896,6 +947,7 @@ export interface components {
             include_originals: boolean;
             /** Batches */
             batches: components["schemas"]["BatchOut"][];
+            remote: components["schemas"]["RemoteActivity"];
         };
         /** JobList */
         JobList: {
@@ -1173,6 +1225,37 @@ export interface components {
             gemini_key_configured: boolean;
             /** Default Model */
             default_model: string;
+        };
+        /**
+         * RemoteActivity
+         * @description Where the job's tasks stand at the executor (RunPod's queue can be slow to start).
+         */
+        RemoteActivity: {
+            /**
+             * Queued
+             * @description Tasks sent and waiting in the executor's queue.
+             */
+            queued: number;
+            /**
+             * Running
+             * @description Tasks sent and running.
+             */
+            running: number;
+            /**
+             * Oldest Queued Since
+             * @description When the longest-waiting queued task was sent.
+             */
+            oldest_queued_since: string | null;
+            /**
+             * Avg Delay Ms
+             * @description Mean time finished tasks waited in the queue.
+             */
+            avg_delay_ms: number | null;
+            /**
+             * Avg Execution Ms
+             * @description Mean time finished tasks ran.
+             */
+            avg_execution_ms: number | null;
         };
         /** RetryIn */
         RetryIn: {
@@ -2366,6 +2449,102 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExportPartsOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "transport-transport_get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "transport-transport_put": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "transport-runpod_webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: boolean;
+                    };
                 };
             };
             /** @description Error (JSON body). */
