@@ -37,17 +37,20 @@ class _Model(BaseModel):
 
 
 class ImageRef(_Model):
-    """An image travelling by value (base64) or by reference (URL)."""
+    """An image travelling by value (base64), by reference (URL), or, in-process only,
+    as a key of the store the worker shares with the orchestrator."""
 
     mime_type: str
     data_b64: str | None = None
     url: str | None = None
+    storage_key: str | None = None
     name: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> ImageRef:
-        if (self.data_b64 is None) == (self.url is None):
-            raise ValueError("an ImageRef needs exactly one of data_b64 or url")
+        sources = [self.data_b64, self.url, self.storage_key]
+        if sum(s is not None for s in sources) != 1:
+            raise ValueError("an ImageRef needs exactly one of data_b64, url or storage_key")
         return self
 
 
@@ -58,11 +61,12 @@ class GenerationOptions(_Model):
 
 
 class UploadTarget(_Model):
-    """Where a remote worker puts an output it does not return inline: a presigned S3
-    PUT URL or a signed upload URL of this server. The key is fixed by the output slot,
-    so recovery can find (and adopt) an image a worker delivered before a crash."""
+    """Where a worker puts an output it does not return inline: a presigned S3 PUT URL
+    or a signed upload URL of this server; no URL means the in-process worker writes it
+    to the shared store itself. The key is fixed by the output slot, so recovery can
+    find (and adopt) an image a worker delivered before a crash."""
 
-    url: str
+    url: str | None
     storage_key: str
     headers: dict[str, str] = Field(default_factory=dict)
 

@@ -23,7 +23,7 @@ from bananabatch.executors.local import LocalExecutor
 from bananabatch.executors.runpod import RunPodExecutor
 from bananabatch.executors.signing import TransportSigner
 from bananabatch.executors.transport import (
-    InlinePayloadBuilder,
+    LocalPayloadBuilder,
     PayloadBuilder,
     RemotePayloadBuilder,
 )
@@ -78,7 +78,10 @@ def build_signer(settings: Settings) -> TransportSigner:
 
 
 def build_executor(
-    settings: Settings, providers: ProviderPool, signer: TransportSigner | None = None
+    settings: Settings,
+    providers: ProviderPool,
+    storage: Storage,
+    signer: TransportSigner | None = None,
 ) -> Executor:
     if settings.resolved_executor == "runpod":
         if not settings.runpod_configured:
@@ -97,7 +100,9 @@ def build_executor(
             ttl_seconds=settings.runpod_ttl_seconds,
             signer=signer,
         )
-    options = WorkerOptions(concurrency=settings.worker_concurrency, worker_name="local")
+    options = WorkerOptions(
+        concurrency=settings.worker_concurrency, worker_name="local", store=storage
+    )
 
     async def runner(payload: TaskPayload) -> TaskResult:
         return await run_task(payload, providers, options)
@@ -146,9 +151,9 @@ def build_runtime(settings: Settings) -> Runtime:
     catalog = load_catalog()
     providers = ProviderPool(settings)
     signer = build_signer(settings)
-    executor = build_executor(settings, providers, signer)
+    executor = build_executor(settings, providers, storage, signer)
     builder: PayloadBuilder = (
-        InlinePayloadBuilder(storage)
+        LocalPayloadBuilder()
         if executor.name == "local"
         else RemotePayloadBuilder(
             storage, signer, url_ttl_seconds=settings.transport_url_ttl_seconds

@@ -17,7 +17,7 @@ from bananabatch.errors import TransportUnavailable
 from bananabatch.executors.runpod import RunPodExecutor
 from bananabatch.executors.signing import TransportSigner
 from bananabatch.executors.transport import (
-    InlinePayloadBuilder,
+    LocalPayloadBuilder,
     RemotePayloadBuilder,
     StoredImage,
     downscale,
@@ -72,12 +72,15 @@ def storage(tmp_path: Path) -> LocalStorage:
     return LocalStorage(tmp_path / "store")
 
 
-def test_inline_builder_carries_the_stored_bytes(storage: LocalStorage) -> None:
+def test_local_builder_passes_keys_not_bytes(storage: LocalStorage) -> None:
     [img] = _store(storage, 1, 32)
-    payload = InlinePayloadBuilder(storage).build(_draft(), [img])
-    assert base64.b64decode(payload.references[0].data_b64 or "") == storage.get_bytes(img.key)
-    assert payload.inline_output_limit_bytes is None
-    assert all(s.upload is None for s in payload.slots)
+    payload = LocalPayloadBuilder().build(_draft(), [img])
+    assert payload.references[0].storage_key == img.key
+    assert payload.references[0].data_b64 is None
+    assert payload.inline_output_limit_bytes == 0  # every image goes straight to the store
+    assert [(s.upload.url, s.upload.storage_key) for s in payload.slots if s.upload] == [
+        (None, f"outputs/j1/o{i}.png") for i in range(4)
+    ]
 
 
 def test_downscale_only_when_it_makes_the_image_smaller() -> None:

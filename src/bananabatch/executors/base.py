@@ -8,6 +8,7 @@ answer them hours later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -65,5 +66,10 @@ class Executor(Protocol):
         ...
 
     async def health(self) -> dict[str, object]: ...
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        """Called when a task may have finished (in-process completion, a webhook), so
+        the orchestrator settles it at once instead of at its next poll."""
+        ...
 
     async def aclose(self) -> None: ...

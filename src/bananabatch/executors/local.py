@@ -25,14 +25,22 @@ class LocalExecutor:
         self._runner = runner
         self.max_in_flight = max_in_flight
         self._tasks: dict[str, asyncio.Task[TaskResult]] = {}
+        self._wake: Callable[[], None] | None = None
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
+
+    def _done(self, _task: asyncio.Task[TaskResult]) -> None:
+        if self._wake is not None:
+            self._wake()
 
     async def submit(self, payloads: list[TaskPayload]) -> list[str | SubmitFailure]:
         handles: list[str | SubmitFailure] = []
         for payload in payloads:
             handle = f"local-{uuid.uuid4().hex}"
-            self._tasks[handle] = asyncio.create_task(
-                self._runner(payload), name=f"task-{payload.task_id}"
-            )
+            task = asyncio.create_task(self._runner(payload), name=f"task-{payload.task_id}")
+            task.add_done_callback(self._done)
+            self._tasks[handle] = task
             handles.append(handle)
         return handles
 

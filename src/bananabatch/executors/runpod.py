@@ -97,6 +97,10 @@ class RunPodExecutor:
         self._health: tuple[float, dict[str, object]] | None = None
         self.largest_body_bytes = 0
         self.last_error: str | None = None
+        self._wake: Callable[[], None] | None = None
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        self._wake = wake
 
     # ---- submit ------------------------------------------------------------------------
 
@@ -169,6 +173,8 @@ class RunPodExecutor:
         track = self._tracks.get(handle)
         if track is not None:
             track.next_at = 0.0
+            if self._wake is not None:
+                self._wake()
 
     async def poll(self, handles: list[str]) -> list[TaskStatusReport]:
         now = self._clock()

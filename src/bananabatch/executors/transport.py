@@ -3,7 +3,7 @@
 The scheduler hands over a draft payload (prompts, seeds, options) and the stored
 images the task needs; a builder fills in the references and the output route.
 
-- `InlinePayloadBuilder` (in-process executor): references by value, outputs inline.
+- `LocalPayloadBuilder` (in-process executor): references and outputs by storage key.
 - `RemotePayloadBuilder` (RunPod): references downscaled to what the model can use
   (re-encoded only when that makes them smaller), inline while the exact request
   body fits the budget, else by URL (presigned S3, or this server's signed URL);
@@ -88,28 +88,27 @@ class _BytesCache:
                 self._size -= len(old)
 
 
-class InlinePayloadBuilder:
-    def __init__(self, storage: Storage) -> None:
-        self._storage = storage
-        self._cache = _BytesCache()
+def slot_key(draft: TaskPayload, slot: OutputSlot) -> str:
+    fmt = draft.options.output_format
+    return output_key(draft.job_id, slot.output_id, EXT_FOR_FORMAT[fmt])
 
-    def _bytes(self, key: str) -> bytes:
-        data = self._cache.get(key)
-        if data is None:
-            data = self._storage.get_bytes(key)
-            self._cache.put(key, data)
-        return data
+
+class LocalPayloadBuilder:
+    """In-process: the worker shares the store, so nothing is copied into the payload.
+    References travel as keys and each output is written to its slot's key as soon as
+    it is generated (durable before the task settles; adopted after a crash)."""
 
     def build(self, draft: TaskPayload, images: list[StoredImage]) -> TaskPayload:
         refs = [
-            ImageRef(
-                mime_type=img.mime_type,
-                data_b64=base64.b64encode(self._bytes(img.key)).decode(),
-                name=img.name,
-            )
-            for img in images
+            ImageRef(mime_type=img.mime_type, storage_key=img.key, name=img.name) for img in images
         ]
-        return draft.model_copy(update={"references": refs})
+        slots = [
+            s.model_copy(update={"upload": UploadTarget(url=None, storage_key=slot_key(draft, s))})
+            for s in draft.slots
+        ]
+        return draft.model_copy(
+            update={"references": refs, "slots": slots, "inline_output_limit_bytes": 0}
+        )
 
 
 @dataclass(frozen=True)
@@ -197,7 +196,7 @@ class RemotePayloadBuilder:
         slots: list[OutputSlot] = []
         presigned = False
         for slot in draft.slots:
-            key = output_key(draft.job_id, slot.output_id, EXT_FOR_FORMAT[fmt])
+            key = slot_key(draft, slot)
             url = self._storage.presign_put(key, mime, self._ttl)
             presigned = presigned or url is not None
             url = url or self._signer.url(key, "put")

@@ -79,13 +79,11 @@ class Claimer:
         builder: PayloadBuilder,
         settler: Settler,
         executor_name: str,
-        adopt_uploads: bool,
     ) -> None:
         self._sf = session_factory
         self._builder = builder
         self._settler = settler
         self._executor_name = executor_name
-        self._adopt = adopt_uploads
 
     def claim(
         self, room: int, in_flight_by_job: dict[str, int], last_served: dict[str, float]
@@ -130,7 +128,7 @@ class Claimer:
                 .order_by(Output.position)
             ).all()
         )
-        adopt = outputs and self._adopt and task.attempts > 0
+        adopt = outputs and task.attempts > 0
         if adopt and self._settler.adopt_uploaded(s, job, outputs):
             outputs = [o for o in outputs if o.status == OutputStatus.pending]
         if not outputs:

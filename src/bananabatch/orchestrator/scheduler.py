@@ -30,8 +30,8 @@ from bananabatch.config import Settings
 from bananabatch.contracts import ErrorKind
 from bananabatch.db.models import TERMINAL_JOB_STATUSES, Job, JobStatus, Task, TaskStatus
 from bananabatch.db.session import session_scope
-from bananabatch.executors.base import Executor, RemoteState, SubmitFailure
-from bananabatch.executors.transport import InlinePayloadBuilder, PayloadBuilder
+from bananabatch.executors.base import Executor, RemoteState, SubmitFailure, TaskStatusReport
+from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder
 from bananabatch.orchestrator.claim import Claimed, Claimer
 from bananabatch.orchestrator.limiter import AdaptiveLimiter
 from bananabatch.orchestrator.lock import OrchestratorLock
@@ -71,10 +71,9 @@ class Orchestrator:
         )
         self._claimer = Claimer(
             session_factory=session_factory,
-            builder=builder or InlinePayloadBuilder(storage),
+            builder=builder or LocalPayloadBuilder(),
             settler=self.settler,
             executor_name=executor.name,
-            adopt_uploads=executor.name != "local",
         )
         self._remote_states: dict[str, str] = {}  # task_id -> last state written
         self.limiter = AdaptiveLimiter(min(settings.resolved_concurrency, executor.max_in_flight))
@@ -82,6 +81,7 @@ class Orchestrator:
         self._last_served: dict[str, float] = {}
         self._withdrawn: set[str] = set()
         self._wake = asyncio.Event()
+        executor.set_waker(self._wake.set)
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = OrchestratorLock(settings.data_dir / "orchestrator.lock")
@@ -191,23 +191,25 @@ class Orchestrator:
         await self._withdraw_queued()
         items = list(self._in_flight.items())
         reports = await self._executor.poll([handle or "" for _, (_, handle) in items])
-        progressed = False
         changed: dict[str, str] = {}
+        finished: list[tuple[str, TaskStatusReport]] = []
         for (task_id, _), report in zip(items, reports, strict=True):
             if report.state in (RemoteState.queued, RemoteState.running):
                 if self._remote_states.get(task_id) != report.state.value:
                     changed[task_id] = report.state.value
-                continue
-            outcome = await asyncio.to_thread(self.settler.settle, task_id, report)
-            self._in_flight.pop(task_id, None)
-            self._remote_states.pop(task_id, None)
-            self._withdrawn.discard(task_id)
-            self._learn(outcome)
-            progressed = True
+            else:
+                finished.append((task_id, report))
+        if finished:
+            outcomes = await asyncio.to_thread(self.settler.settle_many, finished)
+            for (task_id, _), outcome in zip(finished, outcomes, strict=True):
+                self._in_flight.pop(task_id, None)
+                self._remote_states.pop(task_id, None)
+                self._withdrawn.discard(task_id)
+                self._learn(outcome)
         if changed:
             await asyncio.to_thread(self._write_remote_states, changed)
             self._remote_states.update(changed)
-        return progressed
+        return bool(finished)
 
     def _learn(self, outcome: Outcome) -> None:
         for _ in range(outcome.successes):

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass, field
@@ -26,10 +27,9 @@ from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, Ta
 from bananabatch.db.session import session_scope
 from bananabatch.domain.pricing import output_cost
 from bananabatch.executors.base import RemoteState, TaskStatusReport
-from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.orchestrator.retry import RetryPolicy, decide
 from bananabatch.storage.base import Storage
-from bananabatch.storage.keys import output_key, output_thumb_key
+from bananabatch.storage.keys import output_key
 
 log = logging.getLogger(__name__)
 
@@ -93,42 +93,96 @@ class Settler:
         self.policy = policy
         self._rng = rng
 
-    def settle(self, task_id: str, report: TaskStatusReport) -> Outcome:
-        self._record_timings(task_id, report)
-        if report.state is RemoteState.completed and report.result is not None:
-            return self.apply_result(task_id, report.result)
-        if report.state is RemoteState.lost and not report.counts_as_attempt:
-            self.requeue(task_id, report.error or "the task was interrupted")
-            return Outcome()
-        if report.state is RemoteState.cancelled and self._job_status(task_id) == JobStatus.paused:
-            self.requeue(task_id, "withdrawn from the executor's queue while paused")
-            return Outcome()
-        message = report.error or f"task {report.state.value}"
-        return self.fail_task(task_id, ErrorKind.transient, message)
+    def settle_many(self, reports: list[tuple[str, TaskStatusReport]]) -> list[Outcome]:
+        """Settle finished tasks in one transaction; each job is recounted once. Images
+        that came back inline are written first, outside the write transaction."""
+        reports = [(task_id, self._prewrite(task_id, r)) for task_id, r in reports]
+        touched: dict[str, Job] = {}
+        with session_scope(self._sf) as s:
+            outcomes = [self._settle_in(s, task_id, r, touched) for task_id, r in reports]
+            for job in touched.values():
+                refresh_job(s, job)
+        return outcomes
 
-    def _job_status(self, task_id: str) -> str | None:
+    def _prewrite(self, task_id: str, report: TaskStatusReport) -> TaskStatusReport:
+        result = report.result
+        if result is None or not any(sl.image and sl.image.data_b64 for sl in result.slots):
+            return report
         with self._sf() as s:
-            return s.scalar(
-                select(Job.status).join(Task, Task.job_id == Job.id).where(Task.id == task_id)
-            )
+            job_id = s.scalar(select(Task.job_id).where(Task.id == task_id))
+        if job_id is None:
+            return report
+        slots = []
+        for slot in result.slots:
+            if slot.status == "succeeded" and slot.image and slot.image.data_b64:
+                mime = slot.image.mime_type
+                key = output_key(job_id, slot.output_id, EXT_FOR_MIME.get(mime, "png"))
+                self._storage.put_bytes(key, base64.b64decode(slot.image.data_b64))
+                slot = slot.model_copy(
+                    update={"image": None, "storage_key": key, "mime_type": mime}
+                )
+            slots.append(slot)
+        return dataclasses.replace(report, result=result.model_copy(update={"slots": slots}))
 
-    def _record_timings(self, task_id: str, report: TaskStatusReport) -> None:
-        if report.delay_ms is None and report.execution_ms is None and report.worker is None:
-            return
+    def settle(self, task_id: str, report: TaskStatusReport) -> Outcome:
+        return self.settle_many([(task_id, report)])[0]
+
+    def apply_result(self, task_id: str, result: TaskResult) -> Outcome:
+        report = TaskStatusReport("", RemoteState.completed, result=result)
+        return self.settle(task_id, report)
+
+    def fail_task(self, task_id: str, kind: ErrorKind, message: str) -> Outcome:
         with session_scope(self._sf) as s:
             task = s.get(Task, task_id)
-            if task is not None:
-                task.delay_ms = report.delay_ms
-                task.execution_ms = report.execution_ms
-                task.worker = report.worker
+            if task is None or task.status != TaskStatus.dispatched:
+                return Outcome()
+            job = s.get_one(Job, task.job_id)
+            outcome = self._apply_in(s, job, task, self._failed(s, task_id, kind, message))
+            refresh_job(s, job)
+        return outcome
+
+    @staticmethod
+    def _failed(s: Session, task_id: str, kind: ErrorKind, message: str) -> TaskResult:
+        pending = s.scalars(
+            select(Output).where(Output.task_id == task_id, Output.status == OutputStatus.pending)
+        ).all()
+        return TaskResult(
+            task_id=task_id,
+            slots=[
+                SlotResult(
+                    output_id=o.id, status="failed", error=SlotError(kind=kind, message=message)
+                )
+                for o in pending
+            ],
+        )
 
     def requeue(self, task_id: str, reason: str) -> None:
         """Back to the queue without charging the attempt to the outputs."""
-        with session_scope(self._sf) as s:
-            task = s.get(Task, task_id)
-            if task is not None and task.status == TaskStatus.dispatched:
-                self.requeue_in(s, task, reason)
-                refresh_job(s, s.get_one(Job, task.job_id))
+        report = TaskStatusReport("", RemoteState.lost, error=reason, counts_as_attempt=False)
+        self.settle(task_id, report)
+
+    def _settle_in(
+        self, s: Session, task_id: str, report: TaskStatusReport, touched: dict[str, Job]
+    ) -> Outcome:
+        task = s.get(Task, task_id)
+        if task is None or task.status != TaskStatus.dispatched:
+            log.warning("ignoring a result for task %s that is not dispatched", task_id)
+            return Outcome()
+        job = touched.get(task.job_id) or s.get_one(Job, task.job_id)
+        touched[job.id] = job
+        if report.delay_ms is not None or report.execution_ms is not None or report.worker:
+            task.delay_ms = report.delay_ms
+            task.execution_ms = report.execution_ms
+            task.worker = report.worker
+        if report.state is RemoteState.completed and report.result is not None:
+            return self._apply_in(s, job, task, report.result)
+        withdrawn = report.state is RemoteState.cancelled and job.status == JobStatus.paused
+        if (report.state is RemoteState.lost and not report.counts_as_attempt) or withdrawn:
+            reason = report.error or "withdrawn from the executor's queue while paused"
+            self.requeue_in(s, task, reason)
+            return Outcome()
+        message = report.error or f"task {report.state.value}"
+        return self._apply_in(s, job, task, self._failed(s, task_id, ErrorKind.transient, message))
 
     def requeue_in(self, s: Session, task: Task, reason: str) -> None:
         # task.attempts still counts the dispatch: a worker may have uploaded images
@@ -141,27 +195,6 @@ class Settler:
         task.handle = None
         task.remote_state = None
         task.last_error = reason
-
-    def fail_task(self, task_id: str, kind: ErrorKind, message: str) -> Outcome:
-        with session_scope(self._sf) as s:
-            task = s.get(Task, task_id)
-            if task is None or task.status != TaskStatus.dispatched:
-                return Outcome()
-            pending = s.scalars(
-                select(Output).where(
-                    Output.task_id == task_id, Output.status == OutputStatus.pending
-                )
-            ).all()
-            result = TaskResult(
-                task_id=task_id,
-                slots=[
-                    SlotResult(
-                        output_id=o.id, status="failed", error=SlotError(kind=kind, message=message)
-                    )
-                    for o in pending
-                ],
-            )
-        return self.apply_result(task_id, result)
 
     def adopt_uploaded(self, s: Session, job: Job, outputs: list[Output]) -> int:
         """Outputs a remote worker delivered before its result was lost: take them as
@@ -199,107 +232,85 @@ class Settler:
         output.finished_at = utcnow()
         job.cost_actual = round((job.cost_actual or 0.0) + price, 6)
 
-    def apply_result(self, task_id: str, result: TaskResult) -> Outcome:
+    def _apply_in(self, s: Session, job: Job, task: Task, result: TaskResult) -> Outcome:
         outcome = Outcome()
-        with session_scope(self._sf) as s:
-            task = s.get(Task, task_id)
-            if task is None or task.status != TaskStatus.dispatched:
-                log.warning("ignoring a result for task %s that is not dispatched", task_id)
-                return outcome
-            job = s.get_one(Job, task.job_id)
-            price = self._price(job)
-            outputs = {o.id: o for o in s.scalars(select(Output).where(Output.task_id == task_id))}
-            slots = {slot.output_id: slot for slot in result.slots}
-            retry_delay = 0.0
-            now = utcnow()
-            for output in outputs.values():
-                if output.status != OutputStatus.pending:
-                    continue  # already final: a duplicate result never writes twice
-                slot = slots.get(output.id) or SlotResult(
-                    output_id=output.id,
-                    status="failed",
-                    error=SlotError(
-                        kind=ErrorKind.transient, message="the worker skipped this slot"
-                    ),
-                )
-                output.input_tokens += slot.usage.input_tokens
-                output.output_tokens += slot.usage.output_tokens
-                output.duration_ms = slot.duration_ms
-                if slot.status == "succeeded" and (slot.image or slot.storage_key):
-                    problem = self._store_image(job, output, slot)
-                    if problem is None:
-                        self._succeed(job, output, price)
-                        outcome.successes += 1
-                        continue
-                    slot = slot.model_copy(
-                        update={"error": SlotError(kind=ErrorKind.transient, message=problem)}
-                    )
-                error = slot.error or SlotError(
-                    kind=ErrorKind.internal, message="the worker returned no image and no error"
-                )
-                if error.kind is ErrorKind.rate_limited:
-                    outcome.rate_limited.append(error.retry_after)
-                previous = ErrorKind(output.error_kind) if output.error_kind else None
-                output.error_kind = error.kind.value
-                output.error = error.message
-                if job.status == JobStatus.cancelled:
-                    output.status = OutputStatus.cancelled
-                    output.finished_at = now
+        price = self._price(job)
+        outputs = {o.id: o for o in s.scalars(select(Output).where(Output.task_id == task.id))}
+        slots = {slot.output_id: slot for slot in result.slots}
+        retry_delay = 0.0
+        now = utcnow()
+        for output in outputs.values():
+            if output.status != OutputStatus.pending:
+                continue  # already final: a duplicate result never writes twice
+            slot = slots.get(output.id) or SlotResult(
+                output_id=output.id,
+                status="failed",
+                error=SlotError(kind=ErrorKind.transient, message="the worker skipped this slot"),
+            )
+            output.input_tokens += slot.usage.input_tokens
+            output.output_tokens += slot.usage.output_tokens
+            output.duration_ms = slot.duration_ms
+            if slot.status == "succeeded" and slot.storage_key:
+                problem = self._store_image(job, output, slot)
+                if problem is None:
+                    self._succeed(job, output, price)
+                    outcome.successes += 1
                     continue
-                decision = decide(
-                    error.kind,
-                    attempts=output.attempt,
-                    policy=self.policy,
-                    rng=self._rng,
-                    retry_after=error.retry_after,
-                    previous_kind=previous,
+                slot = slot.model_copy(
+                    update={"error": SlotError(kind=ErrorKind.transient, message=problem)}
                 )
-                if decision.retry:
-                    retry_delay = max(retry_delay, decision.delay)
-                else:
-                    output.status = (
-                        OutputStatus.blocked
-                        if error.kind is ErrorKind.blocked
-                        else OutputStatus.failed
-                    )
-                    output.finished_at = now
-                    if error.kind not in (ErrorKind.blocked, ErrorKind.invalid):
-                        output.error = f"{error.message} ({decision.reason})"
-            still_pending = [o for o in outputs.values() if o.status == OutputStatus.pending]
-            task.handle = None
-            task.remote_state = None
-            if still_pending:
-                task.status = TaskStatus.queued
-                task.not_before = now + timedelta(seconds=retry_delay)
-                task.last_error = "; ".join(sorted({o.error or "" for o in still_pending}))[:2000]
+            error = slot.error or SlotError(
+                kind=ErrorKind.internal, message="the worker returned no image and no error"
+            )
+            if error.kind is ErrorKind.rate_limited:
+                outcome.rate_limited.append(error.retry_after)
+            previous = ErrorKind(output.error_kind) if output.error_kind else None
+            output.error_kind = error.kind.value
+            output.error = error.message
+            if job.status == JobStatus.cancelled:
+                output.status = OutputStatus.cancelled
+                output.finished_at = now
+                continue
+            decision = decide(
+                error.kind,
+                attempts=output.attempt,
+                policy=self.policy,
+                rng=self._rng,
+                retry_after=error.retry_after,
+                previous_kind=previous,
+            )
+            if decision.retry:
+                retry_delay = max(retry_delay, decision.delay)
             else:
-                task.status = TaskStatus.done
-                task.finished_at = now
-            refresh_job(s, job)
+                output.status = (
+                    OutputStatus.blocked if error.kind is ErrorKind.blocked else OutputStatus.failed
+                )
+                output.finished_at = now
+                if error.kind not in (ErrorKind.blocked, ErrorKind.invalid):
+                    output.error = f"{error.message} ({decision.reason})"
+        still_pending = [o for o in outputs.values() if o.status == OutputStatus.pending]
+        task.handle = None
+        task.remote_state = None
+        if still_pending:
+            task.status = TaskStatus.queued
+            task.not_before = now + timedelta(seconds=retry_delay)
+            task.last_error = "; ".join(sorted({o.error or "" for o in still_pending}))[:2000]
+        else:
+            task.status = TaskStatus.done
+            task.finished_at = now
         return outcome
 
     def _store_image(self, job: Job, output: Output, slot: SlotResult) -> str | None:
-        """Persist one image; a reason when it cannot be trusted (then it runs again)."""
-        if slot.storage_key:  # a remote worker uploaded it to its slot's fixed key
-            expected = slot_key(job, output.id)
-            if slot.storage_key != expected:
-                return f"the worker uploaded to an unexpected key {slot.storage_key!r}"
-            if not self._storage.exists(expected):
-                return "the worker reported an upload that is not in storage"
-            output.storage_key = expected
-            output.mime_type = slot.mime_type or MIME_FOR_EXT.get(expected.rsplit(".", 1)[-1])
-        else:
-            assert slot.image is not None and slot.image.data_b64 is not None
-            data = base64.b64decode(slot.image.data_b64)
-            mime = slot.image.mime_type
-            key = output_key(job.id, output.id, EXT_FOR_MIME.get(mime, "bin"))
-            self._storage.put_bytes(key, data)  # metadata was embedded by the worker
-            try:
-                self._storage.put_bytes(output_thumb_key(job.id, output.id), make_thumbnail(data))
-            except Exception:
-                log.exception("thumbnail for output %s failed; the image is stored", output.id)
-            output.storage_key = key
-            output.mime_type = mime
+        """Record an image the worker (or `_prewrite`) put in storage; a reason when it
+        cannot be trusted (then the output runs again). Thumbnails are made on demand."""
+        key = slot.storage_key
+        allowed = {output_key(job.id, output.id, ext) for ext in EXT_FOR_MIME.values()}
+        if key is None or key not in allowed:
+            return f"the worker delivered to an unexpected key {key!r}"
+        if not self._storage.exists(key):
+            return "the worker reported an upload that is not in storage"
+        output.storage_key = key
+        output.mime_type = slot.mime_type or MIME_FOR_EXT.get(key.rsplit(".", 1)[-1])
         output.width = slot.width
         output.height = slot.height
         return None

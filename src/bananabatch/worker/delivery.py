@@ -18,6 +18,7 @@ from bananabatch.contracts import ErrorKind, ImageRef, OutputSlot, TaskPayload, 
 from bananabatch.domain.payload_budget import inline_output_limit
 from bananabatch.image_metadata import embed_metadata
 from bananabatch.providers.base import GeneratedImage
+from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ async def deliver(
     data: bytes,
     mime_type: str,
     http: httpx.AsyncClient | None,
+    store: Storage | None = None,
 ) -> tuple[ImageRef | None, str | None]:
     """(inline image, None) or (None, storage key it was uploaded to).
 
@@ -66,6 +68,11 @@ async def deliver(
             f"the image ({len(data) / 1e6:.1f} MB) is too large to return inline and the task "
             "carries no upload URL; configure S3 or BANANABATCH_PUBLIC_URL",
         )
+    if slot.upload.url is None:  # in-process: the shared store, written as it completes
+        if store is None:
+            raise DeliveryError(ErrorKind.internal, "an in-process upload needs a store")
+        await asyncio.to_thread(store.put_bytes, slot.upload.storage_key, data)
+        return None, slot.upload.storage_key
     try:
         await _upload(slot.upload, data, mime_type, http)
     except DeliveryError:
@@ -83,6 +90,7 @@ def _inline(data: bytes, mime_type: str) -> ImageRef:
 async def _upload(
     target: UploadTarget, data: bytes, mime_type: str, http: httpx.AsyncClient | None
 ) -> None:
+    assert target.url is not None
     headers = {"Content-Type": mime_type, **target.headers}
     client = http or httpx.AsyncClient(timeout=UPLOAD_TIMEOUT_SECONDS)
     last = ""

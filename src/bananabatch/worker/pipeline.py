@@ -32,6 +32,7 @@ from bananabatch.providers.base import (
     ProviderError,
     ReferenceImage,
 )
+from bananabatch.storage.base import Storage
 from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
 
 log = logging.getLogger(__name__)
@@ -50,13 +51,23 @@ class WorkerOptions:
     retry_base_seconds: float = 1.0
     max_inline_wait_seconds: float = 10.0
     worker_name: str = "local"
+    # In-process only: the store shared with the orchestrator. References named by key
+    # are read from it and outputs written straight to their slot's key (no base64).
+    store: Storage | None = None
 
 
 class PayloadError(Exception):
     """The payload itself is unusable (bad reference data): every slot fails permanently."""
 
 
-async def _load_reference(ref: ImageRef, client: httpx.AsyncClient | None) -> ReferenceImage:
+async def _load_reference(
+    ref: ImageRef, client: httpx.AsyncClient | None, store: Storage | None
+) -> ReferenceImage:
+    if ref.storage_key is not None:
+        if store is None:
+            raise PayloadError("a reference names a storage key but this worker has no store")
+        data = await asyncio.to_thread(store.get_bytes, ref.storage_key)
+        return ReferenceImage(data=data, mime_type=ref.mime_type, name=ref.name)
     if ref.data_b64 is not None:
         try:
             data = base64.b64decode(ref.data_b64, validate=True)
@@ -128,7 +139,7 @@ async def _generate_slot(
         break
     data = await asyncio.to_thread(with_metadata, payload, slot, image)
     try:
-        inline, key = await deliver(payload, slot, data, image.mime_type, http)
+        inline, key = await deliver(payload, slot, data, image.mime_type, http, options.store)
     except DeliveryError as exc:
         return _failed(slot, exc.kind, exc.message, None, attempt, started)
     return SlotResult(
@@ -175,7 +186,9 @@ async def _run_slots(
         )
         try:
             references = list(
-                await asyncio.gather(*(_load_reference(r, http) for r in payload.references))
+                await asyncio.gather(
+                    *(_load_reference(r, http, options.store) for r in payload.references)
+                )
             )
         except (PayloadError, httpx.HTTPError) as exc:
             # A reference we cannot fetch now (expired URL, server down) may work on the

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from bananabatch.api.deps import OutputId, RuntimeDep, SessionDep
-from bananabatch.api.routes._files import stored_file_response
+from bananabatch.api.routes._files import etag_matches, stored_file_response
 from bananabatch.api.schemas import OutputOut
 from bananabatch.db.models import Output, OutputStatus
 from bananabatch.errors import NotFound
+from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.services import queries
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_thumb_key
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/outputs", tags=["outputs"])
 
 _IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
@@ -83,8 +87,15 @@ async def get_output_thumbnail(
 
 
 def _thumbnail_response(request: Request, storage: Storage, output: Output) -> Response:
+    """Thumbnails are made on first request and kept: generation never waits for them,
+    and most outputs of a large job are never looked at one by one."""
     assert output.storage_key is not None
     thumb = output_thumb_key(output.job_id, output.id)
+    if not etag_matches(request, _etag(output, "ot")) and not storage.exists(thumb):
+        try:
+            storage.put_bytes(thumb, make_thumbnail(storage.get_bytes(output.storage_key)))
+        except Exception:  # the image itself is still served below
+            log.exception("thumbnail for output %s failed", output.id)
     if storage.exists(thumb):
         return stored_file_response(
             request, storage, thumb, media_type="image/webp", etag=_etag(output, "ot")

@@ -86,5 +86,4 @@ async def runpod_webhook(
         job_id = ""
     if isinstance(runtime.executor, RunPodExecutor) and job_id:
         runtime.executor.notify(job_id)
-        runtime.orchestrator.wake()
     return {"ok": True}
