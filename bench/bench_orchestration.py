@@ -48,7 +48,7 @@ def realistic_png() -> bytes:
     rng = np.random.default_rng(7)
     y, x = np.mgrid[0:1024, 0:1024]
     base = np.stack([(x * 255) // 1024, (y * 255) // 1024, ((x + y) * 127) // 1024], axis=-1)
-    noise = rng.integers(-24, 24, base.shape)
+    noise = rng.integers(-10, 10, base.shape)
     img = Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8))
     buf = io.BytesIO()
     img.save(buf, "PNG", compress_level=1)

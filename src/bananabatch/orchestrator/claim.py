@@ -113,11 +113,16 @@ class Claimer:
                     .order_by(Batch.position, Task.position)
                     .limit(n)
                 ).all()
+                finished = False
                 for task in tasks:
                     item = self._claim_task(s, job, task, now)
                     if item is not None:
                         claimed.append(item)
-                refresh_job(s, job)
+                    finished = finished or task.status == TaskStatus.done
+                if finished:  # adopted uploads may have completed the job
+                    refresh_job(s, job)
+                else:  # the cheap path: nothing final changed, only the revision moves
+                    job.revision = (job.revision or 0) + 1
         return claimed
 
     def _claim_task(self, s: Session, job: Job, task: Task, now: Any) -> Claimed | None:

@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +43,8 @@ from bananabatch.orchestrator.settle import Outcome, Settler, refresh_job
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+WITHDRAW_CHECK_SECONDS = 1.0  # how soon queued tasks of a cancelled/paused job are withdrawn
 
 
 class Orchestrator:
@@ -80,6 +85,8 @@ class Orchestrator:
         self._in_flight: dict[str, tuple[str, str | None]] = {}  # task_id -> (job_id, handle)
         self._last_served: dict[str, float] = {}
         self._withdrawn: set[str] = set()
+        self._withdraw_checked = 0.0
+        self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchestrator-db")
         self._wake = asyncio.Event()
         executor.set_waker(self._wake.set)
         self._stopping = False
@@ -95,7 +102,7 @@ class Orchestrator:
     async def start(self) -> None:
         self._lock.acquire()
         self._stopping = False
-        await asyncio.to_thread(self._recover)
+        await self._db(self._recover)
         self._loop_task = asyncio.create_task(self._run(), name="orchestrator")
         log.info("orchestrator started (executor=%s)", self._executor.name)
 
@@ -119,6 +126,13 @@ class Orchestrator:
         self._lock.release()
         log.info("orchestrator stopped; %d task(s) will resume on restart", len(self._in_flight))
 
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking DB work on the orchestrator's own thread: it must never wait
+        behind the workers' image I/O in the shared default pool (SQLite writes are
+        serial anyway)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_pool, functools.partial(fn, *args))
+
     def wake(self) -> None:
         self._wake.set()
 
@@ -134,7 +148,7 @@ class Orchestrator:
         """Block until every given job is terminal (used by the headless CLI)."""
         ids = list(job_ids)
         while True:
-            statuses = await asyncio.to_thread(self._job_statuses, ids)
+            statuses = await self._db(self._job_statuses, ids)
             if all(s in TERMINAL_JOB_STATUSES for s in statuses.values()):
                 return
             if self._loop_task is not None and self._loop_task.done():
@@ -188,7 +202,10 @@ class Orchestrator:
     async def _poll(self) -> bool:
         if not self._in_flight:
             return False
-        await self._withdraw_queued()
+        now = asyncio.get_running_loop().time()
+        if now - self._withdraw_checked >= WITHDRAW_CHECK_SECONDS:
+            self._withdraw_checked = now
+            await self._withdraw_queued()
         items = list(self._in_flight.items())
         reports = await self._executor.poll([handle or "" for _, (_, handle) in items])
         changed: dict[str, str] = {}
@@ -200,14 +217,14 @@ class Orchestrator:
             else:
                 finished.append((task_id, report))
         if finished:
-            outcomes = await asyncio.to_thread(self.settler.settle_many, finished)
+            outcomes = await self._db(self.settler.settle_many, finished)
             for (task_id, _), outcome in zip(finished, outcomes, strict=True):
                 self._in_flight.pop(task_id, None)
                 self._remote_states.pop(task_id, None)
                 self._withdrawn.discard(task_id)
                 self._learn(outcome)
         if changed:
-            await asyncio.to_thread(self._write_remote_states, changed)
+            await self._db(self._write_remote_states, changed)
             self._remote_states.update(changed)
         return bool(finished)
 
@@ -234,7 +251,7 @@ class Orchestrator:
         """Tasks of a cancelled or paused job that still wait in the executor's queue are
         withdrawn; running ones finish and their images are kept (they are paid for)."""
         job_ids = {job_id for job_id, _ in self._in_flight.values()}
-        stopped = await asyncio.to_thread(self._stopped_jobs, job_ids)
+        stopped = await self._db(self._stopped_jobs, job_ids)
         for task_id, (job_id, handle) in list(self._in_flight.items()):
             wanted = job_id in stopped and handle and task_id not in self._withdrawn
             if wanted and await self._executor.cancel(handle or ""):
@@ -261,7 +278,7 @@ class Orchestrator:
         in_flight_by_job: dict[str, int] = {}
         for job_id, _ in self._in_flight.values():
             in_flight_by_job[job_id] = in_flight_by_job.get(job_id, 0) + 1
-        claimed = await asyncio.to_thread(
+        claimed = await self._db(
             self._claimer.claim, room, in_flight_by_job, dict(self._last_served)
         )
         if not claimed:
@@ -269,7 +286,7 @@ class Orchestrator:
         ready = [c for c in claimed if c.payload is not None]
         for c in claimed:
             if c.payload is None:
-                await asyncio.to_thread(
+                await self._db(
                     self.settler.fail_task, c.task_id, ErrorKind.invalid, c.problem or "unsendable"
                 )
         if not ready:
@@ -279,12 +296,12 @@ class Orchestrator:
         except Exception as exc:
             log.exception("executor %s refused %d task(s)", self._executor.name, len(ready))
             handles = [SubmitFailure(f"submit failed: {exc}")] * len(ready)
-        await asyncio.to_thread(self._record_handles, ready, handles)
+        await self._db(self._record_handles, ready, handles)
         loop_now = asyncio.get_running_loop().time()
         for c, handle in zip(ready, handles, strict=True):
             if isinstance(handle, SubmitFailure):
                 kind = ErrorKind.invalid if handle.permanent else ErrorKind.transient
-                await asyncio.to_thread(self.settler.fail_task, c.task_id, kind, handle.error)
+                await self._db(self.settler.fail_task, c.task_id, kind, handle.error)
                 continue
             self._in_flight[c.task_id] = (c.job_id, handle)
             self._last_served[c.job_id] = loop_now

@@ -177,7 +177,10 @@ async def _run_slots(
     payload: TaskPayload, provider: ImageProvider, options: WorkerOptions
 ) -> TaskResult:
     started = time.perf_counter()
-    needs_http = any(r.url for r in payload.references) or any(s.upload for s in payload.slots)
+    # A client costs ~40 ms of CPU (TLS trust store); in-process work never needs one.
+    needs_http = any(r.url for r in payload.references) or any(
+        s.upload and s.upload.url for s in payload.slots
+    )
     async with contextlib.AsyncExitStack() as stack:
         http = (
             await stack.enter_async_context(httpx.AsyncClient(timeout=REFERENCE_FETCH_TIMEOUT))
