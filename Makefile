@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-py test-web test-e2e lint fmt install web web-deps dev types bench chromium clean
+.PHONY: run serve test test-py test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-requirements clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -43,13 +43,14 @@ dev: install web-deps
 
 # ---- quality ----
 lint: install
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench worker
+	$(VENV)/bin/ruff format --check src tests bench worker
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy worker/handler.py
 
 fmt: install
-	$(VENV)/bin/ruff format src tests bench
-	$(VENV)/bin/ruff check --fix src tests bench
+	$(VENV)/bin/ruff format src tests bench worker
+	$(VENV)/bin/ruff check --fix src tests bench worker
 
 types: install web-deps
 	$(PY) -m bananabatch.api.openapi > web/openapi.json
@@ -73,8 +74,17 @@ test-e2e: install web chromium
 
 test: lint test-py test-web test-e2e
 
+# ---- RunPod worker image ----
+# Pin worker/requirements.in (and all it pulls in) to the versions uv.lock resolves.
+worker-requirements: install
+	@mkdir -p .cache
+	$(UV) export --frozen --no-hashes --all-groups --all-extras --no-emit-project --quiet -o .cache/uv-lock-constraints.txt
+	$(UV) pip compile worker/requirements.in --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	  --constraint .cache/uv-lock-constraints.txt --custom-compile-command "make worker-requirements" \
+	  --no-annotate --quiet -o worker/requirements.txt
+
 bench: install
 	$(PY) -m bench.run_all
 
 clean:
-	rm -rf $(VENV) $(TOOLS) web/node_modules web/out web/.next data
+	rm -rf $(VENV) $(TOOLS) web/node_modules web/out web/.next data .cache
