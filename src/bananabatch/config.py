@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     runpod_poll_concurrency: int = Field(
         default=8, ge=1, le=64, description="`/status` requests at once (far under the limits)."
     )
+    runpod_first_poll_seconds: float = Field(
+        default=1.0,
+        gt=0.0,
+        description="First `/status` check after submit; later checks space out (x4 running, "
+        "x10 queued). A webhook makes a finished task due at once.",
+    )
     runpod_execution_timeout_seconds: float = Field(
         default=600.0, gt=0.0, description="Per task: RunPod's policy.executionTimeout."
     )

@@ -98,6 +98,7 @@ def build_executor(
             poll_concurrency=settings.runpod_poll_concurrency,
             execution_timeout_seconds=settings.runpod_execution_timeout_seconds,
             ttl_seconds=settings.runpod_ttl_seconds,
+            first_poll_seconds=settings.runpod_first_poll_seconds,
             signer=signer,
         )
     options = WorkerOptions(

@@ -76,6 +76,7 @@ class RunPodExecutor:
         clock: Callable[[], float] = time.monotonic,
         status_rate: float = STATUS_RATE_PER_SECOND,
         retry_base_seconds: float = 0.5,
+        first_poll_seconds: float = 1.0,
     ) -> None:
         self.max_in_flight = max_in_flight
         self.endpoint_id = endpoint_id
@@ -93,6 +94,7 @@ class RunPodExecutor:
         self._clock = clock
         self._bucket = TokenBucket(rate=status_rate, burst=status_rate, clock=clock)
         self._retry_base = retry_base_seconds
+        self._first_poll = first_poll_seconds
         self._tracks: dict[str, Track] = {}
         self._health: tuple[float, dict[str, object]] | None = None
         self.largest_body_bytes = 0
@@ -160,7 +162,12 @@ class RunPodExecutor:
                         await asyncio.sleep(min(wait, 30.0))
                     continue
                 now = self._clock()
-                self._tracks[job_id] = Track(submitted_at=now, next_at=now + 1.0)
+                self._tracks[job_id] = Track(
+                    submitted_at=now,
+                    next_at=now + self._first_poll,
+                    interval=self._first_poll,
+                    first=self._first_poll,
+                )
                 self.last_error = None
                 return job_id
         self.last_error = f"/run: {last}"
@@ -179,7 +186,15 @@ class RunPodExecutor:
     async def poll(self, handles: list[str]) -> list[TaskStatusReport]:
         now = self._clock()
         for h in handles:
-            self._tracks.setdefault(h, Track(state="UNKNOWN", next_at=0.0, submitted_at=now))
+            self._tracks.setdefault(
+                h,
+                Track(
+                    state="UNKNOWN",
+                    submitted_at=now,
+                    interval=self._first_poll,
+                    first=self._first_poll,
+                ),
+            )
         due = sorted((h for h in handles if self._tracks[h].next_at <= now), key=self._due_key)
         due = due[: self._bucket.take(len(due))]
         answers = dict(zip(due, await asyncio.gather(*(self._status(h) for h in due)), strict=True))

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 FIRST_CHECK_SECONDS = 1.0
-QUEUED_MAX_SECONDS = 10.0
-RUNNING_MAX_SECONDS = 4.0
+QUEUED_MAX_FACTOR = 10.0  # x the first check: a task waiting in the queue
+RUNNING_MAX_FACTOR = 4.0  # x the first check: a task running
 GROWTH = 1.5
 
 
@@ -27,6 +27,7 @@ class Track:
     interval: float = FIRST_CHECK_SECONDS
     submitted_at: float = 0.0
     errors: int = 0
+    first: float = FIRST_CHECK_SECONDS
 
 
 @dataclass
@@ -53,10 +54,10 @@ class TokenBucket:
 def after_answer(track: Track, state: str, now: float) -> None:
     """Schedule the next question from the answer just received."""
     if state != track.state:
-        track.interval = FIRST_CHECK_SECONDS
+        track.interval = track.first
     else:
-        cap = QUEUED_MAX_SECONDS if state == "IN_QUEUE" else RUNNING_MAX_SECONDS
-        track.interval = min(cap, track.interval * GROWTH)
+        factor = QUEUED_MAX_FACTOR if state == "IN_QUEUE" else RUNNING_MAX_FACTOR
+        track.interval = min(track.first * factor, track.interval * GROWTH)
     track.state = state
     track.errors = 0
     track.next_at = now + track.interval
@@ -65,5 +66,6 @@ def after_answer(track: Track, state: str, now: float) -> None:
 def after_error(track: Track, now: float, retry_after: float | None = None) -> None:
     """A 429, 5xx or dropped connection: ask again later, never give up on the task."""
     track.errors += 1
-    wait = retry_after if retry_after is not None else min(30.0, 2.0 ** min(track.errors, 5))
+    backoff = track.first * 2.0 ** min(track.errors, 5)
+    wait = retry_after if retry_after is not None else min(30.0, backoff)
     track.next_at = now + wait

@@ -88,7 +88,8 @@ class Orchestrator:
         self._withdraw_checked = 0.0
         self._db_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="orchestrator-db")
         self._wake = asyncio.Event()
-        executor.set_waker(self._wake.set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        executor.set_waker(self.wake)
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
         self._lock = OrchestratorLock(settings.data_dir / "orchestrator.lock")
@@ -101,6 +102,7 @@ class Orchestrator:
 
     async def start(self) -> None:
         self._lock.acquire()
+        self._loop = asyncio.get_running_loop()
         self._stopping = False
         await self._db(self._recover)
         self._loop_task = asyncio.create_task(self._run(), name="orchestrator")
@@ -134,7 +136,16 @@ class Orchestrator:
         return await loop.run_in_executor(self._db_pool, functools.partial(fn, *args))
 
     def wake(self) -> None:
-        self._wake.set()
+        """Run a round now; safe from any thread (a webhook served by another loop)."""
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop:
+            self._wake.set()
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def health(self) -> dict[str, object]:
         return {
