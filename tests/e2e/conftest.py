@@ -36,6 +36,7 @@ from playwright.sync_api import (
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.fakes.gemini_server import FakeGeminiServer
+from tests.fakes.runpod_server import FakeRunPodServer
 from tests.procs import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,6 +69,7 @@ class Server:
     password: str | None = None
     gemini: FakeGeminiServer | None = None
     proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    runpod: FakeRunPodServer | None = field(default=None, repr=False)
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -207,6 +209,25 @@ def gemini_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             gemini=fake,
             extra_env={"BANANABATCH_MAX_ATTEMPTS": "1", "BANANABATCH_RETRY_BASE_SECONDS": "0.2"},
         )
+        yield srv
+        _stop_server(srv)
+
+
+@pytest.fixture(scope="session")
+def runpod_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """Generation on a (fake) RunPod endpoint: only the three RunPod variables are set;
+    the fake cloud runs the real worker handler (classic provider) in this process."""
+    with FakeRunPodServer(workers=2, jobs_per_worker=4) as fake:
+        srv = _start_server(
+            tmp_path_factory.mktemp("bb-e2e-runpod"),
+            extra_env={
+                "BANANABATCH_EXECUTOR": "auto",
+                "RUNPOD_API_KEY": fake.api_key,
+                "RUNPOD_ENDPOINT_ID": fake.endpoint_id,
+                "BANANABATCH_RUNPOD_API_URL": fake.api_url,
+            },
+        )
+        srv.runpod = fake
         yield srv
         _stop_server(srv)
 
