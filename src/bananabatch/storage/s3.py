@@ -46,9 +46,9 @@ _S3_ERRORS = (ClientError, BotoCoreError, S3UploadFailedError)
 READ_BUFFER_BYTES = 256 * 1024
 MULTIPART_THRESHOLD_BYTES = 8 * 1024 * 1024
 MULTIPART_CHUNK_BYTES = 8 * 1024 * 1024
-# Parts uploaded at once and parts buffered in memory per `put_file`: bounds its memory
-# to about MULTIPART_CHUNK_BYTES * (UPLOAD_THREADS + 1) whatever the file size.
-UPLOAD_THREADS = 4
+# Parts uploaded at once, and parts held in memory, per `put_file`: its memory stays
+# about MULTIPART_CHUNK_BYTES * (UPLOAD_THREADS + 1), ~24 MiB, whatever the file size.
+UPLOAD_THREADS = 2
 CONNECT_TIMEOUT_SECONDS = 10.0
 READ_TIMEOUT_SECONDS = 60.0
 # The export measures objects concurrently; more than the default 10 connections.
