@@ -51,6 +51,7 @@ from bananabatch.export.manifest import (
     rows_to_jsonl,
 )
 from bananabatch.export.parts import split_parts
+from bananabatch.export.sizes import SizeBook
 from bananabatch.storage.base import Storage
 
 logger = logging.getLogger(__name__)
@@ -196,14 +197,9 @@ def _group_key(output: Output) -> str:
     return f"{output.batch_id}:run:{output.run_index}"
 
 
-def _measure(storage: Storage | None, key: str, fallback: int | None) -> int | None:
+def _measure(sizes: SizeBook | None, key: str, fallback: int | None) -> int | None:
     """Stored size; None when the object is missing from storage."""
-    if storage is None:
-        return fallback
-    try:
-        return storage.size(key)
-    except NotFound:
-        return None
+    return fallback if sizes is None else sizes.get(key)
 
 
 def iter_export_entries(
@@ -248,6 +244,9 @@ def iter_export_entries(
         stmt = stmt.where(Output.batch_id == selection.batch_id)
     if selection.succeeded_only:
         stmt = stmt.where(Output.status == OutputStatus.succeeded)
+    sizes = SizeBook(storage) if storage is not None else None
+    if sizes is not None:
+        sizes.prefetch_export(session, stmt, wanted, include_originals)
 
     names = _NameBook()
     entries: list[ExportEntry] = []
@@ -262,11 +261,11 @@ def iter_export_entries(
         if include_originals and asset_key and group not in originals_done:
             originals_done.add(group)
             original = _original_entry(
-                output, asset_key, asset_size, asset_mime, group, names, storage
+                output, asset_key, asset_size, asset_mime, group, names, sizes
             )
             if original is not None:
                 entries.append(original)
-        entries.append(_output_entry(job, batches[output.batch_id], output, group, names, storage))
+        entries.append(_output_entry(job, batches[output.batch_id], output, group, names, sizes))
 
     if wanted is not None and len(seen_ids) < len(wanted):
         _check_selection(session, job_id, wanted - seen_ids)
@@ -300,11 +299,11 @@ def _original_entry(
     asset_mime: str | None,
     group: str,
     names: _NameBook,
-    storage: Storage | None,
+    sizes: SizeBook | None,
 ) -> ExportEntry | None:
     ext = _stored_ext(asset_key, asset_mime)
     base = safe_arcname(output.source_path or "") or f"originals/{output.source_asset_id}"
-    size = _measure(storage, asset_key, asset_size)
+    size = _measure(sizes, asset_key, asset_size)
     if size is None:
         logger.warning("original %s of %s is missing from storage", asset_key, base)
         return None
@@ -324,15 +323,15 @@ def _output_entry(
     output: Output,
     group: str,
     names: _NameBook,
-    storage: Storage | None,
+    sizes: SizeBook | None,
 ) -> ExportEntry:
     if not has_image(output):
         row = manifest_row(job, batch, output, archive_path="")
         return ExportEntry("output", group, "", None, None, row)
     key = output.storage_key
     assert key is not None  # has_image checked it
-    size = _measure(storage, key, None)
-    if storage is not None and size is None:
+    size = _measure(sizes, key, None)
+    if sizes is not None and size is None:
         logger.warning("image %s of output %s is missing from storage", key, output.id)
         row = manifest_row(job, batch, output, archive_path="")
         row = replace(row, error=row.error or "image missing from storage")
