@@ -203,3 +203,28 @@ async def test_health_names_the_storage(s3_client: httpx.AsyncClient, s3_bucket:
     assert body["ok"] is True
     assert body["storage"] == {"kind": "s3", "bucket": s3_bucket.name, "ok": True}
     assert "secret" not in r.text.lower()
+
+
+async def test_health_when_the_bucket_goes_away(
+    s3_client: httpx.AsyncClient, s3_bucket: S3Bucket
+) -> None:
+    s3_bucket.client.delete_bucket(Bucket=s3_bucket.name)
+    try:
+        r = await s3_client.get(f"{API}/health")
+    finally:
+        s3_bucket.client.create_bucket(Bucket=s3_bucket.name)
+    body = r.json()
+    assert body["ok"] is False
+    assert body["storage"] == {
+        "kind": "s3",
+        "bucket": s3_bucket.name,
+        "ok": False,
+        "error": "no_bucket",
+    }
+
+
+async def test_health_names_the_storage_before_the_runtime_exists(s3_settings: Settings) -> None:
+    app = create_app(settings=s3_settings)  # the lifespan would build the runtime
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as c:
+        r = await c.get(f"{API}/health")
+    assert r.json()["storage"] == {"kind": "s3", "ok": False, "error": "starting"}
