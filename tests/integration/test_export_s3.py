@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.export import ExportSelection, stream_job_zip
+from bananabatch.export.readahead import READ_AHEAD, ReadAhead
 from bananabatch.storage.s3 import MULTIPART_CHUNK_BYTES, UPLOAD_THREADS, S3Storage
 from tests.fakes.s3_server import REGION, S3Bucket
 from tests.integration.test_export import (
@@ -155,9 +156,9 @@ def test_a_50_mb_object_streams_with_bounded_memory(
 def test_export_reads_objects_only_as_the_stream_reaches_them(
     db: Session, s3_storage: S3Storage, session_factory: sessionmaker[Session]
 ) -> None:
-    """Nothing is downloaded before the first byte goes out: one GET per image, each
-    issued when the ZIP writer reaches it."""
-    built = build_semi_auto_job(db, s3_storage, count=5)
+    """Nothing is downloaded before the first byte goes out; each image is fetched
+    once, at most READ_AHEAD opens ahead of the one being streamed."""
+    built = build_semi_auto_job(db, s3_storage, count=11)
     for out in db_outputs(db, built.job_id):
         if out.storage_key:  # bigger than one stream chunk each
             s3_storage.put_bytes(out.storage_key, os.urandom(300_000))
@@ -170,12 +171,39 @@ def test_export_reads_objects_only_as_the_stream_reaches_them(
     )
     assert gets == []  # planned (sizes by HEAD) but nothing read yet
     received = bytearray()
-    seen_after_first_chunk: int | None = None
+    opened_at_first_chunk: int | None = None
     for chunk in chunks:
         received += chunk
-        if seen_after_first_chunk is None:
-            seen_after_first_chunk = len(gets)
-    assert seen_after_first_chunk == 1
-    assert len(gets) == 4 and len(set(gets)) == 4  # each image once
+        if opened_at_first_chunk is None:
+            opened_at_first_chunk = len(gets)
+    assert opened_at_first_chunk == 1 + READ_AHEAD
+    assert len(gets) == 10 and len(set(gets)) == 10  # each image once
     with zipfile.ZipFile(io.BytesIO(bytes(received))) as zf:
         assert zf.testzip() is None
+
+
+def test_an_abandoned_export_releases_what_it_opened_ahead(
+    db: Session,
+    s3_storage: S3Storage,
+    session_factory: sessionmaker[Session],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built = build_semi_auto_job(db, s3_storage, count=8)
+    for out in db_outputs(db, built.job_id):
+        if out.storage_key:
+            s3_storage.put_bytes(out.storage_key, os.urandom(300_000))
+    closes: list[int] = []
+    original_close = ReadAhead.close
+
+    def recording_close(self: ReadAhead) -> None:
+        closes.append(len(self._pending))
+        original_close(self)
+
+    monkeypatch.setattr(ReadAhead, "close", recording_close)
+    _, chunks, _ = stream_job_zip(
+        session_factory, s3_storage, built.job_id, ExportSelection(), part_bytes=1 << 40
+    )
+    next(chunks)
+    assert closes == []
+    chunks.close()  # what a server does when the client goes away
+    assert closes == [READ_AHEAD]  # the objects opened ahead were released
