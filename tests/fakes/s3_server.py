@@ -21,6 +21,7 @@ Test infrastructure only, never a product path.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import subprocess
@@ -162,9 +163,9 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def moto_s3_process() -> Iterator[str]:
-    """moto's S3 server as a child process on 127.0.0.1; yields its URL."""
+@contextlib.contextmanager
+def moto_process() -> Iterator[str]:
+    """moto's S3 server as a child process on 127.0.0.1 (dies with us); yields its URL."""
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -187,6 +188,13 @@ def moto_s3_process() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def moto_s3_process() -> Iterator[str]:
+    """moto's S3 server in a child process, for memory measurements; yields its URL."""
+    with moto_process() as url:
+        yield url
 
 
 @pytest.fixture
@@ -235,6 +243,7 @@ __all__ = [
     "REGION",
     "SECRET_KEY",
     "S3Bucket",
+    "moto_process",
     "presigned_signature_matches",
     "raw_client",
     "set_dummy_credentials",
