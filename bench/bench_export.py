@@ -10,7 +10,11 @@ dir with the real DB migrations and LocalStorage, then consumes
 - peak resident memory growth while streaming versus the archive size; the
   ratio must stay far below 1 (the archive is never held in memory).
 
-Run: `.venv/bin/python -m bench.bench_export [--outputs N] [--size-kb K] [--originals]`.
+With `--s3`, the images live in S3 instead: moto's server in a child process
+on 127.0.0.1 (so its copy of the objects does not count in this process's RSS),
+read through `S3Storage` exactly as in production.
+
+Run: `.venv/bin/python -m bench.bench_export [--outputs N] [--size-kb K] [--originals] [--s3]`.
 Not a test: numbers depend on the machine and its page cache.
 """
 
@@ -21,7 +25,8 @@ import gc
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +38,7 @@ from bananabatch.db.migrate import upgrade
 from bananabatch.db.models import Asset, Batch, Job, Output, Task, new_id
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.export import ExportSelection, stream_job_zip
-from bananabatch.storage import LocalStorage
+from bananabatch.storage import LocalStorage, Storage
 from bananabatch.storage.keys import asset_key, output_key
 
 CLASSES = ("cat", "dog", "bird", "horse", "fish")
@@ -68,7 +73,7 @@ class Result:
 
 def build_job(
     factory: sessionmaker[Session],
-    storage: LocalStorage,
+    storage: Storage,
     outputs: int,
     size: int,
     originals: bool,
@@ -155,42 +160,74 @@ def build_job(
         return job.id
 
 
-def run(outputs: int = 2000, size_kb: int = 200, originals: bool = False) -> Result:
+@contextmanager
+def s3_storage() -> Iterator[Storage]:
+    """A fresh bucket on moto's server in a child process, with dummy credentials."""
+    from tests.fakes.s3_server import ACCESS_KEY, REGION, SECRET_KEY, moto_process, raw_client
+
+    from bananabatch.storage.s3 import S3Storage
+
+    os.environ.update(
+        AWS_ACCESS_KEY_ID=ACCESS_KEY,
+        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    with moto_process() as endpoint:
+        raw_client(endpoint).create_bucket(Bucket="bench-export")
+        yield S3Storage("bench-export", endpoint_url=endpoint, region=REGION)
+
+
+@contextmanager
+def local_storage(root: Path) -> Iterator[Storage]:
+    yield LocalStorage(root)
+
+
+def run(
+    outputs: int = 2000, size_kb: int = 200, originals: bool = False, s3: bool = False
+) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-export-") as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
         upgrade(url)
         engine = make_engine(url)
         factory = make_session_factory(engine)
-        storage = LocalStorage(Path(tmp) / "store")
-        job_id = build_job(factory, storage, outputs, size_kb * 1024, originals)
+        try:
+            with s3_storage() if s3 else local_storage(Path(tmp) / "store") as storage:
+                job_id = build_job(factory, storage, outputs, size_kb * 1024, originals)
+                return _stream(factory, storage, job_id, outputs, originals)
+        finally:
+            engine.dispose()
 
-        gc.collect()
-        baseline = rss_bytes()
-        peak = baseline
-        t0 = time.perf_counter()
-        _, chunks, declared = stream_job_zip(
-            factory, storage, job_id, ExportSelection(), part_bytes=1 << 40
-        )
-        t1 = time.perf_counter()
-        peak = max(peak, rss_bytes())
-        total = 0
-        for n, chunk in enumerate(chunks):
-            total += len(chunk)
-            if n % 8 == 0:
-                peak = max(peak, rss_bytes())
-        t2 = time.perf_counter()
-        peak = max(peak, rss_bytes())
-        engine.dispose()
-        files = outputs + (max(1, outputs // VARIATIONS) if originals else 0)
-        return Result(
-            outputs=outputs,
-            files=files,
-            archive_bytes=total,
-            declared_bytes=declared,
-            plan_seconds=t1 - t0,
-            stream_seconds=t2 - t1,
-            peak_extra_rss=peak - baseline,
-        )
+
+def _stream(
+    factory: sessionmaker[Session], storage: Storage, job_id: str, outputs: int, originals: bool
+) -> Result:
+    gc.collect()
+    baseline = rss_bytes()
+    peak = baseline
+    t0 = time.perf_counter()
+    _, chunks, declared = stream_job_zip(
+        factory, storage, job_id, ExportSelection(), part_bytes=1 << 40
+    )
+    t1 = time.perf_counter()
+    peak = max(peak, rss_bytes())
+    total = 0
+    for n, chunk in enumerate(chunks):
+        total += len(chunk)
+        if n % 8 == 0:
+            peak = max(peak, rss_bytes())
+    t2 = time.perf_counter()
+    peak = max(peak, rss_bytes())
+    files = outputs + (max(1, outputs // VARIATIONS) if originals else 0)
+    return Result(
+        outputs=outputs,
+        files=files,
+        archive_bytes=total,
+        declared_bytes=declared,
+        plan_seconds=t1 - t0,
+        stream_seconds=t2 - t1,
+        peak_extra_rss=peak - baseline,
+    )
 
 
 def report(result: Result, console: Console) -> None:
@@ -213,8 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--outputs", type=int, default=2000)
     parser.add_argument("--size-kb", type=int, default=200)
     parser.add_argument("--originals", action="store_true", help="include the source images")
+    parser.add_argument("--s3", action="store_true", help="images in S3 (moto, child process)")
     args = parser.parse_args(argv)
-    result = run(args.outputs, args.size_kb, args.originals)
+    result = run(args.outputs, args.size_kb, args.originals, args.s3)
     report(result, Console())
     # Fail loudly (for bench.run_all) if the archive was buffered or mis-sized.
     ok = result.memory_ratio < 0.1 and result.declared_bytes == result.archive_bytes

@@ -13,7 +13,11 @@ from bananabatch.db.migrate import upgrade
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.storage.local import LocalStorage
 
-pytest_plugins = ["tests.fakes.gemini_server", "tests.fakes.runpod_server"]
+pytest_plugins = [
+    "tests.fakes.gemini_server",
+    "tests.fakes.runpod_server",
+    "tests.fakes.s3_server",
+]
 
 
 @pytest.fixture

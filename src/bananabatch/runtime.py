@@ -138,6 +138,27 @@ def _open_database(url: str) -> Engine:
         ) from exc
 
 
+def build_storage(settings: Settings) -> Storage:
+    """The bucket when BANANABATCH_S3_BUCKET is set (checked reachable now, so a wrong
+    bucket, endpoint or missing credentials stop the start with a message), else the
+    `store` folder in the data dir."""
+    bucket = (settings.s3_bucket or "").strip()
+    if not bucket:
+        return LocalStorage(settings.data_dir / "store")
+    from bananabatch.storage.s3 import S3Storage  # boto3 loads only when S3 is configured
+
+    storage = S3Storage(
+        bucket,
+        prefix=settings.s3_prefix,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+    )
+    storage.check()
+    shown = f"{bucket}/{storage.prefix}" if storage.prefix else bucket
+    log.info("storage: S3 bucket %s at %s", shown, storage.where)
+    return storage
+
+
 def build_runtime(settings: Settings) -> Runtime:
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -146,9 +167,9 @@ def build_runtime(settings: Settings) -> Runtime:
             f"Cannot create the data directory {settings.data_dir} (BANANABATCH_DATA_DIR): "
             f"{exc.strerror or exc}."
         ) from exc
+    storage = build_storage(settings)
     engine = _open_database(settings.resolved_database_url)
     session_factory = make_session_factory(engine)
-    storage = LocalStorage(settings.data_dir / "store")
     catalog = load_catalog()
     providers = ProviderPool(settings)
     signer = build_signer(settings)

@@ -43,7 +43,7 @@ from bananabatch.export import (
     stream_job_zip,
     zip_entries,
 )
-from bananabatch.storage import LocalStorage
+from bananabatch.storage import LocalStorage, Storage
 from bananabatch.storage.keys import asset_key, output_key
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ AUTO_OUTCOMES: dict[tuple[str, int], tuple[str, str | None]] = {
 
 def build_automatic_job(
     db: Session,
-    storage: LocalStorage,
+    storage: Storage,
     *,
     sources: tuple[str, ...] = ("cat/001.jpg", "cat/002.jpg", "dog/001.jpg"),
     variations: int = 2,
@@ -173,7 +173,7 @@ def build_automatic_job(
     return built
 
 
-def _store_output(storage: LocalStorage, job_id: str, out: Output, side: int = 48) -> None:
+def _store_output(storage: Storage, job_id: str, out: Output, side: int = 48) -> None:
     data = noise_image("PNG", side)
     out.storage_key = output_key(job_id, out.id, "png")
     out.mime_type = "image/png"
@@ -182,7 +182,7 @@ def _store_output(storage: LocalStorage, job_id: str, out: Output, side: int = 4
     storage.put_bytes(out.storage_key, data)
 
 
-def build_semi_auto_job(db: Session, storage: LocalStorage, *, count: int = 6) -> BuiltJob:
+def build_semi_auto_job(db: Session, storage: Storage, *, count: int = 6) -> BuiltJob:
     """One prompt, `count` images in runs of 4: `01-a-red-car/run-001/image-1.png`."""
     refs = ["r" * 64, "s" * 64]
     job = Job(
@@ -228,7 +228,7 @@ def build_semi_auto_job(db: Session, storage: LocalStorage, *, count: int = 6) -
 
 def export(
     session_factory: sessionmaker[Session],
-    storage: LocalStorage,
+    storage: Storage,
     job_id: str,
     selection: ExportSelection | None = None,
     *,

@@ -2,6 +2,7 @@
 
 Key layout (see `storage/keys.py`): content-addressed assets, thumbnails, and
 outputs laid out per job. Writes are atomic: a reader never sees half a file.
+Adapters: `local.LocalStorage` (a folder) and `s3.S3Storage` (a bucket).
 """
 
 from __future__ import annotations
@@ -9,13 +10,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import BinaryIO, Protocol
 
-from bananabatch.errors import BadUpload
+from bananabatch.errors import BadUpload, ServiceUnavailable
+
+# SigV4 presigned URLs are valid for at most 7 days.
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 
 class StorageKeyError(BadUpload):
     """A key that would escape the store (`..`, absolute path, NUL, backslash)."""
 
     code = "bad_storage_key"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The store cannot be used right now (unreachable, refused credentials, no
+    bucket); the message says which setting to check, never a secret."""
+
+    code = "storage_unavailable"
 
 
 def check_key(key: str) -> str:
@@ -27,31 +38,60 @@ def check_key(key: str) -> str:
     return key
 
 
+def check_prefix(prefix: str) -> str:
+    """A listing prefix is a key-shaped folder (`outputs/<job>`), or "" for everything;
+    one trailing slash is tolerated."""
+    stripped = prefix[:-1] if prefix.endswith("/") else prefix
+    return check_key(stripped) if stripped else ""
+
+
+def check_expires(seconds: int) -> int:
+    """Presigned URL lifetimes: 1 s to 7 days (SigV4's limit); anything else is a bug."""
+    if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
+        raise ValueError(f"expires_seconds must be 1..{MAX_PRESIGN_SECONDS}, not {seconds}")
+    return seconds
+
+
 class Storage(Protocol):
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
     def put_file(self, key: str, src: BinaryIO) -> int:
-        """Copy a file object into `key` atomically; returns bytes written."""
+        """Copy a file object into `key` atomically, streaming; returns bytes written."""
         ...
 
-    def get_bytes(self, key: str) -> bytes: ...
+    def get_bytes(self, key: str) -> bytes:
+        """The whole object; NotFound when it is missing."""
+        ...
 
-    def open(self, key: str) -> BinaryIO: ...
+    def open(self, key: str) -> BinaryIO:
+        """A readable, seekable stream that fetches as it is read (never the whole
+        object up front); NotFound when it is missing. Close it."""
+        ...
 
     def exists(self, key: str) -> bool: ...
 
-    def size(self, key: str) -> int: ...
+    def size(self, key: str) -> int:
+        """Stored bytes; NotFound when it is missing."""
+        ...
 
-    def delete(self, key: str) -> None: ...
+    def delete(self, key: str) -> None:
+        """Remove `key`; a missing key is not an error."""
+        ...
 
-    def iter_keys(self, prefix: str) -> Iterator[str]: ...
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        """Every key under the folder `prefix` ("" = all), each once, in the store's order."""
+        ...
 
-    def health(self) -> dict[str, object]: ...
+    def health(self) -> dict[str, object]:
+        """`kind` and `ok`, plus what helps an operator; never a secret."""
+        ...
 
     def presign_get(self, key: str, expires_seconds: int) -> str | None:
-        """A URL anyone may GET `key` at until it expires; None when the store has none."""
+        """A URL anyone holding it can GET `key` from for `expires_seconds`, or None
+        when this store cannot sign one (the server then signs its own URLs)."""
         ...
 
     def presign_put(self, key: str, content_type: str, expires_seconds: int) -> str | None:
-        """A URL anyone may PUT `key` at (with this Content-Type) until it expires."""
+        """A URL that accepts one HTTP PUT of `key`'s bytes for `expires_seconds`, with
+        exactly this `Content-Type` header; None when this store cannot sign one."""
         ...

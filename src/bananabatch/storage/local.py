@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from bananabatch.errors import NotFound
-from bananabatch.storage.base import check_key
+from bananabatch.storage.base import check_expires, check_key, check_prefix
 
 
 class LocalStorage:
@@ -75,6 +75,7 @@ class LocalStorage:
         self.path(key).unlink(missing_ok=True)
 
     def iter_keys(self, prefix: str) -> Iterator[str]:
+        prefix = check_prefix(prefix)
         base = self.root / prefix if prefix else self.root
         if not base.exists():
             return
@@ -87,7 +88,13 @@ class LocalStorage:
         return {"kind": "local", "ok": os.access(self.root, os.W_OK), "free_bytes": usage.free}
 
     def presign_get(self, key: str, expires_seconds: int) -> str | None:
-        return None  # a local disk has no URLs: the server signs its own instead
+        """None: a folder cannot sign URLs; the server signs its own for this key."""
+        check_key(key)
+        check_expires(expires_seconds)
+        return None
 
     def presign_put(self, key: str, content_type: str, expires_seconds: int) -> str | None:
+        """None: a folder cannot sign URLs; the server signs its own for this key."""
+        check_key(key)
+        check_expires(expires_seconds)
         return None

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 import bananabatch
 from bananabatch.api.deps import SettingsDep
 from bananabatch.api.schemas import DbHealth, ExecutorHealth, HealthOut, ProviderHealth
+from bananabatch.config import Settings
 from bananabatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,17 @@ def _check_db(runtime: Runtime) -> DbHealth:
     return DbHealth(ok=True, dialect=dialect)
 
 
+def _storage_kind(settings: Settings) -> str:
+    """Which store the settings select, for answers given before or without its own."""
+    return "s3" if (settings.s3_bucket or "").strip() else "local"
+
+
 def _check_storage(runtime: Runtime) -> dict[str, Any]:
     try:
         return dict(runtime.storage.health())
     except Exception as exc:
         log.warning("health: storage check failed: %s", exc)
-        return {"ok": False, "error": type(exc).__name__}
+        return {"kind": _storage_kind(runtime.settings), "ok": False, "error": type(exc).__name__}
 
 
 @router.get("/health", response_model=HealthOut, summary="Server, DB, storage, executor status")
@@ -53,7 +59,7 @@ async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
             version=bananabatch.__version__,
             auth_required=auth_required,
             db=DbHealth(ok=False, dialect="", error="starting"),
-            storage={"ok": False, "error": "starting"},
+            storage={"kind": _storage_kind(settings), "ok": False, "error": "starting"},
             executor=ExecutorHealth(
                 name=settings.resolved_executor, ok=False, orchestrator_running=False, in_flight=0
             ),
