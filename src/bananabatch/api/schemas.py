@@ -17,6 +17,7 @@ from bananabatch.ingest.service import DatasetSummary, IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     EstimateOut,
+    Id,
     JobCreate,
     JobOptionsIn,
     PromptPreview,
@@ -265,7 +266,7 @@ class JobPatch(_In):
 
 
 class RetryIn(_In):
-    output_ids: list[str] | None = Field(
+    output_ids: list[Id] | None = Field(
         default=None,
         max_length=10_000,
         description="Only these outputs (failed or blocked); all failed outputs when omitted.",
@@ -281,7 +282,7 @@ class RetryOut(BaseModel):
 
 
 class ExportSelectionIn(_In):
-    output_ids: list[str] = Field(min_length=1, max_length=100_000)
+    output_ids: list[Id] = Field(min_length=1, max_length=100_000)
     include_originals: bool | None = Field(
         default=None, description="Add the source images; the job's setting when omitted."
     )

@@ -541,7 +541,10 @@ export interface components {
              * @default false
              */
             include_originals: boolean;
-            /** Per Class Prompts */
+            /**
+             * Per Class Prompts
+             * @description Top-level folder (class) -> prompt template for its images.
+             */
             per_class_prompts?: {
                 [key: string]: string;
             };
