@@ -216,6 +216,9 @@ class Output(Base):
     model: Mapped[str] = mapped_column(String(128))
     seed: Mapped[int] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Text-only answers so far: the retry policy allows one retry per output, and the
+    # last error kind alone forgets them once a 429 comes in between.
+    no_image_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default=OutputStatus.pending)
     error_kind: Mapped[str | None] = mapped_column(String(32), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)

@@ -1,0 +1,28 @@
+"""hardening: count text-only answers per output
+
+Revision ID: 0003h
+Revises: 0002
+Create Date: 2026-12-03 10:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003h"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outputs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("no_image_answers", sa.Integer(), server_default="0", nullable=False)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("outputs", schema=None) as batch_op:
+        batch_op.drop_column("no_image_answers")
