@@ -32,23 +32,26 @@ def _client(request: Request) -> str:
 
 @router.post("/login", response_model=SessionOut, summary="Log in with the server password")
 async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
-    """Sets the HttpOnly session cookie. At most 10 attempts per minute per client address."""
+    """Sets the HttpOnly session cookie. 10 wrong passwords within 15 minutes lock the
+    client address out for 15 minutes (fewer while many addresses guess at once)."""
     auth = _authenticator(request)
     if not auth.required:
         return SessionOut(authenticated=True, auth_required=False)
     limiter: LoginRateLimiter = request.app.state.login_limiter
     client = _client(request)
-    wait = limiter.hit(client)
+    wait = limiter.check(client)
     if wait is not None:
         seconds = retry_after_seconds(wait)
-        log.warning("login rate limit hit by %s", client)
+        log.warning("login refused: %s is locked out", client)
         raise TooManyRequests(
-            f"Too many login attempts; try again in {seconds} seconds.",
+            f"Too many wrong passwords from this address; try again in {seconds} seconds.",
             details={"retry_after": seconds},
         )
     if not auth.check_password(body.password):
+        limiter.failure(client)
         log.warning("failed login from %s", client)
         raise Unauthorized("Wrong password.")
+    limiter.success(client)
     response.set_cookie(
         SESSION_COOKIE,
         auth.issue_session(),
