@@ -34,6 +34,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bananabatch.api.errors import error_response
+from bananabatch.api.proxies import FORWARDED_HOST_KEY
 from bananabatch.config import Settings
 
 log = logging.getLogger(__name__)
@@ -239,12 +240,17 @@ def _split_host(value: str, default_scheme: str | None = None) -> tuple[str, int
     return ((parts.hostname or "").lower(), port)
 
 
-def origin_allowed(headers: Headers, *, loopback_equivalent: bool) -> bool | None:
+def origin_allowed(
+    headers: Headers, *, loopback_equivalent: bool, forwarded_host: str | None = None
+) -> bool | None:
     """Does the request's Origin (or Referer) name this server?
 
-    None when the request carries neither header. With `loopback_equivalent`, a
-    loopback page talking to a loopback server (a dev server proxying the API)
-    counts as same-origin; session cookies get the strict check.
+    This server is the `Host` header, or `forwarded_host`: the X-Forwarded-Host
+    of a trusted proxy (`api/proxies.py`), never the raw header, which anyone
+    can set to match a foreign Origin. None when the request carries neither
+    Origin nor Referer. With `loopback_equivalent`, a loopback page talking to a
+    loopback server (a dev server proxying the API) counts as same-origin;
+    session cookies get the strict check.
     """
     source = headers.get("origin") or headers.get("referer")
     if not source or source == "null":
@@ -253,16 +259,16 @@ def origin_allowed(headers: Headers, *, loopback_equivalent: bool) -> bool | Non
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return False
     src_host, src_port = _split_host(parsed.netloc, parsed.scheme)
-    candidates = [h for h in (headers.get("host"), headers.get("x-forwarded-host")) if h]
-    for candidate in candidates:
-        for value in candidate.split(","):
-            # A Host without a port means the client's default port: behind a TLS proxy
-            # our own view of the scheme may be wrong, so only an explicit port is compared.
-            host, port = _split_host(value.strip())
-            if host and host == src_host and (port is None or port == src_port):
-                return True
-            if loopback_equivalent and host and _is_loopback(host) and _is_loopback(src_host):
-                return True
+    for candidate in (headers.get("host"), forwarded_host):
+        if not candidate:
+            continue
+        # A Host without a port means the client's default port: behind a TLS proxy
+        # our own view of the scheme may be wrong, so only an explicit port is compared.
+        host, port = _split_host(candidate.strip())
+        if host and host == src_host and (port is None or port == src_port):
+            return True
+        if loopback_equivalent and host and _is_loopback(host) and _is_loopback(src_host):
+            return True
     return False
 
 
@@ -335,7 +341,11 @@ class AuthMiddleware:
                 return
 
         if method in UNSAFE_METHODS and via != "token":
-            allowed = origin_allowed(headers, loopback_equivalent=via == "open")
+            allowed = origin_allowed(
+                headers,
+                loopback_equivalent=via == "open",
+                forwarded_host=scope["state"].get(FORWARDED_HOST_KEY),
+            )
             # A session cookie is sent by the browser on its own: demand proof the
             # request comes from our pages. Otherwise refuse only a foreign origin.
             if allowed is False or (allowed is None and via == "cookie"):
