@@ -6,7 +6,9 @@ every `/api/` route except the public ones below needs either
 
 - the HttpOnly, SameSite=Lax session cookie issued by `POST /auth/login`
   (itsdangerous-signed with `BANANABATCH_SECRET_KEY`, or a key derived from the
-  password with scrypt, so changing the password logs every session out), or
+  password with scrypt). It names a server-side session row, so logout revokes
+  it, and carries a fingerprint of the password, so changing the password logs
+  every session out even with a fixed secret key; or
 - `Authorization: Bearer <token>` with a token from `BANANABATCH_API_TOKENS`.
 
 State-changing requests that do not carry a bearer token are CSRF-checked: the
@@ -30,12 +32,14 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bananabatch.api.errors import error_response
 from bananabatch.api.proxies import FORWARDED_HOST_KEY
 from bananabatch.config import Settings
+from bananabatch.services.sessions import session_active
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +84,15 @@ class Authenticator:
         self._token_digests = [
             _digest(t.strip()) for t in settings.api_tokens.split(",") if t.strip()
         ]
-        self._serializer = (
-            URLSafeTimedSerializer(derive_session_key(settings), salt=_SESSION_SALT)
-            if self.required
-            else None
-        )
+        self._serializer: URLSafeTimedSerializer | None = None
+        self._password_fingerprint = ""
+        if self.required:
+            key = derive_session_key(settings)
+            self._serializer = URLSafeTimedSerializer(key, salt=_SESSION_SALT)
+            # Keyed, so the cookie (readable by its holder) reveals nothing about the password.
+            self._password_fingerprint = hmac.new(
+                key.encode("utf-8"), b"password:" + password.encode("utf-8"), hashlib.sha256
+            ).hexdigest()[:32]
         # Without a password, only requests addressed to a loopback name are answered, so
         # a web page cannot reach the API through DNS rebinding. `serve --insecure-no-auth`
         # on a public address turns this off.
@@ -103,19 +111,30 @@ class Authenticator:
             found |= hmac.compare_digest(probe, digest)
         return found
 
-    def issue_session(self) -> str:
+    def issue_session(self, token: str) -> str:
+        """The cookie value for the server-side session `token`."""
         if self._serializer is None:
             raise RuntimeError("sessions exist only when a password is set")
-        return self._serializer.dumps({"v": 1})
+        return self._serializer.dumps({"v": 2, "sid": token, "pw": self._password_fingerprint})
 
-    def check_session(self, value: str | None) -> bool:
+    def session_token(self, value: str | None) -> str | None:
+        """The session token of a validly signed, unexpired cookie issued under the
+        current password; None otherwise. Whether the session was revoked is the
+        session store's answer (`services/sessions.py`)."""
         if not value or self._serializer is None:
-            return False
+            return None
         try:
-            self._serializer.loads(value, max_age=SESSION_MAX_AGE_SECONDS)
+            data = self._serializer.loads(value, max_age=SESSION_MAX_AGE_SECONDS)
         except BadSignature:
-            return False
-        return True
+            return None
+        if not isinstance(data, dict) or data.get("v") != 2:
+            return None
+        token, fingerprint = data.get("sid"), data.get("pw")
+        if not isinstance(token, str) or not isinstance(fingerprint, str):
+            return None
+        if not hmac.compare_digest(fingerprint, self._password_fingerprint):
+            return None
+        return token
 
 
 @dataclass
@@ -275,6 +294,7 @@ def origin_allowed(
 @dataclass
 class AuthState:
     via: AuthVia | None
+    session_token: str | None = None
 
 
 class AuthMiddleware:
@@ -288,24 +308,37 @@ class AuthMiddleware:
         self.app = app
         self.auth = authenticator
 
-    def identify(self, headers: Headers) -> tuple[AuthVia | None, str | None]:
-        """Who is calling: (`via`, problem). `problem` explains a rejected credential."""
+    def identify(self, headers: Headers) -> tuple[AuthVia | None, str | None, str | None]:
+        """Who is calling: (`via`, problem, session token). `problem` explains a rejected
+        credential; a cookie's session still has to be found active (`_session_active`)."""
         if not self.auth.required:
-            return "open", None
+            return "open", None, None
         authorization = headers.get("authorization")
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 if self.auth.check_token(token.strip()):
-                    return "token", None
-                return None, "The API token is not valid."
-            return None, "Unsupported Authorization scheme; use 'Authorization: Bearer <token>'."
+                    return "token", None, None
+                return None, "The API token is not valid.", None
+            return (
+                None,
+                "Unsupported Authorization scheme; use 'Authorization: Bearer <token>'.",
+                None,
+            )
         cookie = _read_cookie(headers, SESSION_COOKIE)
-        if cookie and self.auth.check_session(cookie):
-            return "cookie", None
+        session = self.auth.session_token(cookie)
+        if session is not None:
+            return "cookie", None, session
         if cookie:
-            return None, "The session has expired; log in again."
-        return None, None
+            return None, "The session has expired or the password changed; log in again.", None
+        return None, None, None
+
+    async def _session_active(self, scope: Scope, token: str) -> bool:
+        runtime = getattr(scope["app"].state, "runtime", None)
+        if runtime is None:
+            return False
+        active: bool = await run_in_threadpool(session_active, runtime.session_factory, token)
+        return active
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/"):
@@ -314,8 +347,10 @@ class AuthMiddleware:
         headers = Headers(scope=scope)
         path: str = scope["path"].rstrip("/") or "/"
         method: str = scope["method"]
-        via, problem = self.identify(headers)
-        scope.setdefault("state", {})["auth"] = AuthState(via=via)
+        via, problem, session = self.identify(headers)
+        if session is not None and not await self._session_active(scope, session):
+            via, problem, session = None, "The session has ended (logged out); log in again.", None
+        scope.setdefault("state", {})["auth"] = AuthState(via=via, session_token=session)
 
         if via is None and path not in PUBLIC_PATHS:
             response = error_response(

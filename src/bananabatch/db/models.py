@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output, plus Asset and Dataset.
+"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output, plus Asset, Dataset and
+the login sessions.
 
 Statuses are plain strings backed by the StrEnums below so migrations stay simple
 and SQLite-friendly. `Job.revision` is bumped on every change that a poller cares
@@ -232,3 +233,15 @@ class Output(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class AuthSession(Base):
+    """A login session. The cookie names it, so deleting the row revokes the cookie
+    (logout) before its signature expires. The id is the sha256 of the cookie's
+    session token, so a copy of the database cannot be turned into cookies."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from bananabatch.api.auth import (
     SESSION_COOKIE,
@@ -14,8 +15,10 @@ from bananabatch.api.auth import (
     LoginRateLimiter,
     retry_after_seconds,
 )
+from bananabatch.api.deps import RuntimeDep
 from bananabatch.api.schemas import LoginIn, SessionOut
 from bananabatch.errors import TooManyRequests, Unauthorized
+from bananabatch.services.sessions import create_session, revoke_session
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -31,7 +34,9 @@ def _client(request: Request) -> str:
 
 
 @router.post("/login", response_model=SessionOut, summary="Log in with the server password")
-async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
+async def login(
+    body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
+) -> SessionOut:
     """Sets the HttpOnly session cookie. 10 wrong passwords within 15 minutes lock the
     client address out for 15 minutes (fewer while many addresses guess at once)."""
     auth = _authenticator(request)
@@ -52,9 +57,12 @@ async def login(body: LoginIn, request: Request, response: Response) -> SessionO
         log.warning("failed login from %s", client)
         raise Unauthorized("Wrong password.")
     limiter.success(client)
+    token = await run_in_threadpool(
+        create_session, runtime.session_factory, SESSION_MAX_AGE_SECONDS
+    )
     response.set_cookie(
         SESSION_COOKIE,
-        auth.issue_session(),
+        auth.issue_session(token),
         max_age=SESSION_MAX_AGE_SECONDS,
         path="/",
         httponly=True,
@@ -65,9 +73,14 @@ async def login(body: LoginIn, request: Request, response: Response) -> SessionO
     return SessionOut(authenticated=True, auth_required=True)
 
 
-@router.post("/logout", response_model=SessionOut, summary="Log out (clears the cookie)")
-async def logout(request: Request, response: Response) -> SessionOut:
+@router.post("/logout", response_model=SessionOut, summary="Log out (ends the session)")
+async def logout(request: Request, response: Response, runtime: RuntimeDep) -> SessionOut:
+    """Revokes this cookie's session on the server (a copy of the cookie stops working
+    too) and clears the cookie. Other sessions stay logged in."""
     auth = _authenticator(request)
+    state: AuthState | None = getattr(request.state, "auth", None)
+    if state is not None and state.session_token is not None:
+        await run_in_threadpool(revoke_session, runtime.session_factory, state.session_token)
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
