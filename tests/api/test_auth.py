@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bananabatch.api.app import create_app
-from bananabatch.api.auth import PUBLIC_PATHS, SESSION_COOKIE, LoginRateLimiter
+from bananabatch.api.auth import PUBLIC_PATHS, SESSION_COOKIE
+from bananabatch.api.ratelimit import LoginRateLimiter
 from tests.api.conftest import PASSWORD, TOKEN
 from tests.api.helpers import API, BASE_URL, error_of
 

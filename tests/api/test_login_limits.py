@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr, ValidationError
 
 from bananabatch.api.app import create_app
-from bananabatch.api.auth import LoginRateLimiter
 from bananabatch.api.proxies import TrustedProxies
+from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.config import Settings, parse_networks
 from bananabatch.runtime import build_runtime
 from bananabatch.server import uvicorn_config

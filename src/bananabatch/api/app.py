@@ -17,11 +17,12 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 import bananabatch
-from bananabatch.api.auth import API_PREFIX, Authenticator, AuthMiddleware, LoginRateLimiter
+from bananabatch.api.auth import API_PREFIX, Authenticator, AuthMiddleware
 from bananabatch.api.errors import install_error_handlers
 from bananabatch.api.middleware import BodyLimitMiddleware
 from bananabatch.api.openapi import install_openapi
 from bananabatch.api.proxies import ForwardedHeadersMiddleware, TrustedProxies
+from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.api.routes import (
     assets,
     datasets,

@@ -12,10 +12,10 @@ from bananabatch.api.auth import (
     SESSION_MAX_AGE_SECONDS,
     Authenticator,
     AuthState,
-    LoginRateLimiter,
     retry_after_seconds,
 )
 from bananabatch.api.deps import RuntimeDep
+from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.api.schemas import LoginIn, SessionOut
 from bananabatch.errors import TooManyRequests, Unauthorized
 from bananabatch.services.sessions import create_session, revoke_session
