@@ -77,6 +77,7 @@ __all__ = [
     "SemiAutoJobCreate",
     "SemiAutoPromptIn",
     "SessionOut",
+    "SkippedFileOut",
     "StatusCounts",
 ]
 
@@ -229,10 +230,17 @@ class FileErrorOut(BaseModel):
     message: str
 
 
+class SkippedFileOut(BaseModel):
+    rel_path: str = Field(description="The path as uploaded (inside the ZIP for a ZIP).")
+    reason: str = Field(description='Why it was left out, e.g. "macOS Finder metadata".')
+
+
 class IngestReportOut(BaseModel):
     accepted: list[IngestedFileOut]
     errors: list[FileErrorOut]
-    skipped: list[str] = Field(description="System clutter ignored on purpose (.DS_Store, ...).")
+    skipped: list[SkippedFileOut] = Field(
+        description="System clutter ignored on purpose (.DS_Store, __MACOSX/, ...)."
+    )
 
     @classmethod
     def from_report(cls, report: IngestReport, thumb_url: Any) -> IngestReportOut:
@@ -254,7 +262,7 @@ class IngestReportOut(BaseModel):
                 FileErrorOut(rel_path=e.rel_path, code=e.code, message=e.message)
                 for e in report.errors
             ],
-            skipped=list(report.skipped),
+            skipped=[SkippedFileOut(rel_path=f.rel_path, reason=f.reason) for f in report.skipped],
         )
 
 

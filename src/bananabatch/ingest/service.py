@@ -31,6 +31,7 @@ from bananabatch.ingest.images import ImageRejected, validate_image
 from bananabatch.ingest.paths import (
     UnsafePath,
     common_root,
+    ignored_reason,
     is_ignored_path,
     safe_relative_path,
     strip_root,
@@ -40,6 +41,7 @@ from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.ingest.zipimport import (
     FileError,
     MemberRejected,
+    SkippedFile,
     ZipMember,
     read_member,
     scan_zip,
@@ -80,11 +82,12 @@ class IngestedFile:
 
 @dataclass
 class IngestReport:
-    """What happened to each file of one upload. `skipped` lists OS clutter ignored on purpose."""
+    """What happened to each file of one upload. `skipped` lists OS clutter ignored on
+    purpose, with the reason."""
 
     accepted: list[IngestedFile] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -345,8 +348,9 @@ def ingest_files(
         except UnsafePath as exc:
             ingestor.report.errors.append(FileError(raw, exc.code, exc.message))
             continue
-        if is_ignored_path(rel):
-            ingestor.report.skipped.append(rel)
+        reason = ignored_reason(rel)
+        if reason is not None:
+            ingestor.report.skipped.append(SkippedFile(rel, reason))
             continue
         rel = strip_root(rel, root)
         data = _read_capped(fh, limit)
@@ -367,21 +371,22 @@ def ingest_zip(
     refused; per-entry problems land in `report.errors`.
     """
     _get_dataset(session, dataset_id)
-    members, errors = scan_zip(
+    scan = scan_zip(
         zip_path,
         max_entries=settings.max_zip_entries,
         max_total_bytes=settings.max_zip_uncompressed_bytes,
         max_ratio=settings.max_zip_ratio,
     )
-    if not members and not errors:
+    if not scan.members and not scan.errors:
         raise BadUpload(
             f"{zip_path.name} contains no files (only folders or system files). "
             "Put the images in the ZIP and upload it again."
         )
     ingestor = _Ingestor(session, storage, settings, dataset_id)
-    ingestor.report.errors.extend(errors)
+    ingestor.report.errors.extend(scan.errors)
+    ingestor.report.skipped.extend(scan.skipped)
     with zipfile.ZipFile(zip_path) as zf:
-        for member in members:
+        for member in scan.members:
             data = _read_zip_member(ingestor, zf, member, settings.max_image_bytes)
             if data is not None:
                 ingestor.add(member.rel_path, data)

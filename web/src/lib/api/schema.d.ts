@@ -35,7 +35,8 @@ export interface paths {
         put?: never;
         /**
          * Log in with the server password
-         * @description Sets the HttpOnly session cookie. At most 10 attempts per minute per client address.
+         * @description Sets the HttpOnly session cookie. 10 wrong passwords within 15 minutes lock the
+         *     client address out for 15 minutes (fewer while many addresses guess at once).
          */
         post: operations["auth-login"];
         delete?: never;
@@ -53,7 +54,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log out (clears the cookie) */
+        /**
+         * Log out (ends the session)
+         * @description Revokes this cookie's session on the server (a copy of the cookie stops working
+         *     too) and clears the cookie. Other sessions stay logged in.
+         */
         post: operations["auth-logout"];
         delete?: never;
         options?: never;
@@ -800,9 +805,9 @@ export interface components {
             errors: components["schemas"]["FileErrorOut"][];
             /**
              * Skipped
-             * @description System clutter ignored on purpose (.DS_Store, ...).
+             * @description System clutter ignored on purpose (.DS_Store, __MACOSX/, ...).
              */
-            skipped: string[];
+            skipped: components["schemas"]["SkippedFileOut"][];
         };
         /** IngestedFileOut */
         IngestedFileOut: {
@@ -1237,6 +1242,19 @@ export interface components {
             authenticated: boolean;
             /** Auth Required */
             auth_required: boolean;
+        };
+        /** SkippedFileOut */
+        SkippedFileOut: {
+            /**
+             * Rel Path
+             * @description The path as uploaded (inside the ZIP for a ZIP).
+             */
+            rel_path: string;
+            /**
+             * Reason
+             * @description Why it was left out, e.g. "macOS Finder metadata".
+             */
+            reason: string;
         };
         /**
          * StatusCounts
