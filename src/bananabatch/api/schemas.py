@@ -83,7 +83,9 @@ __all__ = [
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields refused, no type coercion (see job_requests)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # ---- errors ----------------------------------------------------------------------------

@@ -33,6 +33,11 @@ def _no_nul(value: str) -> str:
     return value
 
 
+_REQUEST_CONFIG = ConfigDict(extra="forbid", strict=True)
+"""Unknown fields are refused, and nothing is coerced: `true` is not 1 and "5" is not 5
+(a client sending those has a bug it should hear about). Request models hold no enums
+or dates, which strict mode would refuse as JSON strings."""
+
 Text = Annotated[str, AfterValidator(_no_nul)]
 Prompt = Annotated[Text, Field(max_length=MAX_PROMPT_CHARS)]
 ClassName = Annotated[str, Field(max_length=MAX_CLASS_NAME_CHARS)]
@@ -40,7 +45,7 @@ Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 
 
 class JobOptionsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     aspect_ratio: str | None = Field(
         default=None,
@@ -58,7 +63,7 @@ class JobOptionsIn(BaseModel):
 class AutomaticJobCreate(BaseModel):
     """Dataset augmentation: every image of a dataset x N variations."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     mode: Literal["automatic"] = "automatic"
     name: Text = Field(default="", max_length=200)
@@ -83,7 +88,7 @@ class AutomaticJobCreate(BaseModel):
 
 
 class SemiAutoPromptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     prompt: Prompt
     count: int = Field(default=40, ge=1, le=MAX_COUNT)
@@ -92,7 +97,7 @@ class SemiAutoPromptIn(BaseModel):
 class SemiAutoJobCreate(BaseModel):
     """Creative generation: shared reference images, prompts with counts split into runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     mode: Literal["semi_auto"] = "semi_auto"
     name: Text = Field(default="", max_length=200)
