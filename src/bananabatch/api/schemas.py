@@ -72,6 +72,7 @@ __all__ = [
     "OutputOut",
     "OutputPage",
     "PromptPreview",
+    "ReplacedItemOut",
     "RetryIn",
     "RetryOut",
     "SemiAutoJobCreate",
@@ -237,11 +238,19 @@ class SkippedFileOut(BaseModel):
     reason: str = Field(description='Why it was left out, e.g. "macOS Finder metadata".')
 
 
+class ReplacedItemOut(BaseModel):
+    rel_path: str
+    previous_asset_id: str = Field(description="The image the dataset held at this path.")
+
+
 class IngestReportOut(BaseModel):
     accepted: list[IngestedFileOut]
     errors: list[FileErrorOut]
     skipped: list[SkippedFileOut] = Field(
         description="System clutter ignored on purpose (.DS_Store, __MACOSX/, ...)."
+    )
+    replaced: list[ReplacedItemOut] = Field(
+        description="Dataset paths that held another image, now replaced by this upload.",
     )
 
     @classmethod
@@ -265,6 +274,10 @@ class IngestReportOut(BaseModel):
                 for e in report.errors
             ],
             skipped=[SkippedFileOut(rel_path=f.rel_path, reason=f.reason) for f in report.skipped],
+            replaced=[
+                ReplacedItemOut(rel_path=r.rel_path, previous_asset_id=r.previous_asset_id)
+                for r in report.replaced
+            ],
         )
 
 

@@ -60,6 +60,7 @@ __all__ = [
     "FolderSummary",
     "IngestReport",
     "IngestedFile",
+    "ReplacedItem",
     "create_dataset",
     "dataset_sources",
     "dataset_summary",
@@ -80,14 +81,23 @@ class IngestedFile:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ReplacedItem:
+    """A dataset path that held another image before this upload (now replaced)."""
+
+    rel_path: str
+    previous_asset_id: str
+
+
 @dataclass
 class IngestReport:
     """What happened to each file of one upload. `skipped` lists OS clutter ignored on
-    purpose, with the reason."""
+    purpose, with the reason; `replaced` the dataset paths that held another image."""
 
     accepted: list[IngestedFile] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
+    replaced: list[ReplacedItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -187,8 +197,10 @@ def _get_dataset(session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
-def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str) -> None:
-    """Put `asset_id` at `rel_path`; the same path uploaded again replaces the old image."""
+def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str) -> str | None:
+    """Put `asset_id` at `rel_path`; the same path uploaded again replaces the old image.
+    Returns the replaced asset id (None for a new path or the same image), so the
+    report can say so: a replacement must never be silent."""
     stmt = select(DatasetItem).where(
         DatasetItem.dataset_id == dataset_id, DatasetItem.rel_path == rel_path
     )
@@ -202,8 +214,10 @@ def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str
                 folder=top_folder(rel_path),
             )
         )
-    else:
-        item.asset_id = asset_id
+        return None
+    previous = item.asset_id
+    item.asset_id = asset_id
+    return previous if previous != asset_id else None
 
 
 def _human_bytes(n: int) -> str:
@@ -233,7 +247,7 @@ class _Ingestor:
 
     def add(self, rel_path: str, data: bytes) -> None:
         try:
-            asset, duplicate, notes = self._store_and_link(rel_path, data)
+            asset, duplicate, notes, previous = self._store_and_link(rel_path, data)
         except (ImageRejected, MemberRejected) as exc:
             self.session.rollback()
             self.report.errors.append(FileError(rel_path, exc.reason, exc.message))
@@ -256,8 +270,14 @@ class _Ingestor:
                 notes=notes,
             )
         )
+        if previous is not None:
+            self.report.replaced.append(ReplacedItem(rel_path, previous))
 
-    def _store_and_link(self, rel_path: str, data: bytes) -> tuple[Asset, bool, tuple[str, ...]]:
+    def _store_and_link(
+        self, rel_path: str, data: bytes
+    ) -> tuple[Asset, bool, tuple[str, ...], str | None]:
+        """Store the image and put it at `rel_path`; the last value is the asset id it
+        replaced there, if any."""
         asset, duplicate, notes = store_asset(
             self.session,
             self.storage,
@@ -265,8 +285,9 @@ class _Ingestor:
             name=rel_path,
             max_pixels=self.settings.max_image_pixels,
         )
+        previous = None
         if self.dataset_id is not None:
-            _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            previous = _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
         try:
             self.session.commit()
         except IntegrityError:
@@ -274,9 +295,9 @@ class _Ingestor:
             self.session.rollback()
             if self.dataset_id is None:
                 raise
-            _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            previous = _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
             self.session.commit()
-        return asset, duplicate, notes
+        return asset, duplicate, notes, previous
 
 
 def _read_capped(fh: BinaryIO, limit: int) -> bytes | None:

@@ -808,6 +808,11 @@ export interface components {
              * @description System clutter ignored on purpose (.DS_Store, __MACOSX/, ...).
              */
             skipped: components["schemas"]["SkippedFileOut"][];
+            /**
+             * Replaced
+             * @description Dataset paths that held another image, now replaced by this upload.
+             */
+            replaced: components["schemas"]["ReplacedItemOut"][];
         };
         /** IngestedFileOut */
         IngestedFileOut: {
@@ -1181,6 +1186,16 @@ export interface components {
             gemini_key_configured: boolean;
             /** Default Model */
             default_model: string;
+        };
+        /** ReplacedItemOut */
+        ReplacedItemOut: {
+            /** Rel Path */
+            rel_path: string;
+            /**
+             * Previous Asset Id
+             * @description The image the dataset held at this path.
+             */
+            previous_asset_id: string;
         };
         /** RetryIn */
         RetryIn: {
