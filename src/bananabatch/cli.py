@@ -35,6 +35,7 @@ from bananabatch.db.models import JobStatus
 from bananabatch.errors import BananaBatchError, ValidationFailed
 from bananabatch.runtime import build_runtime
 from bananabatch.services.job_requests import (
+    MAX_PROMPTS_CSV_CHARS,
     AutomaticJobCreate,
     JobCreate,
     JobOptionsIn,
@@ -324,7 +325,13 @@ PriorityOption = Annotated[int, typer.Option(help="Higher runs first.")]
 def _read_prompts_csv(path: Path) -> str:
     """The CSV's text, or exit 2 with the reason (before anything is uploaded)."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
+        if len(text) <= MAX_PROMPTS_CSV_CHARS:
+            return text
+        console.print(
+            f"[red]error:[/red] {path} has {len(text)} characters; the limit is "
+            f"{MAX_PROMPTS_CSV_CHARS}. Split the dataset into several jobs."
+        )
     except UnicodeDecodeError:
         console.print(f"[red]error:[/red] {path} is not UTF-8 text; save the CSV as UTF-8.")
     except OSError as exc:

@@ -239,7 +239,7 @@ class ApiClient:
         `dataset_id` None uploads standalone reference images (semi-automatic mode).
         """
         path = f"/datasets/{dataset_id}/files" if dataset_id else "/assets"
-        merged = IngestReportOut(accepted=[], errors=[], skipped=[])
+        merged = IngestReportOut(accepted=[], errors=[], skipped=[], replaced=[])
         for batch in _batches(files):
             with ExitStack() as stack:
                 parts = [
@@ -252,6 +252,7 @@ class ApiClient:
             merged.accepted.extend(report.accepted)
             merged.errors.extend(report.errors)
             merged.skipped.extend(report.skipped)
+            merged.replaced.extend(report.replaced)
         return merged
 
     def upload_zip(self, dataset_id: str, zip_path: Path) -> IngestReportOut:

@@ -7,12 +7,31 @@ show up in logs, reprs or API answers.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[IpNetwork, ...]:
+    """`"127.0.0.1, 10.0.0.0/8, ::1"` -> networks; ValueError naming a bad entry."""
+    networks: list[IpNetwork] = []
+    for raw in text.split(","):
+        entry = raw.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"{entry!r} is not an IP address or CIDR network (e.g. 127.0.0.1 or 10.0.0.0/8)"
+            ) from None
+    return tuple(networks)
 
 
 class Settings(BaseSettings):
@@ -122,6 +141,11 @@ class Settings(BaseSettings):
     port: int = 8000
     password: SecretStr | None = None
     api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For/"
+        "-Proto/-Host headers are believed; none by default.",
+    )
     secret_key: SecretStr | None = Field(
         default=None, description="Cookie signing key; derived when unset."
     )
@@ -143,6 +167,13 @@ class Settings(BaseSettings):
     web_dir: Path | None = Field(
         default=None, description="Built web UI; defaults to web/out when present."
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_trusted_proxies(cls, value: str) -> str:
+        """A typo here would silently trust nobody (or the wrong host): refuse it at start."""
+        parse_networks(value)
+        return value
 
     @property
     def resolved_database_url(self) -> str:

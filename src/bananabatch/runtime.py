@@ -3,10 +3,12 @@ catalog, provider lookup, executor, orchestrator). Used by `serve` and the CLI."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -31,6 +33,7 @@ from bananabatch.orchestrator.scheduler import Orchestrator
 from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.local import LocalStorage
+from bananabatch.tmpfiles import remove_stale_tmp
 from bananabatch.worker.pipeline import WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
@@ -47,9 +50,12 @@ class Runtime:
     executor: Executor
     orchestrator: Orchestrator
     signer: TransportSigner
+    built_at: float = field(default_factory=time.time)
 
     async def start(self) -> None:
         await self.orchestrator.start()
+        # Holding the orchestrator lock: no other process uses this data dir's temp folder.
+        await asyncio.to_thread(remove_stale_tmp, self.settings.data_dir, self.built_at)
 
     async def stop(self) -> None:
         if self.orchestrator.running:

@@ -12,6 +12,7 @@ import ipaddress
 import logging
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from bananabatch.config import Settings
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
@@ -59,6 +60,21 @@ def check_bind(settings: Settings, host: str, insecure_no_auth: bool) -> None:
     )
 
 
+def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs the app (also used by tests, so they exercise the same setup)."""
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        lifespan="on",
+        # Off: uvicorn would trust X-Forwarded-For from every local connection. The app's
+        # ForwardedHeadersMiddleware trusts BANANABATCH_TRUSTED_PROXIES only.
+        proxy_headers=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        log_level="info",
+    )
+
+
 def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = False) -> None:
     """Run until interrupted. Raises UnsafeBind before anything starts when `host` is unsafe."""
     check_bind(settings, host, insecure_no_auth)
@@ -71,16 +87,7 @@ def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = Fal
         # Reached by LAN names/addresses: with a password, auth protects it; without
         # one the operator chose --insecure-no-auth.
         app.state.authenticator.allow_any_host = True
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        lifespan="on",
-        proxy_headers=True,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        log_level="info",
-    )
-    server = uvicorn.Server(config)
+    server = uvicorn.Server(uvicorn_config(app, host, port))
     log.info("serving on http://%s:%d", host, port)
     try:
         server.run()

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bananabatch.api.app import create_app
-from bananabatch.api.auth import PUBLIC_PATHS, SESSION_COOKIE, SIGNED_PREFIXES, LoginRateLimiter
+from bananabatch.api.auth import PUBLIC_PATHS, SESSION_COOKIE, SIGNED_PREFIXES
+from bananabatch.api.ratelimit import LoginRateLimiter
 from tests.api.conftest import PASSWORD, TOKEN
 from tests.api.helpers import API, BASE_URL, error_of
 
@@ -165,20 +166,36 @@ async def test_login_rate_limit(anon: httpx.AsyncClient) -> None:
     assert err["details"]["retry_after"] == int(r.headers["retry-after"])
 
 
-def test_rate_limiter_window_slides() -> None:
-    limiter = LoginRateLimiter(limit=2, window_seconds=60)
-    assert limiter.hit("a", now=0) is None
-    assert limiter.hit("a", now=1) is None
-    assert limiter.hit("a", now=2) == pytest.approx(58)
-    assert limiter.hit("b", now=2) is None  # per client
-    assert limiter.hit("a", now=61) is None  # the first attempt left the window
+def test_rate_limiter_locks_out_and_lets_go() -> None:
+    now = [0.0]
+    limiter = LoginRateLimiter(
+        max_failures=2, window_seconds=60, lockout_seconds=300, clock=lambda: now[0]
+    )
+    limiter.failure("a")
+    assert limiter.check("a") is None
+    now[0] = 61.0
+    limiter.failure("a")  # the first failure left the window
+    assert limiter.check("a") is None
+    limiter.failure("a")
+    assert limiter.check("a") == pytest.approx(300)
+    assert limiter.check("b") is None  # per client
+    now[0] = 361.0
+    assert limiter.check("a") is None
 
 
 def test_rate_limiter_bounds_memory() -> None:
-    limiter = LoginRateLimiter(limit=1, window_seconds=60, max_clients=3)
+    limiter = LoginRateLimiter(max_failures=1, max_clients=3)
     for i in range(10):
-        limiter.hit(f"10.0.0.{i}", now=0)
-    assert len(limiter._hits) == 3
+        limiter.failure(f"10.0.0.{i}")
+    assert len(limiter._clients) == 3
+
+
+def test_rate_limiter_groups_an_ipv6_host_by_its_64() -> None:
+    assert LoginRateLimiter.client_key("2001:db8::1") == LoginRateLimiter.client_key(
+        "2001:db8::ffff:1"
+    )
+    assert LoginRateLimiter.client_key("::ffff:10.0.0.1") == "10.0.0.1"
+    assert LoginRateLimiter.client_key("unknown") == "unknown"
 
 
 async def test_without_a_password_everything_is_open_but_cross_site_writes_are_not(

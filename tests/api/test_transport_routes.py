@@ -70,3 +70,17 @@ async def test_webhook_needs_the_task_secret(
     assert bad.status_code == 403
     garbage = await anon.post(f"/api/v1/runpod/webhook/task1/{secret}", content=b"{not json")
     assert garbage.status_code == 200
+
+
+async def test_a_large_output_upload_is_not_held_to_the_json_body_limit(
+    secured_runtime: Runtime, anon: httpx.AsyncClient
+) -> None:
+    from bananabatch.api.middleware import MAX_JSON_BODY_BYTES
+
+    data = b"\x89PNG\r\n\x1a\n" + bytes(MAX_JSON_BODY_BYTES + 1024)  # a 4K PNG is this big
+    token = _token(secured_runtime, "outputs/j1/big.png", "put")
+    resp = await anon.put(
+        f"/api/v1/transport/put/{token}", content=data, headers={"Content-Type": "image/png"}
+    )
+    assert resp.status_code == 200, resp.text
+    assert secured_runtime.storage.size("outputs/j1/big.png") == len(data)

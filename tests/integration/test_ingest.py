@@ -252,7 +252,11 @@ def test_unsafe_and_ignored_paths(db: Session, storage: LocalStorage, settings: 
         "/abs.jpg": "unsafe_path",
         "C:\\win.jpg": "unsafe_path",
     }
-    assert report.skipped == ["set/.DS_Store", "set/cat/._001.jpg", "set/Thumbs.db"]
+    assert [f.rel_path for f in report.skipped] == [
+        "set/.DS_Store",
+        "set/cat/._001.jpg",
+        "set/Thumbs.db",
+    ]
     assert [f.rel_path for f in report.accepted] == ["set/cat/001.jpg"]
     assert items(db, ds.id)["set/cat/001.jpg"].folder == "set"
 

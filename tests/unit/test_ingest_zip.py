@@ -26,12 +26,13 @@ LIMITS = {"max_entries": 1000, "max_total_bytes": 100 * 1024 * 1024, "max_ratio"
 
 def scan(path: Path, **overrides: float) -> tuple[list[ZipMember], list[FileError]]:
     limits = {**LIMITS, **overrides}
-    return scan_zip(
+    result = scan_zip(
         path,
         max_entries=int(limits["max_entries"]),
         max_total_bytes=int(limits["max_total_bytes"]),
         max_ratio=float(limits["max_ratio"]),
     )
+    return result.members, result.errors
 
 
 def codes(errors: list[FileError]) -> dict[str, str]:

@@ -32,11 +32,22 @@ def test_transient_errors_retry_until_max_attempts(kind: ErrorKind) -> None:
 
 def test_no_image_is_retried_once() -> None:
     rng = random.Random(1)
-    assert decide(ErrorKind.no_image, attempts=1, policy=POLICY, rng=rng).retry
-    again = decide(
-        ErrorKind.no_image, attempts=2, policy=POLICY, rng=rng, previous_kind=ErrorKind.no_image
-    )
+    assert decide(ErrorKind.no_image, attempts=1, policy=POLICY, rng=rng, no_image_answers=1).retry
+    again = decide(ErrorKind.no_image, attempts=2, policy=POLICY, rng=rng, no_image_answers=2)
     assert not again.retry
+    assert again.reason == "the model answered without an image twice"
+
+
+def test_no_image_allowance_survives_other_errors_in_between() -> None:
+    """text-only, 429, text-only: the count, not the last kind, decides."""
+    policy = RetryPolicy(max_attempts=8)
+    rng = random.Random(1)
+    assert decide(ErrorKind.no_image, attempts=1, policy=policy, rng=rng, no_image_answers=1).retry
+    assert decide(
+        ErrorKind.rate_limited, attempts=2, policy=policy, rng=rng, no_image_answers=1
+    ).retry
+    third = decide(ErrorKind.no_image, attempts=3, policy=policy, rng=rng, no_image_answers=2)
+    assert not third.retry
 
 
 def test_backoff_grows_and_is_capped() -> None:

@@ -17,10 +17,12 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 import bananabatch
-from bananabatch.api.auth import API_PREFIX, Authenticator, AuthMiddleware, LoginRateLimiter
+from bananabatch.api.auth import API_PREFIX, Authenticator, AuthMiddleware
 from bananabatch.api.errors import install_error_handlers
 from bananabatch.api.middleware import BodyLimitMiddleware
 from bananabatch.api.openapi import install_openapi
+from bananabatch.api.proxies import ForwardedHeadersMiddleware, TrustedProxies
+from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.api.routes import (
     assets,
     datasets,
@@ -38,8 +40,6 @@ from bananabatch.config import Settings, get_settings
 from bananabatch.runtime import Runtime, build_runtime
 
 log = logging.getLogger(__name__)
-
-LOGIN_ATTEMPTS_PER_MINUTE = 10
 
 
 def operation_id(route: APIRoute) -> str:
@@ -94,7 +94,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.state.settings = settings
     authenticator = Authenticator(settings)
     app.state.authenticator = authenticator
-    app.state.login_limiter = LoginRateLimiter(limit=LOGIN_ATTEMPTS_PER_MINUTE, window_seconds=60)
+    app.state.login_limiter = LoginRateLimiter()
 
     install_error_handlers(app)
     app.include_router(api_router())
@@ -103,6 +103,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     # Added last = outermost: authentication answers before any body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AuthMiddleware, authenticator=authenticator)
+    # Outermost: the client address and scheme are settled before anything uses them.
+    app.add_middleware(
+        ForwardedHeadersMiddleware, proxies=TrustedProxies.parse(settings.trusted_proxies)
+    )
 
     # Not a mount: as the router's fallback, /api paths keep their 405s and JSON 404s.
     web_dir = resolve_web_dir(settings)

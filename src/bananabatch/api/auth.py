@@ -6,7 +6,9 @@ every `/api/` route except the public ones below needs either
 
 - the HttpOnly, SameSite=Lax session cookie issued by `POST /auth/login`
   (itsdangerous-signed with `BANANABATCH_SECRET_KEY`, or a key derived from the
-  password with scrypt, so changing the password logs every session out), or
+  password with scrypt). It names a server-side session row, so logout revokes
+  it, and carries a fingerprint of the password, so changing the password logs
+  every session out even with a fixed secret key; or
 - `Authorization: Bearer <token>` with a token from `BANANABATCH_API_TOKENS`.
 
 State-changing requests that do not carry a bearer token are CSRF-checked: the
@@ -21,19 +23,19 @@ import hmac
 import ipaddress
 import logging
 import math
-import threading
-import time
-from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bananabatch.api.errors import error_response
+from bananabatch.api.proxies import FORWARDED_HOST_KEY
 from bananabatch.config import Settings
+from bananabatch.services.sessions import session_active
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,15 @@ class Authenticator:
         self._token_digests = [
             _digest(t.strip()) for t in settings.api_tokens.split(",") if t.strip()
         ]
-        self._serializer = (
-            URLSafeTimedSerializer(derive_session_key(settings), salt=_SESSION_SALT)
-            if self.required
-            else None
-        )
+        self._serializer: URLSafeTimedSerializer | None = None
+        self._password_fingerprint = ""
+        if self.required:
+            key = derive_session_key(settings)
+            self._serializer = URLSafeTimedSerializer(key, salt=_SESSION_SALT)
+            # Keyed, so the cookie (readable by its holder) reveals nothing about the password.
+            self._password_fingerprint = hmac.new(
+                key.encode("utf-8"), b"password:" + password.encode("utf-8"), hashlib.sha256
+            ).hexdigest()[:32]
         # Without a password, only requests addressed to a loopback name are answered, so
         # a web page cannot reach the API through DNS rebinding. `serve --insecure-no-auth`
         # on a public address turns this off.
@@ -103,48 +109,30 @@ class Authenticator:
             found |= hmac.compare_digest(probe, digest)
         return found
 
-    def issue_session(self) -> str:
+    def issue_session(self, token: str) -> str:
+        """The cookie value for the server-side session `token`."""
         if self._serializer is None:
             raise RuntimeError("sessions exist only when a password is set")
-        return self._serializer.dumps({"v": 1})
+        return self._serializer.dumps({"v": 2, "sid": token, "pw": self._password_fingerprint})
 
-    def check_session(self, value: str | None) -> bool:
+    def session_token(self, value: str | None) -> str | None:
+        """The session token of a validly signed, unexpired cookie issued under the
+        current password; None otherwise. Whether the session was revoked is the
+        session store's answer (`services/sessions.py`)."""
         if not value or self._serializer is None:
-            return False
-        try:
-            self._serializer.loads(value, max_age=SESSION_MAX_AGE_SECONDS)
-        except BadSignature:
-            return False
-        return True
-
-
-class LoginRateLimiter:
-    """Sliding window of login attempts per client address (in memory, per process)."""
-
-    def __init__(self, limit: int = 10, window_seconds: float = 60.0, max_clients: int = 10_000):
-        self.limit = limit
-        self.window = window_seconds
-        self.max_clients = max_clients
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def hit(self, client: str, now: float | None = None) -> float | None:
-        """Record an attempt; returns seconds to wait when over the limit, else None."""
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            hits = self._hits.get(client)
-            if hits is None:
-                hits = deque()
-                self._hits[client] = hits
-                while len(self._hits) > self.max_clients:
-                    self._hits.popitem(last=False)
-            self._hits.move_to_end(client)
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return max(1.0, hits[0] + self.window - now)
-            hits.append(now)
             return None
+        try:
+            data = self._serializer.loads(value, max_age=SESSION_MAX_AGE_SECONDS)
+        except BadSignature:
+            return None
+        if not isinstance(data, dict) or data.get("v") != 2:
+            return None
+        token, fingerprint = data.get("sid"), data.get("pw")
+        if not isinstance(token, str) or not isinstance(fingerprint, str):
+            return None
+        if not hmac.compare_digest(fingerprint, self._password_fingerprint):
+            return None
+        return token
 
 
 def _is_loopback(hostname: str) -> bool:
@@ -170,12 +158,17 @@ def _split_host(value: str, default_scheme: str | None = None) -> tuple[str, int
     return ((parts.hostname or "").lower(), port)
 
 
-def origin_allowed(headers: Headers, *, loopback_equivalent: bool) -> bool | None:
+def origin_allowed(
+    headers: Headers, *, loopback_equivalent: bool, forwarded_host: str | None = None
+) -> bool | None:
     """Does the request's Origin (or Referer) name this server?
 
-    None when the request carries neither header. With `loopback_equivalent`, a
-    loopback page talking to a loopback server (a dev server proxying the API)
-    counts as same-origin; session cookies get the strict check.
+    This server is the `Host` header, or `forwarded_host`: the X-Forwarded-Host
+    of a trusted proxy (`api/proxies.py`), never the raw header, which anyone
+    can set to match a foreign Origin. None when the request carries neither
+    Origin nor Referer. With `loopback_equivalent`, a loopback page talking to a
+    loopback server (a dev server proxying the API) counts as same-origin;
+    session cookies get the strict check.
     """
     source = headers.get("origin") or headers.get("referer")
     if not source or source == "null":
@@ -184,22 +177,23 @@ def origin_allowed(headers: Headers, *, loopback_equivalent: bool) -> bool | Non
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         return False
     src_host, src_port = _split_host(parsed.netloc, parsed.scheme)
-    candidates = [h for h in (headers.get("host"), headers.get("x-forwarded-host")) if h]
-    for candidate in candidates:
-        for value in candidate.split(","):
-            # A Host without a port means the client's default port: behind a TLS proxy
-            # our own view of the scheme may be wrong, so only an explicit port is compared.
-            host, port = _split_host(value.strip())
-            if host and host == src_host and (port is None or port == src_port):
-                return True
-            if loopback_equivalent and host and _is_loopback(host) and _is_loopback(src_host):
-                return True
+    for candidate in (headers.get("host"), forwarded_host):
+        if not candidate:
+            continue
+        # A Host without a port means the client's default port: behind a TLS proxy
+        # our own view of the scheme may be wrong, so only an explicit port is compared.
+        host, port = _split_host(candidate.strip())
+        if host and host == src_host and (port is None or port == src_port):
+            return True
+        if loopback_equivalent and host and _is_loopback(host) and _is_loopback(src_host):
+            return True
     return False
 
 
 @dataclass
 class AuthState:
     via: AuthVia | None
+    session_token: str | None = None
 
 
 class AuthMiddleware:
@@ -213,24 +207,37 @@ class AuthMiddleware:
         self.app = app
         self.auth = authenticator
 
-    def identify(self, headers: Headers) -> tuple[AuthVia | None, str | None]:
-        """Who is calling: (`via`, problem). `problem` explains a rejected credential."""
+    def identify(self, headers: Headers) -> tuple[AuthVia | None, str | None, str | None]:
+        """Who is calling: (`via`, problem, session token). `problem` explains a rejected
+        credential; a cookie's session still has to be found active (`_session_active`)."""
         if not self.auth.required:
-            return "open", None
+            return "open", None, None
         authorization = headers.get("authorization")
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 if self.auth.check_token(token.strip()):
-                    return "token", None
-                return None, "The API token is not valid."
-            return None, "Unsupported Authorization scheme; use 'Authorization: Bearer <token>'."
+                    return "token", None, None
+                return None, "The API token is not valid.", None
+            return (
+                None,
+                "Unsupported Authorization scheme; use 'Authorization: Bearer <token>'.",
+                None,
+            )
         cookie = _read_cookie(headers, SESSION_COOKIE)
-        if cookie and self.auth.check_session(cookie):
-            return "cookie", None
+        session = self.auth.session_token(cookie)
+        if session is not None:
+            return "cookie", None, session
         if cookie:
-            return None, "The session has expired; log in again."
-        return None, None
+            return None, "The session has expired or the password changed; log in again.", None
+        return None, None, None
+
+    async def _session_active(self, scope: Scope, token: str) -> bool:
+        runtime = getattr(scope["app"].state, "runtime", None)
+        if runtime is None:
+            return False
+        active: bool = await run_in_threadpool(session_active, runtime.session_factory, token)
+        return active
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -243,8 +250,10 @@ class AuthMiddleware:
         headers = Headers(scope=scope)
         path: str = scope["path"].rstrip("/") or "/"
         method: str = scope["method"]
-        via, problem = self.identify(headers)
-        scope.setdefault("state", {})["auth"] = AuthState(via=via)
+        via, problem, session = self.identify(headers)
+        if session is not None and not await self._session_active(scope, session):
+            via, problem, session = None, "The session has ended (logged out); log in again.", None
+        scope.setdefault("state", {})["auth"] = AuthState(via=via, session_token=session)
 
         if via is None and path not in PUBLIC_PATHS:
             response = error_response(
@@ -270,7 +279,11 @@ class AuthMiddleware:
                 return
 
         if method in UNSAFE_METHODS and via != "token":
-            allowed = origin_allowed(headers, loopback_equivalent=via == "open")
+            allowed = origin_allowed(
+                headers,
+                loopback_equivalent=via == "open",
+                forwarded_host=scope["state"].get(FORWARDED_HOST_KEY),
+            )
             # A session cookie is sent by the browser on its own: demand proof the
             # request comes from our pages. Otherwise refuse only a foreign origin.
             if allowed is False or (allowed is None and via == "cookie"):

@@ -17,6 +17,7 @@ from bananabatch.ingest.service import DatasetSummary, IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     EstimateOut,
+    Id,
     JobCreate,
     JobOptionsIn,
     PromptPreview,
@@ -71,17 +72,21 @@ __all__ = [
     "OutputOut",
     "OutputPage",
     "PromptPreview",
+    "ReplacedItemOut",
     "RetryIn",
     "RetryOut",
     "SemiAutoJobCreate",
     "SemiAutoPromptIn",
     "SessionOut",
+    "SkippedFileOut",
     "StatusCounts",
 ]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Request bodies: unknown fields refused, no type coercion (see job_requests)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 # ---- errors ----------------------------------------------------------------------------
@@ -228,10 +233,25 @@ class FileErrorOut(BaseModel):
     message: str
 
 
+class SkippedFileOut(BaseModel):
+    rel_path: str = Field(description="The path as uploaded (inside the ZIP for a ZIP).")
+    reason: str = Field(description='Why it was left out, e.g. "macOS Finder metadata".')
+
+
+class ReplacedItemOut(BaseModel):
+    rel_path: str
+    previous_asset_id: str = Field(description="The image the dataset held at this path.")
+
+
 class IngestReportOut(BaseModel):
     accepted: list[IngestedFileOut]
     errors: list[FileErrorOut]
-    skipped: list[str] = Field(description="System clutter ignored on purpose (.DS_Store, ...).")
+    skipped: list[SkippedFileOut] = Field(
+        description="System clutter ignored on purpose (.DS_Store, __MACOSX/, ...)."
+    )
+    replaced: list[ReplacedItemOut] = Field(
+        description="Dataset paths that held another image, now replaced by this upload.",
+    )
 
     @classmethod
     def from_report(cls, report: IngestReport, thumb_url: Any) -> IngestReportOut:
@@ -253,7 +273,11 @@ class IngestReportOut(BaseModel):
                 FileErrorOut(rel_path=e.rel_path, code=e.code, message=e.message)
                 for e in report.errors
             ],
-            skipped=list(report.skipped),
+            skipped=[SkippedFileOut(rel_path=f.rel_path, reason=f.reason) for f in report.skipped],
+            replaced=[
+                ReplacedItemOut(rel_path=r.rel_path, previous_asset_id=r.previous_asset_id)
+                for r in report.replaced
+            ],
         )
 
 
@@ -265,7 +289,7 @@ class JobPatch(_In):
 
 
 class RetryIn(_In):
-    output_ids: list[str] | None = Field(
+    output_ids: list[Id] | None = Field(
         default=None,
         max_length=10_000,
         description="Only these outputs (failed or blocked); all failed outputs when omitted.",
@@ -281,7 +305,7 @@ class RetryOut(BaseModel):
 
 
 class ExportSelectionIn(_In):
-    output_ids: list[str] = Field(min_length=1, max_length=100_000)
+    output_ids: list[Id] = Field(min_length=1, max_length=100_000)
     include_originals: bool | None = Field(
         default=None, description="Add the source images; the job's setting when omitted."
     )

@@ -25,6 +25,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from bananabatch.errors import BadUpload
+from bananabatch.tmpfiles import tmp_root
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,9 @@ class ParsedForm:
 
 @contextmanager
 def upload_dir(data_dir: Path) -> Iterator[Path]:
-    """A private temp folder next to the store (same disk), removed afterwards."""
-    root = data_dir / "tmp"
+    """A private temp folder next to the store (same disk), removed afterwards (or, after
+    a crash, on the next start: `tmpfiles.remove_stale_tmp`)."""
+    root = tmp_root(data_dir)
     root.mkdir(parents=True, exist_ok=True)
     path = Path(tempfile.mkdtemp(prefix="upload-", dir=root))
     try:

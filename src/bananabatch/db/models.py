@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output, plus Asset and Dataset.
+"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output, plus Asset, Dataset and
+the login sessions.
 
 Statuses are plain strings backed by the StrEnums below so migrations stay simple
 and SQLite-friendly. `Job.revision` is bumped on every change that a poller cares
@@ -222,6 +223,9 @@ class Output(Base):
     model: Mapped[str] = mapped_column(String(128))
     seed: Mapped[int] = mapped_column(Integer)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Text-only answers so far: the retry policy allows one retry per output, and the
+    # last error kind alone forgets them once a 429 comes in between.
+    no_image_answers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(16), default=OutputStatus.pending)
     error_kind: Mapped[str | None] = mapped_column(String(32), default=None)
     error: Mapped[str | None] = mapped_column(Text, default=None)
@@ -235,3 +239,15 @@ class Output(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+
+
+class AuthSession(Base):
+    """A login session. The cookie names it, so deleting the row revokes the cookie
+    (logout) before its signature expires. The id is the sha256 of the cookie's
+    session token, so a copy of the database cannot be turned into cookies."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)

@@ -30,6 +30,9 @@ VARIABLES: tuple[str, ...] = ("filename", "stem", "folder", "class", "index", "v
 SEMI_AUTO_VARIABLES: tuple[str, ...] = ("index", "variation")
 """The variables that have a value in semi-automatic mode (there is no source image)."""
 
+MAX_PROMPT_CHARS = 8000
+"""Longest prompt template accepted anywhere (job prompt, per-class, per-image CSV row)."""
+
 _PATH_HEADERS = frozenset({"path", "rel_path", "relative_path", "file", "filename", "image"})
 _PROMPT_HEADERS = frozenset({"prompt", "template", "text"})
 
@@ -276,6 +279,12 @@ def parse_prompts_csv(text: str) -> dict[str, str]:
             if not prompt:
                 raise ValidationFailed(
                     f"Prompts CSV line {line}: the prompt for {path!r} is empty.",
+                    details={"line": line},
+                )
+            if len(prompt) > MAX_PROMPT_CHARS:
+                raise ValidationFailed(
+                    f"Prompts CSV line {line}: the prompt for {path!r} is {len(prompt)} "
+                    f"characters long; the limit is {MAX_PROMPT_CHARS}.",
                     details={"line": line},
                 )
             if path in prompts:

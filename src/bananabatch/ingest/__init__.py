@@ -20,7 +20,14 @@ from bananabatch.ingest.service import (
     store_asset,
 )
 from bananabatch.ingest.thumbnails import make_thumbnail
-from bananabatch.ingest.zipimport import ArchiveRejected, FileError, ZipMember, scan_zip
+from bananabatch.ingest.zipimport import (
+    ArchiveRejected,
+    FileError,
+    SkippedFile,
+    ZipMember,
+    ZipScan,
+    scan_zip,
+)
 
 __all__ = [
     "ArchiveRejected",
@@ -30,9 +37,11 @@ __all__ = [
     "ImageRejected",
     "IngestReport",
     "IngestedFile",
+    "SkippedFile",
     "UnsafePath",
     "ValidatedImage",
     "ZipMember",
+    "ZipScan",
     "create_dataset",
     "dataset_sources",
     "dataset_summary",

@@ -22,7 +22,13 @@ MAX_SEGMENT_BYTES = 255
 """Most file systems cap one name at 255 bytes; an export unpacked there must not fail."""
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
-_IGNORED_NAMES = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx"})
+_IGNORED_NAMES: dict[str, str] = {
+    "__macosx": "macOS resource forks (__MACOSX folder), not images",
+    ".ds_store": "macOS Finder metadata (.DS_Store)",
+    "thumbs.db": "Windows thumbnail cache (Thumbs.db)",
+    "ehthumbs.db": "Windows thumbnail cache (ehthumbs.db)",
+    "desktop.ini": "Windows folder settings (desktop.ini)",
+}
 
 
 class UnsafePath(BadUpload):
@@ -90,14 +96,25 @@ def safe_relative_path(raw: str) -> str:
     return result
 
 
-def is_ignored_path(path: str) -> bool:
-    """True for OS clutter that is never part of a dataset (macOS/Windows metadata, dot files)."""
+def ignored_reason(path: str) -> str | None:
+    """Why `path` is OS clutter that is never part of a dataset (macOS/Windows metadata,
+    dot files), in words for the upload report; None for a path to import."""
     for seg in path.replace("\\", "/").split("/"):
         if seg in ("", "."):
             continue
-        if seg.startswith(".") or seg.lower() in _IGNORED_NAMES:
-            return True
-    return False
+        reason = _IGNORED_NAMES.get(seg.lower())
+        if reason is not None:
+            return reason
+        if seg.startswith("._"):
+            return "macOS resource fork (a '._' file), not an image"
+        if seg.startswith("."):
+            return "hidden file or folder (its name starts with '.')"
+    return None
+
+
+def is_ignored_path(path: str) -> bool:
+    """True for OS clutter that is never part of a dataset (see `ignored_reason`)."""
+    return ignored_reason(path) is not None
 
 
 def top_folder(rel_path: str) -> str:

@@ -31,6 +31,7 @@ from bananabatch.ingest.images import ImageRejected, validate_image
 from bananabatch.ingest.paths import (
     UnsafePath,
     common_root,
+    ignored_reason,
     is_ignored_path,
     safe_relative_path,
     strip_root,
@@ -40,6 +41,7 @@ from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.ingest.zipimport import (
     FileError,
     MemberRejected,
+    SkippedFile,
     ZipMember,
     read_member,
     scan_zip,
@@ -58,6 +60,7 @@ __all__ = [
     "FolderSummary",
     "IngestReport",
     "IngestedFile",
+    "ReplacedItem",
     "create_dataset",
     "dataset_sources",
     "dataset_summary",
@@ -78,13 +81,23 @@ class IngestedFile:
     notes: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ReplacedItem:
+    """A dataset path that held another image before this upload (now replaced)."""
+
+    rel_path: str
+    previous_asset_id: str
+
+
 @dataclass
 class IngestReport:
-    """What happened to each file of one upload. `skipped` lists OS clutter ignored on purpose."""
+    """What happened to each file of one upload. `skipped` lists OS clutter ignored on
+    purpose, with the reason; `replaced` the dataset paths that held another image."""
 
     accepted: list[IngestedFile] = field(default_factory=list)
     errors: list[FileError] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+    replaced: list[ReplacedItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -184,8 +197,10 @@ def _get_dataset(session: Session, dataset_id: str) -> Dataset:
     return dataset
 
 
-def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str) -> None:
-    """Put `asset_id` at `rel_path`; the same path uploaded again replaces the old image."""
+def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str) -> str | None:
+    """Put `asset_id` at `rel_path`; the same path uploaded again replaces the old image.
+    Returns the replaced asset id (None for a new path or the same image), so the
+    report can say so: a replacement must never be silent."""
     stmt = select(DatasetItem).where(
         DatasetItem.dataset_id == dataset_id, DatasetItem.rel_path == rel_path
     )
@@ -199,8 +214,10 @@ def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str
                 folder=top_folder(rel_path),
             )
         )
-    else:
-        item.asset_id = asset_id
+        return None
+    previous = item.asset_id
+    item.asset_id = asset_id
+    return previous if previous != asset_id else None
 
 
 def _human_bytes(n: int) -> str:
@@ -230,7 +247,7 @@ class _Ingestor:
 
     def add(self, rel_path: str, data: bytes) -> None:
         try:
-            asset, duplicate, notes = self._store_and_link(rel_path, data)
+            asset, duplicate, notes, previous = self._store_and_link(rel_path, data)
         except (ImageRejected, MemberRejected) as exc:
             self.session.rollback()
             self.report.errors.append(FileError(rel_path, exc.reason, exc.message))
@@ -253,8 +270,14 @@ class _Ingestor:
                 notes=notes,
             )
         )
+        if previous is not None:
+            self.report.replaced.append(ReplacedItem(rel_path, previous))
 
-    def _store_and_link(self, rel_path: str, data: bytes) -> tuple[Asset, bool, tuple[str, ...]]:
+    def _store_and_link(
+        self, rel_path: str, data: bytes
+    ) -> tuple[Asset, bool, tuple[str, ...], str | None]:
+        """Store the image and put it at `rel_path`; the last value is the asset id it
+        replaced there, if any."""
         asset, duplicate, notes = store_asset(
             self.session,
             self.storage,
@@ -262,8 +285,9 @@ class _Ingestor:
             name=rel_path,
             max_pixels=self.settings.max_image_pixels,
         )
+        previous = None
         if self.dataset_id is not None:
-            _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            previous = _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
         try:
             self.session.commit()
         except IntegrityError:
@@ -271,9 +295,9 @@ class _Ingestor:
             self.session.rollback()
             if self.dataset_id is None:
                 raise
-            _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            previous = _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
             self.session.commit()
-        return asset, duplicate, notes
+        return asset, duplicate, notes, previous
 
 
 def _read_capped(fh: BinaryIO, limit: int) -> bytes | None:
@@ -345,8 +369,9 @@ def ingest_files(
         except UnsafePath as exc:
             ingestor.report.errors.append(FileError(raw, exc.code, exc.message))
             continue
-        if is_ignored_path(rel):
-            ingestor.report.skipped.append(rel)
+        reason = ignored_reason(rel)
+        if reason is not None:
+            ingestor.report.skipped.append(SkippedFile(rel, reason))
             continue
         rel = strip_root(rel, root)
         data = _read_capped(fh, limit)
@@ -367,21 +392,22 @@ def ingest_zip(
     refused; per-entry problems land in `report.errors`.
     """
     _get_dataset(session, dataset_id)
-    members, errors = scan_zip(
+    scan = scan_zip(
         zip_path,
         max_entries=settings.max_zip_entries,
         max_total_bytes=settings.max_zip_uncompressed_bytes,
         max_ratio=settings.max_zip_ratio,
     )
-    if not members and not errors:
+    if not scan.members and not scan.errors:
         raise BadUpload(
             f"{zip_path.name} contains no files (only folders or system files). "
             "Put the images in the ZIP and upload it again."
         )
     ingestor = _Ingestor(session, storage, settings, dataset_id)
-    ingestor.report.errors.extend(errors)
+    ingestor.report.errors.extend(scan.errors)
+    ingestor.report.skipped.extend(scan.skipped)
     with zipfile.ZipFile(zip_path) as zf:
-        for member in members:
+        for member in scan.members:
             data = _read_zip_member(ingestor, zf, member, settings.max_image_bytes)
             if data is not None:
                 ingestor.add(member.rel_path, data)

@@ -26,7 +26,7 @@ from bananabatch.errors import BadUpload
 from bananabatch.ingest.paths import (
     UnsafePath,
     common_root,
-    is_ignored_path,
+    ignored_reason,
     safe_relative_path,
     strip_root,
 )
@@ -57,6 +57,14 @@ class FileError:
     rel_path: str
     code: str
     message: str
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """OS clutter left out of an upload on purpose, and why (shown to the user as is)."""
+
+    rel_path: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -201,14 +209,22 @@ def _check_totals(
             )
 
 
-def scan_zip(
-    path: Path, *, max_entries: int, max_total_bytes: int, max_ratio: float
-) -> tuple[list[ZipMember], list[FileError]]:
+@dataclass(frozen=True)
+class ZipScan:
+    """What `scan_zip` found: entries to read, entries refused, clutter left out."""
+
+    members: list[ZipMember]
+    errors: list[FileError]
+    skipped: list[SkippedFile]
+
+
+def scan_zip(path: Path, *, max_entries: int, max_total_bytes: int, max_ratio: float) -> ZipScan:
     """List the importable entries of a ZIP on disk, or raise `ArchiveRejected`.
 
-    Returns the members to read (paths made safe, the common top folder removed)
-    and per-entry errors for entries that are skipped. Directories and OS clutter
-    (`__MACOSX/`, dot files, Thumbs.db) are skipped silently.
+    Returns the members to read (paths made safe, the common top folder removed),
+    per-entry errors for entries that are refused, and the OS clutter left out on
+    purpose (`__MACOSX/`, dot files, Thumbs.db) with the reason, so the report
+    accounts for every file entry. Directories are not reported.
     """
     name = path.name
     _preflight(path, max_entries)
@@ -226,6 +242,7 @@ def scan_zip(
 
     kept: list[tuple[str, zipfile.ZipInfo]] = []
     errors: list[FileError] = []
+    skipped: list[SkippedFile] = []
     seen: set[str] = set()
     for info in files:
         raw = info.filename
@@ -243,7 +260,9 @@ def scan_zip(
         except UnsafePath as exc:
             errors.append(FileError(raw, "unsafe_path", exc.message))
             continue
-        if is_ignored_path(rel):
+        reason = ignored_reason(rel)
+        if reason is not None:
+            skipped.append(SkippedFile(rel, reason))
             continue
         if info.flag_bits & 0x1:
             errors.append(
@@ -270,7 +289,7 @@ def scan_zip(
     if root is not None:
         log.info("%s: stripping common top folder %r", name, root)
     members = [ZipMember(strip_root(rel, root), info.file_size, info) for rel, info in kept]
-    return members, errors
+    return ZipScan(members, errors, skipped)
 
 
 def read_member(zf: zipfile.ZipFile, member: ZipMember, *, max_bytes: int) -> bytes:

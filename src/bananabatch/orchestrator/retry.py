@@ -2,7 +2,8 @@
 
 Permanent kinds (safety blocks, invalid requests, our own bugs) fail at once and
 are never retried (nothing paid twice for an answer that cannot change). A
-text-only answer is retried once. Transient kinds back off exponentially with
+text-only answer is retried once per output (counted durably on the output, so
+other errors in between do not reset it). Transient kinds back off exponentially with
 jitter (half to all of each step) up to a cap, honouring the provider's advised
 delay when larger.
 """
@@ -44,16 +45,22 @@ def decide(
     policy: RetryPolicy,
     rng: random.Random,
     retry_after: float | None = None,
-    previous_kind: ErrorKind | None = None,
+    no_image_answers: int = 0,
 ) -> RetryDecision:
-    """`attempts` counts dispatches already made for this output (>= 1)."""
+    """`attempts` counts dispatches already made for this output (>= 1);
+    `no_image_answers` counts its text-only answers so far, this one included.
+
+    A count rather than the previous error kind: a 429 or 503 between two
+    text-only answers must not reset the allowance (each answer is paid for).
+    """
     if kind in PERMANENT_KINDS:
         return RetryDecision(False, reason=f"{kind.value} errors are permanent")
     if attempts >= policy.max_attempts:
         plural = "attempt" if attempts == 1 else "attempts"
         return RetryDecision(False, reason=f"gave up after {attempts} {plural}")
-    if kind is ErrorKind.no_image and previous_kind is ErrorKind.no_image:
-        return RetryDecision(False, reason="the model answered without an image twice")
+    if kind is ErrorKind.no_image and no_image_answers > policy.no_image_retries:
+        times = {1: "once", 2: "twice"}.get(no_image_answers, f"{no_image_answers} times")
+        return RetryDecision(False, reason=f"the model answered without an image {times}")
     delay = backoff_delay(attempts, policy, rng)
     if retry_after is not None:
         delay = max(delay, min(retry_after, policy.max_seconds))

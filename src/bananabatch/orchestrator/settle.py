@@ -264,7 +264,8 @@ class Settler:
             )
             if error.kind is ErrorKind.rate_limited:
                 outcome.rate_limited.append(error.retry_after)
-            previous = ErrorKind(output.error_kind) if output.error_kind else None
+            if error.kind is ErrorKind.no_image:
+                output.no_image_answers += 1
             output.error_kind = error.kind.value
             output.error = error.message
             if job.status == JobStatus.cancelled:
@@ -277,7 +278,7 @@ class Settler:
                 policy=self.policy,
                 rng=self._rng,
                 retry_after=error.retry_after,
-                previous_kind=previous,
+                no_image_answers=output.no_image_answers,
             )
             if decision.retry:
                 retry_delay = max(retry_delay, decision.delay)

@@ -1,5 +1,10 @@
 """Job creation requests and estimate answers: one definition shared by the
-HTTP API (request bodies), the CLI and the job service."""
+HTTP API (request bodies), the CLI and the job service.
+
+Every free-form field has a documented bound (docs/api.md): a request is
+validated whole in memory, so an unbounded CSV or map would let one request
+take the server's memory.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,18 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from bananabatch.domain.templating import MAX_PROMPT_CHARS
+
 MAX_VARIATIONS = 100
 MAX_COUNT = 1000
+MAX_PROMPTS_CSV_CHARS = 8 * 1024 * 1024
+"""About 50,000 rows of a path and a 150-character prompt."""
+MAX_PER_CLASS_PROMPTS = 1000
+MAX_CLASS_NAME_CHARS = 255
+"""A class is a top-level folder name: one path segment (at most 255 bytes on disk)."""
+MAX_ID_CHARS = 64
+MAX_MODEL_CHARS = 128
+MAX_OPTION_CHARS = 32
 
 
 def _no_nul(value: str) -> str:
@@ -18,17 +33,29 @@ def _no_nul(value: str) -> str:
     return value
 
 
+_REQUEST_CONFIG = ConfigDict(extra="forbid", strict=True)
+"""Unknown fields are refused, and nothing is coerced: `true` is not 1 and "5" is not 5
+(a client sending those has a bug it should hear about). Request models hold no enums
+or dates, which strict mode would refuse as JSON strings."""
+
 Text = Annotated[str, AfterValidator(_no_nul)]
+Prompt = Annotated[Text, Field(max_length=MAX_PROMPT_CHARS)]
+ClassName = Annotated[str, Field(max_length=MAX_CLASS_NAME_CHARS)]
+Id = Annotated[str, Field(max_length=MAX_ID_CHARS)]
 
 
 class JobOptionsIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     aspect_ratio: str | None = Field(
-        default=None, description='e.g. "1:1", "16:9"; model default when empty.'
+        default=None,
+        max_length=MAX_OPTION_CHARS,
+        description='e.g. "1:1", "16:9"; model default when empty.',
     )
     image_size: str | None = Field(
-        default=None, description='e.g. "1K", "2K", "4K" where the model has sizes.'
+        default=None,
+        max_length=MAX_OPTION_CHARS,
+        description='e.g. "1K", "2K", "4K" where the model has sizes.',
     )
     output_format: Literal["png", "jpeg", "webp"] = "png"
 
@@ -36,41 +63,47 @@ class JobOptionsIn(BaseModel):
 class AutomaticJobCreate(BaseModel):
     """Dataset augmentation: every image of a dataset x N variations."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     mode: Literal["automatic"] = "automatic"
     name: Text = Field(default="", max_length=200)
-    dataset_id: str
-    prompt: Text = Field(max_length=8000)
+    dataset_id: Id
+    prompt: Prompt
     variations: int = Field(default=1, ge=1, le=MAX_VARIATIONS)
-    model: str | None = None
+    model: str | None = Field(default=None, max_length=MAX_MODEL_CHARS)
     seed: int | None = Field(default=None, ge=0, lt=2**31)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
     include_originals: bool = False
-    per_class_prompts: dict[str, Text] = Field(default_factory=dict)
+    per_class_prompts: dict[ClassName, Prompt] = Field(
+        default_factory=dict,
+        max_length=MAX_PER_CLASS_PROMPTS,
+        description="Top-level folder (class) -> prompt template for its images.",
+    )
     prompts_csv: Text | None = Field(
-        default=None, description="CSV of path,prompt rows; overrides per image."
+        default=None,
+        max_length=MAX_PROMPTS_CSV_CHARS,
+        description="CSV of path,prompt rows; overrides per image.",
     )
     priority: int = Field(default=0, ge=-100, le=100)
 
 
 class SemiAutoPromptIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
-    prompt: Text = Field(max_length=8000)
+    prompt: Prompt
     count: int = Field(default=40, ge=1, le=MAX_COUNT)
 
 
 class SemiAutoJobCreate(BaseModel):
     """Creative generation: shared reference images, prompts with counts split into runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _REQUEST_CONFIG
 
     mode: Literal["semi_auto"] = "semi_auto"
     name: Text = Field(default="", max_length=200)
-    reference_asset_ids: list[str] = Field(default_factory=list, max_length=64)
+    reference_asset_ids: list[Id] = Field(default_factory=list, max_length=64)
     prompts: list[SemiAutoPromptIn] = Field(min_length=1, max_length=100)
-    model: str | None = None
+    model: str | None = Field(default=None, max_length=MAX_MODEL_CHARS)
     seed: int | None = Field(default=None, ge=0, lt=2**31)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
     priority: int = Field(default=0, ge=-100, le=100)

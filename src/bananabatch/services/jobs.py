@@ -380,7 +380,7 @@ def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = N
         return 0
     for o in outputs:
         o.status = OutputStatus.pending
-        o.attempt = 0
+        o.attempt = o.no_image_answers = 0
         o.error = o.error_kind = None
         o.finished_at = None
     task_ids = {o.task_id for o in outputs}

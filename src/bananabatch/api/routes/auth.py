@@ -5,17 +5,20 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from bananabatch.api.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE_SECONDS,
     Authenticator,
     AuthState,
-    LoginRateLimiter,
     retry_after_seconds,
 )
+from bananabatch.api.deps import RuntimeDep
+from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.api.schemas import LoginIn, SessionOut
 from bananabatch.errors import TooManyRequests, Unauthorized
+from bananabatch.services.sessions import create_session, revoke_session
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -31,27 +34,35 @@ def _client(request: Request) -> str:
 
 
 @router.post("/login", response_model=SessionOut, summary="Log in with the server password")
-async def login(body: LoginIn, request: Request, response: Response) -> SessionOut:
-    """Sets the HttpOnly session cookie. At most 10 attempts per minute per client address."""
+async def login(
+    body: LoginIn, request: Request, response: Response, runtime: RuntimeDep
+) -> SessionOut:
+    """Sets the HttpOnly session cookie. 10 wrong passwords within 15 minutes lock the
+    client address out for 15 minutes (fewer while many addresses guess at once)."""
     auth = _authenticator(request)
     if not auth.required:
         return SessionOut(authenticated=True, auth_required=False)
     limiter: LoginRateLimiter = request.app.state.login_limiter
     client = _client(request)
-    wait = limiter.hit(client)
+    wait = limiter.check(client)
     if wait is not None:
         seconds = retry_after_seconds(wait)
-        log.warning("login rate limit hit by %s", client)
+        log.warning("login refused: %s is locked out", client)
         raise TooManyRequests(
-            f"Too many login attempts; try again in {seconds} seconds.",
+            f"Too many wrong passwords from this address; try again in {seconds} seconds.",
             details={"retry_after": seconds},
         )
     if not auth.check_password(body.password):
+        limiter.failure(client)
         log.warning("failed login from %s", client)
         raise Unauthorized("Wrong password.")
+    limiter.success(client)
+    token = await run_in_threadpool(
+        create_session, runtime.session_factory, SESSION_MAX_AGE_SECONDS
+    )
     response.set_cookie(
         SESSION_COOKIE,
-        auth.issue_session(),
+        auth.issue_session(token),
         max_age=SESSION_MAX_AGE_SECONDS,
         path="/",
         httponly=True,
@@ -62,9 +73,14 @@ async def login(body: LoginIn, request: Request, response: Response) -> SessionO
     return SessionOut(authenticated=True, auth_required=True)
 
 
-@router.post("/logout", response_model=SessionOut, summary="Log out (clears the cookie)")
-async def logout(request: Request, response: Response) -> SessionOut:
+@router.post("/logout", response_model=SessionOut, summary="Log out (ends the session)")
+async def logout(request: Request, response: Response, runtime: RuntimeDep) -> SessionOut:
+    """Revokes this cookie's session on the server (a copy of the cookie stops working
+    too) and clears the cookie. Other sessions stay logged in."""
     auth = _authenticator(request)
+    state: AuthState | None = getattr(request.state, "auth", None)
+    if state is not None and state.session_token is not None:
+        await run_in_threadpool(revoke_session, runtime.session_factory, state.session_token)
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",

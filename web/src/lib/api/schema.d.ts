@@ -35,7 +35,8 @@ export interface paths {
         put?: never;
         /**
          * Log in with the server password
-         * @description Sets the HttpOnly session cookie. At most 10 attempts per minute per client address.
+         * @description Sets the HttpOnly session cookie. 10 wrong passwords within 15 minutes lock the
+         *     client address out for 15 minutes (fewer while many addresses guess at once).
          */
         post: operations["auth-login"];
         delete?: never;
@@ -53,7 +54,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log out (clears the cookie) */
+        /**
+         * Log out (ends the session)
+         * @description Revokes this cookie's session on the server (a copy of the cookie stops working
+         *     too) and clears the cookie. Other sessions stay logged in.
+         */
         post: operations["auth-logout"];
         delete?: never;
         options?: never;
@@ -592,7 +597,10 @@ export interface components {
              * @default false
              */
             include_originals: boolean;
-            /** Per Class Prompts */
+            /**
+             * Per Class Prompts
+             * @description Top-level folder (class) -> prompt template for its images.
+             */
             per_class_prompts?: {
                 [key: string]: string;
             };
@@ -848,9 +856,14 @@ export interface components {
             errors: components["schemas"]["FileErrorOut"][];
             /**
              * Skipped
-             * @description System clutter ignored on purpose (.DS_Store, ...).
+             * @description System clutter ignored on purpose (.DS_Store, __MACOSX/, ...).
              */
-            skipped: string[];
+            skipped: components["schemas"]["SkippedFileOut"][];
+            /**
+             * Replaced
+             * @description Dataset paths that held another image, now replaced by this upload.
+             */
+            replaced: components["schemas"]["ReplacedItemOut"][];
         };
         /** IngestedFileOut */
         IngestedFileOut: {
@@ -1257,6 +1270,16 @@ export interface components {
              */
             avg_execution_ms: number | null;
         };
+        /** ReplacedItemOut */
+        ReplacedItemOut: {
+            /** Rel Path */
+            rel_path: string;
+            /**
+             * Previous Asset Id
+             * @description The image the dataset held at this path.
+             */
+            previous_asset_id: string;
+        };
         /** RetryIn */
         RetryIn: {
             /**
@@ -1317,6 +1340,19 @@ export interface components {
             authenticated: boolean;
             /** Auth Required */
             auth_required: boolean;
+        };
+        /** SkippedFileOut */
+        SkippedFileOut: {
+            /**
+             * Rel Path
+             * @description The path as uploaded (inside the ZIP for a ZIP).
+             */
+            rel_path: string;
+            /**
+             * Reason
+             * @description Why it was left out, e.g. "macOS Finder metadata".
+             */
+            reason: string;
         };
         /**
          * StatusCounts
