@@ -159,14 +159,21 @@ def classify_api_error(error: genai_errors.APIError) -> ProviderError:
 
 
 def _transport_error_classes() -> tuple[type[BaseException], ...]:
-    """httpx and httpx2 (the SDK's default backend) transport errors, whichever exist."""
+    """Transport errors of every HTTP backend the SDK may pick, whichever are installed:
+    httpx / httpx2, or aiohttp, which google-genai uses for async calls whenever it is
+    importable (the RunPod SDK brings it into the worker image)."""
     classes: list[type[BaseException]] = []
-    for module_name in ("httpx", "httpx2"):
+    for module_name, class_name in (
+        ("httpx", "TransportError"),
+        ("httpx2", "TransportError"),
+        ("aiohttp", "ClientConnectionError"),  # refused, reset, server timeouts
+        ("aiohttp", "ClientPayloadError"),  # a body cut off mid-transfer
+    ):
         try:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
-        cls = getattr(module, "TransportError", None)
+        cls = getattr(module, class_name, None)
         if isinstance(cls, type) and issubclass(cls, BaseException):
             classes.append(cls)
     return tuple(classes)
