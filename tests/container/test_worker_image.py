@@ -25,6 +25,7 @@ import pytest
 from PIL import Image
 
 from bananabatch.contracts import TaskResult
+from tests.fakes.gemini_server import FakeGeminiServer
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
 
@@ -144,6 +145,31 @@ def test_the_worker_image_runs_the_test_input(
         assert slot.image is not None and slot.image.data_b64 is not None
         with Image.open(io.BytesIO(base64.b64decode(slot.image.data_b64))) as img:
             assert img.format == "PNG" and img.size == (12, 12)
+
+
+def test_the_image_talks_to_gemini_with_the_workers_own_key(
+    worker_container: str, gemini_fake: FakeGeminiServer
+) -> None:
+    """The image's google-genai (on aiohttp there) reaches a Gemini server: the fake one on
+    this host (chroot isolation shares the host's network)."""
+    job = json.loads((ROOT / "worker/test_input.json").read_text())
+    job["input"] |= {"provider": "gemini", "model": "gemini-2.5-flash-image"}
+    done = _run_in(
+        worker_container,
+        "env",
+        "GEMINI_API_KEY=image-own-key",
+        f"BANANABATCH_GEMINI_BASE_URL={gemini_fake.base_url}",
+        "RUNPOD_LOG_LEVEL=INFO",
+        "python",
+        "-u",
+        "handler.py",
+        "--test_input",
+        json.dumps(job),
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "2/2 slot(s) succeeded" in done.stdout + done.stderr
+    assert len(gemini_fake.requests) == 2
+    assert {r.api_key for r in gemini_fake.requests} == {"image-own-key"}
 
 
 def test_the_image_holds_the_worker_and_not_the_server(worker_container: str) -> None:
