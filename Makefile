@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-py test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-requirements clean
+.PHONY: run serve test test-py test-container test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-image-tools worker-requirements clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -63,8 +63,18 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# buildah + debootstrap build and run the RunPod worker image (tests/container/).
+worker-image-tools:
+	@{ command -v buildah && command -v debootstrap; } >/dev/null 2>&1 || { \
+	  echo "installing Debian buildah and debootstrap for the worker image test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq buildah debootstrap >/dev/null; }
+
 test-py: install
-	$(VENV)/bin/pytest -q -m "not e2e" tests
+	$(VENV)/bin/pytest -q -m "not e2e and not container" tests
+
+test-container: install worker-image-tools
+	$(VENV)/bin/pytest -q -m container tests/container
 
 test-web: web-deps
 	cd web && npm run lint --silent && npm run typecheck --silent && npm test --silent
@@ -72,7 +82,7 @@ test-web: web-deps
 test-e2e: install web chromium
 	$(VENV)/bin/pytest -q -m e2e tests/e2e
 
-test: lint test-py test-web test-e2e
+test: lint test-py test-container test-web test-e2e
 
 # ---- RunPod worker image ----
 # Pin worker/requirements.in (and all it pulls in) to the versions uv.lock resolves.

@@ -302,9 +302,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake._track(self.connection, add=False)
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        limit = max(self.fake.max_run_body_bytes, self.fake.max_runsync_body_bytes)
-        raw = self._read_body(length, keep=length <= limit)
+        raw, length = self._read_body(
+            max(self.fake.max_run_body_bytes, self.fake.max_runsync_body_bytes)
+        )
         headers = {k.lower(): v for k, v in self.headers.items()}
         match = _PATH_RE.match(self.path.split("?", 1)[0])
         route = match["route"] if match else "other"
@@ -327,17 +327,30 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop()
         self._send(status, body, {})
 
-    def _read_body(self, length: int, *, keep: bool) -> bytes | None:
-        """The body, or None when it is over every limit (read and thrown away)."""
-        if keep:
-            return self.rfile.read(length) if length else b""
-        remaining = length
-        while remaining > 0:
-            chunk = self.rfile.read(min(remaining, 1024 * 1024))
-            if not chunk:
-                break
-            remaining -= len(chunk)
-        return None
+    def _read_body(self, limit: int) -> tuple[bytes | None, int]:
+        """The body and its size; None for a body over `limit` (read to its end, dropped)."""
+        parts: list[bytes] = []
+        length = 0
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                data = self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after each chunk
+                length += len(data)
+                if length <= limit:
+                    parts.append(data)
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+        else:
+            remaining = int(self.headers.get("Content-Length") or 0)
+            while remaining > 0:
+                data = self.rfile.read(min(remaining, 1024 * 1024))
+                if not data:
+                    break
+                remaining -= len(data)
+                length += len(data)
+                if length <= limit:
+                    parts.append(data)
+        return (b"".join(parts) if length <= limit else None), length
 
     def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
         payload = json.dumps(body).encode()

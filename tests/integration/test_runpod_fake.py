@@ -116,6 +116,14 @@ def test_a_body_over_10_mib_is_refused(runpod_fake: FakeRunPodServer, api: httpx
     assert stats.largest_run_body_bytes == limit + len(b'{"input": ""}')
 
 
+def test_a_chunked_body_is_read(runpod_fake: FakeRunPodServer, api: httpx.Client) -> None:
+    body = json.dumps(TEST_INPUT).encode()
+    resp = api.post("/run", content=iter([body[:100], body[100:]]))  # no Content-Length
+    assert resp.status_code == 200, resp.text
+    assert _final(api, resp.json()["id"])["status"] == "COMPLETED"
+    assert runpod_fake.stats().largest_run_body_bytes == len(body)
+
+
 def test_results_expire() -> None:
     with FakeRunPodServer(result_ttl=0.3) as fake, _client(fake) as api:
         job_id = _run(api)

@@ -6,6 +6,7 @@ import base64
 import io
 from typing import Any
 
+import aiohttp
 import httpx
 import httpx2
 import pytest
@@ -389,6 +390,11 @@ def test_non_json_error_body_still_classifies() -> None:
         TimeoutError(),
         ConnectionResetError("reset by peer"),
         genai_errors.UnknownApiResponseError("Failed to parse response as JSON"),
+        # google-genai's async backend when aiohttp is installed (the worker image has it)
+        aiohttp.ServerDisconnectedError(),
+        aiohttp.ServerTimeoutError("timeout"),
+        aiohttp.ClientOSError(111, "Connect call failed"),
+        aiohttp.ClientPayloadError("response payload is not completed"),
     ],
 )
 def test_transport_failures_are_transient(exc: BaseException) -> None:
@@ -400,6 +406,7 @@ def test_timeouts_say_so() -> None:
     assert "timed out" in classify_exception(httpx2.ReadTimeout("")).message
     assert "timed out" in classify_exception(TimeoutError()).message
     assert "connection failed" in classify_exception(httpx.ConnectError("refused")).message
+    assert "timed out" in classify_exception(aiohttp.ServerTimeoutError("t")).message
 
 
 def test_api_errors_go_through_classify_api_error() -> None:

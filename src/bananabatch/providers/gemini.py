@@ -159,14 +159,15 @@ def classify_api_error(error: genai_errors.APIError) -> ProviderError:
 
 
 def _transport_error_classes() -> tuple[type[BaseException], ...]:
-    """Transport errors of the SDK's HTTP backends, whichever are installed: httpx /
-    httpx2, and aiohttp, which the SDK prefers for async calls when it is present (the
-    `runpod` package brings it into the worker image)."""
+    """Transport errors of every HTTP backend the SDK may pick, whichever are installed:
+    httpx / httpx2, or aiohttp, which google-genai uses for async calls whenever it is
+    importable (the RunPod SDK brings it into the worker image)."""
     classes: list[type[BaseException]] = []
     for module_name, class_name in (
         ("httpx", "TransportError"),
         ("httpx2", "TransportError"),
-        ("aiohttp", "ClientError"),
+        ("aiohttp", "ClientConnectionError"),  # refused, reset, server timeouts
+        ("aiohttp", "ClientPayloadError"),  # a body cut off mid-transfer
     ):
         try:
             module = importlib.import_module(module_name)

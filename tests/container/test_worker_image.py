@@ -1,0 +1,205 @@
+"""The RunPod worker image, really built from worker/Dockerfile and really run.
+
+buildah (vfs storage, chroot isolation: no daemon, no registry) builds the image on a
+local Debian bookworm base (`build_base.sh`, cached), then runs RunPod's own local test
+path inside it: `python -u handler.py --test_input "$(cat test_input.json)"`. The
+printed job result must be a TaskResult with two succeeded slots. The image size and
+the timings go to test-artifacts/worker-image-size.txt.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from bananabatch.contracts import TaskResult
+from tests.fakes.gemini_server import FakeGeminiServer
+
+pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
+
+ROOT = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("BANANABATCH_CONTAINER_CACHE", ROOT / ".cache" / "container"))
+IMAGE = "localhost/bananabatch-worker:test"
+RESULT_PREFIX = "Job result: "
+
+if not sys.platform.startswith("linux") or os.geteuid() != 0:
+    pytest.skip("buildah with vfs + chroot isolation needs Linux as root", allow_module_level=True)
+
+
+def _buildah(*args: str, timeout: float = 900, check: bool = True) -> str:
+    command = [
+        "buildah",
+        "--root",
+        str(CACHE / "storage"),
+        "--runroot",
+        str(CACHE / "run"),
+        "--storage-driver",
+        "vfs",
+        *args,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args[:2])} exited {done.returncode}\n{done.stdout[-4000:]}\n"
+            f"{done.stderr[-4000:]}"
+        )
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def timings() -> dict[str, float]:
+    return {}
+
+
+@pytest.fixture(scope="module")
+def worker_image(timings: dict[str, float]) -> Iterator[str]:
+    missing = [tool for tool in ("buildah", "debootstrap") if shutil.which(tool) is None]
+    if missing:  # never a silent skip: `make test-container` installs them
+        pytest.fail(f"{' and '.join(missing)} not installed: run `make worker-image-tools`")
+    started = time.monotonic()
+    base = subprocess.run(
+        [str(ROOT / "tests/container/build_base.sh")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert base.returncode == 0, base.stderr[-4000:]
+    base_image = base.stdout.strip().splitlines()[-1]
+    timings["base_seconds"] = time.monotonic() - started
+
+    started = time.monotonic()
+    _buildah("rm", "--all", check=False)  # working containers a killed run left (vfs: full copies)
+    _buildah("rmi", "--force", IMAGE, check=False)
+    _buildah(
+        "bud",
+        "--isolation",
+        "chroot",
+        "--build-arg",
+        f"BASE_IMAGE={base_image}",
+        "--file",
+        "worker/Dockerfile",
+        "--tag",
+        IMAGE,
+        ".",  # the build context is the repository root
+    )
+    timings["build_seconds"] = time.monotonic() - started
+    yield IMAGE
+    _buildah("rmi", "--force", IMAGE, check=False)
+    _buildah("rmi", "--prune", check=False)
+
+
+@pytest.fixture(scope="module")
+def worker_container(worker_image: str, timings: dict[str, float]) -> Iterator[str]:
+    """One working container of the image (vfs copies the whole rootfs for each)."""
+    started = time.monotonic()
+    container = _buildah("from", "--quiet", worker_image).strip()
+    timings["container_seconds"] = time.monotonic() - started
+    yield container
+    _buildah("rm", container, check=False)
+
+
+def _run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
+    args = ["buildah", "--root", str(CACHE / "storage"), "--runroot", str(CACHE / "run")]
+    args += ["--storage-driver", "vfs", "run", "--isolation", "chroot", container, "--"]
+    return subprocess.run(
+        [*args, *command], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_the_worker_image_runs_the_test_input(
+    worker_container: str, timings: dict[str, float]
+) -> None:
+    test_input = (ROOT / "worker/test_input.json").read_text()
+    started = time.monotonic()
+    done = _run_in(worker_container, "python", "-u", "handler.py", "--test_input", test_input)
+    timings["run_seconds"] = time.monotonic() - started
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+
+    # RunPod's local test mode logs the job result as a Python repr, cut at 4096 characters:
+    # test_input.json keeps its images tiny so the whole result fits.
+    lines = [ln for ln in done.stdout.splitlines() if RESULT_PREFIX in ln]
+    assert len(lines) == 1, done.stdout[-4000:]
+    printed = lines[0].split(RESULT_PREFIX, 1)[1]
+    assert "TRUNCATED" not in printed
+    job_result = ast.literal_eval(printed)
+    result = TaskResult.model_validate(job_result["output"])
+    expected = json.loads(test_input)["input"]
+    assert result.task_id == expected["task_id"]
+    assert [s.status for s in result.slots] == ["succeeded", "succeeded"]
+    assert [s.output_id for s in result.slots] == [s["output_id"] for s in expected["slots"]]
+    assert result.worker.startswith("runpod:")
+    for slot in result.slots:
+        assert slot.image is not None and slot.image.data_b64 is not None
+        with Image.open(io.BytesIO(base64.b64decode(slot.image.data_b64))) as img:
+            assert img.format == "PNG" and img.size == (12, 12)
+
+
+def test_the_image_talks_to_gemini_with_the_workers_own_key(
+    worker_container: str, gemini_fake: FakeGeminiServer
+) -> None:
+    """The image's google-genai (on aiohttp there) reaches a Gemini server: the fake one on
+    this host (chroot isolation shares the host's network)."""
+    job = json.loads((ROOT / "worker/test_input.json").read_text())
+    job["input"] |= {"provider": "gemini", "model": "gemini-2.5-flash-image"}
+    done = _run_in(
+        worker_container,
+        "env",
+        "GEMINI_API_KEY=image-own-key",
+        f"BANANABATCH_GEMINI_BASE_URL={gemini_fake.base_url}",
+        "RUNPOD_LOG_LEVEL=INFO",
+        "python",
+        "-u",
+        "handler.py",
+        "--test_input",
+        json.dumps(job),
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "2/2 slot(s) succeeded" in done.stdout + done.stderr
+    assert len(gemini_fake.requests) == 2
+    assert {r.api_key for r in gemini_fake.requests} == {"image-own-key"}
+
+
+def test_the_image_holds_the_worker_and_not_the_server(worker_container: str) -> None:
+    probe = (
+        "import importlib.util as u, json, sys; "
+        "print(json.dumps({'python': list(sys.version_info[:2]), "
+        "'present': [m for m in ('bananabatch', 'runpod', 'google.genai', 'PIL', 'numpy') "
+        "if u.find_spec(m)], "
+        "'absent': [m for m in ('sqlalchemy', 'alembic', 'zipstream', 'pip') "
+        "if not u.find_spec(m)]}))"
+    )
+    done = _run_in(worker_container, "python", "-c", probe)
+    assert done.returncode == 0, done.stderr[-4000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["python"] == [3, 11]
+    assert found["present"] == ["bananabatch", "runpod", "google.genai", "PIL", "numpy"]
+    assert found["absent"] == ["sqlalchemy", "alembic", "zipstream", "pip"]
+
+
+def test_record_the_image_size(worker_image: str, timings: dict[str, float]) -> None:
+    listed = json.loads(_buildah("images", "--json", worker_image))
+    size = listed[0]["size"]
+    report = [
+        f"image: {worker_image}",
+        f"size: {size}",
+        *(f"{name}: {seconds:.1f}" for name, seconds in timings.items()),
+    ]
+    out = ROOT / "test-artifacts" / "worker-image-size.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(report) + "\n")
+    print("\n".join(report))
+    value, unit = size.split()
+    assert unit in ("MB", "GB") and float(value) * (1000 if unit == "GB" else 1) < 1000
