@@ -10,9 +10,8 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bananabatch.catalog import Catalog, ModelInfo
@@ -21,7 +20,6 @@ from bananabatch.contracts import Mode
 from bananabatch.db.models import (
     TERMINAL_JOB_STATUSES,
     Asset,
-    Batch,
     Dataset,
     Job,
     JobStatus,
@@ -52,6 +50,7 @@ from bananabatch.services.job_requests import (
     PromptPreview,
     SemiAutoJobCreate,
 )
+from bananabatch.services.job_rows import insert_plan_rows
 
 log = logging.getLogger(__name__)
 
@@ -186,62 +185,7 @@ def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobC
         cost_estimate=est.cost_usd,
     )
     session.add(job)
-    batch_rows: list[dict[str, Any]] = []
-    task_rows: list[dict[str, Any]] = []
-    output_rows: list[dict[str, Any]] = []
-    for pb in plan.batches:
-        batch_id = new_id()
-        batch_rows.append(
-            {
-                "id": batch_id,
-                "job_id": job.id,
-                "position": pb.position,
-                "name": pb.name,
-                "slug": pb.slug,
-                "prompt": pb.prompt,
-                "count": pb.count,
-            }
-        )
-        for pt in pb.tasks:
-            task_id = new_id()
-            task_rows.append(
-                {
-                    "id": task_id,
-                    "job_id": job.id,
-                    "batch_id": batch_id,
-                    "position": pt.position,
-                    "source_asset_id": pt.source_asset_id,
-                    "source_path": pt.source_path,
-                    "status": TaskStatus.queued,
-                    "attempts": 0,
-                    "created_at": utcnow(),
-                }
-            )
-            for po in pt.outputs:
-                output_rows.append(
-                    {
-                        "id": new_id(),
-                        "job_id": job.id,
-                        "batch_id": batch_id,
-                        "task_id": task_id,
-                        "position": po.position,
-                        "run_index": pt.position,
-                        "variation": po.variation,
-                        "source_asset_id": po.source_asset_id,
-                        "source_path": po.source_path,
-                        "archive_path": po.archive_path,
-                        "prompt": po.prompt,
-                        "model": model.id,
-                        "seed": po.seed,
-                        "attempt": 0,
-                        "status": OutputStatus.pending,
-                        "created_at": utcnow(),
-                    }
-                )
-    session.flush()
-    session.execute(insert(Batch), batch_rows)
-    session.execute(insert(Task), task_rows)
-    session.execute(insert(Output), output_rows)
+    insert_plan_rows(session, job.id, plan, model.id)
     session.commit()
     log.info(
         "created %s job %s: %d outputs in %d tasks (model %s)",
