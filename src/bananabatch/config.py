@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bananabatch.catalog import load_catalog
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -39,7 +41,9 @@ class Settings(BaseSettings):
         default="auto", description="auto = gemini when a Gemini key is set, else classic."
     )
     default_model: str = Field(
-        default="", description="Empty = gemini-2.5-flash-image with a key, classic without."
+        default="",
+        description="Empty = the catalog's recommended Gemini model (gemini-nano-banana-2.1) "
+        "with a key, classic without.",
     )
 
     concurrency: int | None = Field(
@@ -175,7 +179,9 @@ class Settings(BaseSettings):
     def resolved_default_model(self) -> str:
         if self.default_model:
             return self.default_model
-        return "gemini-2.5-flash-image" if self.resolved_provider == "gemini" else "classic"
+        if self.resolved_provider != "gemini":
+            return "classic"
+        return load_catalog().default_gemini_model or "classic"
 
 
 @lru_cache(maxsize=1)

@@ -45,6 +45,13 @@ class UnknownModel(ValidationFailed):
     code = "unknown_model"
 
 
+class ModelShutDown(ValidationFailed):
+    """The model was shut down by its provider: new jobs are refused, naming the
+    replacement. Jobs already stored on it still load."""
+
+    code = "model_shut_down"
+
+
 class NotFound(BananaBatchError):
     status_code = 404
     code = "not_found"
