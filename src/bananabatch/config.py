@@ -77,6 +77,14 @@ class Settings(BaseSettings):
     )
     gemini_api_version: str = "v1beta"
     gemini_timeout_seconds: float = Field(default=120.0, gt=0.0)
+    gemini_preflight: bool = Field(
+        default=True,
+        description="Before a Gemini job is created, check the key and model with one "
+        "models.get call (cached); turn off for a gateway without that endpoint.",
+    )
+    gemini_preflight_ttl_seconds: float = Field(
+        default=300.0, ge=0.0, description="How long a preflight verdict is reused."
+    )
 
     runpod_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("RUNPOD_API_KEY", "BANANABATCH_RUNPOD_API_KEY")

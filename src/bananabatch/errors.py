@@ -52,6 +52,21 @@ class ModelShutDown(ValidationFailed):
     code = "model_shut_down"
 
 
+class ModelUnavailable(ValidationFailed):
+    """The provider says the configured key cannot use this model (HTTP 404 on it)."""
+
+    code = "model_unavailable"
+
+
+class GeminiKeyInvalid(ValidationFailed):
+    """Google refused the configured key (invalid, revoked, or without permission).
+
+    A 422 rather than a 401/403: the caller of *our* API is authenticated; it is the
+    server's Gemini key that must be fixed."""
+
+    code = "gemini_key_invalid"
+
+
 class NotFound(BananaBatchError):
     status_code = 404
     code = "not_found"

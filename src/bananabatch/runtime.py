@@ -19,6 +19,7 @@ from bananabatch.errors import ServiceUnavailable, ValidationFailed
 from bananabatch.executors.base import Executor
 from bananabatch.executors.local import LocalExecutor
 from bananabatch.orchestrator.scheduler import Orchestrator
+from bananabatch.providers.gemini_preflight import GeminiPreflight
 from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.local import LocalStorage
@@ -37,6 +38,7 @@ class Runtime:
     providers: ProviderPool
     executor: Executor
     orchestrator: Orchestrator
+    preflight: GeminiPreflight
 
     async def start(self) -> None:
         await self.orchestrator.start()
@@ -45,6 +47,7 @@ class Runtime:
         if self.orchestrator.running:
             await self.orchestrator.stop()
         await self.providers.aclose()
+        self.preflight.close()
         self.engine.dispose()
 
 
@@ -118,4 +121,5 @@ def build_runtime(settings: Settings) -> Runtime:
         providers=providers,
         executor=executor,
         orchestrator=orchestrator,
+        preflight=GeminiPreflight.from_settings(settings),
     )

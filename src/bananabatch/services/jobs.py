@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ from bananabatch.db.models import (
     new_id,
     utcnow,
 )
+from bananabatch.domain.lifecycle import lifecycle_warning, utc_today
 from bananabatch.domain.planning import (
     AutomaticSpec,
     Plan,
@@ -43,6 +45,7 @@ from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
 from bananabatch.ingest.service import dataset_sources
+from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     EstimateOut,
@@ -63,13 +66,26 @@ class _Prepared:
     seed: int
 
 
+@dataclass(frozen=True)
+class CreatedJob:
+    """A new job and what its creator should be told (deprecated model, unchecked key)."""
+
+    job: Job
+    warnings: list[str]
+
+
 def _resolve_model(
-    settings: Settings, catalog: Catalog, requested: str | None
+    settings: Settings, catalog: Catalog, requested: str | None, today: date
 ) -> tuple[ModelInfo, list[str]]:
+    """The model a new job uses: shut-down models are refused naming their replacement,
+    deprecated ones and unknown Gemini ids are accepted with a warning."""
     model_id = requested or settings.resolved_default_model
     catalog.check_new_id(model_id)
     model, warning = catalog.resolve(model_id)
     warnings = [warning] if warning else []
+    lifecycle = lifecycle_warning(model, catalog, today)
+    if lifecycle:
+        warnings.append(lifecycle)
     if model.provider == "gemini" and not settings.gemini_configured:
         raise ValidationFailed(
             f"{model.id} runs on Google's Gemini API, and no key is configured. Set GEMINI_API_KEY "
@@ -79,9 +95,16 @@ def _resolve_model(
 
 
 def _prepare(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, seed: int
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    seed: int,
+    preflight: GeminiPreflight | None = None,
 ) -> _Prepared:
-    model, warnings = _resolve_model(settings, catalog, req.model)
+    """Validate `req` and plan it. With a preflight, a Gemini job's key and model are
+    then checked with Google (last: every local check is free and comes first)."""
+    model, warnings = _resolve_model(settings, catalog, req.model, utc_today())
     check_options(model, req.options.aspect_ratio, req.options.image_size)
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
@@ -113,13 +136,21 @@ def _prepare(
             outputs_per_task=settings.outputs_per_task,
         )
         plan = plan_semi_auto(semi, model)
+    if preflight is not None and model.provider == "gemini":
+        warnings.extend(require_model_access(preflight, model.id))
     return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
 
 
 def estimate_job(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    *,
+    preflight: GeminiPreflight | None,
 ) -> EstimateOut:
-    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    """Validate like creation (preflight included when given) and price; creates nothing."""
+    prepared = _prepare(session, settings, catalog, req, req.seed or 0, preflight)
     est = estimate_plan(prepared.plan, prepared.model, req.options.image_size, prepared.warnings)
     return EstimateOut(
         outputs=est.outputs,
@@ -127,8 +158,11 @@ def estimate_job(
         batches=est.batches,
         price_per_image=est.price_per_image,
         cost_usd=est.cost_usd,
+        batch_price_per_image=est.batch_price_per_image,
+        batch_cost_usd=est.batch_cost_usd,
         model=est.model,
         model_known=est.model_known,
+        model_status=prepared.model.status_on(utc_today()),
         provider=prepared.model.provider,
         warnings=list(est.warnings),
     )
@@ -156,9 +190,18 @@ def preview_prompts(
     return previews
 
 
-def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobCreate) -> Job:
+def create_job(
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    *,
+    preflight: GeminiPreflight | None,
+) -> CreatedJob:
+    """Validate, plan and store a queued job. Callers that can spend money pass the
+    runtime's preflight, so a bad key or unusable model fails here, not per output."""
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-    prepared = _prepare(session, settings, catalog, req, seed=seed)
+    prepared = _prepare(session, settings, catalog, req, seed, preflight)
     plan, model = prepared.plan, prepared.model
     est = estimate_plan(plan, model, req.options.image_size, prepared.warnings)
     for warning in prepared.warnings:
@@ -195,7 +238,7 @@ def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobC
         job.total_tasks,
         job.model,
     )
-    return job
+    return CreatedJob(job=job, warnings=list(est.warnings))
 
 
 def _default_name(req: JobCreate) -> str:
