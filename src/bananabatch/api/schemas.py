@@ -339,7 +339,6 @@ class JobPatch(_In):
 
 class JobCreated(JobDetail):
     warnings: list[str] = Field(
-        default_factory=list,
         description="The job was created, but: a deprecated or unknown model, a key that "
         "could not be checked with Google.",
     )

@@ -953,7 +953,7 @@ export interface components {
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
              */
-            warnings?: string[];
+            warnings: string[];
         };
         /** JobDetail */
         JobDetail: {
