@@ -87,7 +87,8 @@ async def _run_job(rt: Runtime, dataset_id: str, variations: int) -> tuple[int, 
             AutomaticJobCreate(
                 dataset_id=dataset_id, prompt="{rain|snow} {class}", variations=variations
             ),
-        )
+            preflight=rt.preflight,
+        ).job
     created = time.perf_counter() - start
     start = time.perf_counter()
     await rt.start()

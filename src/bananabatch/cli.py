@@ -75,6 +75,7 @@ app.add_typer(jobs_app, name="jobs")
 
 _server: str | None = None
 LIST_WIDTH = 150
+MODELS_WIDTH = 240
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -195,6 +196,22 @@ def openapi() -> None:
     sys.stdout.write(openapi_json())
 
 
+def _lifecycle_cell(status: str, released: str, deprecated: str, shutdown: str) -> str:
+    """`current (since 2026-10-06)`, `deprecated 2026-09-18`, `shut down 2026-10-29`."""
+    if status == "shut_down":
+        return f"[red]shut down[/red] {shutdown}".rstrip()
+    if status == "deprecated":
+        ends = f", ends {shutdown}" if shutdown else ""
+        return f"[yellow]deprecated[/yellow] {deprecated}{ends}".rstrip()
+    return f"current (since {released})" if released else "current"
+
+
+def _prices_cell(prices: dict[str, float]) -> str:
+    """`1K $0.0336, 4K $0.1134`, or `$0.039` for a model without sizes."""
+    usd = {k: f"${v:.4f}".rstrip("0").rstrip(".") for k, v in prices.items()}
+    return ", ".join(v if k == "default" else f"{k} {v}" for k, v in usd.items())
+
+
 @app.command()
 def status() -> None:
     """Where jobs run and what the executor reports (RunPod workers and queue)."""
@@ -228,15 +245,43 @@ def status() -> None:
 
 @app.command()
 def models() -> None:
-    """List the model catalog with limits and prices."""
+    """List the model catalog: lifecycle, limits and prices (standard and Batch API)."""
     from bananabatch.catalog import load_catalog
+    from bananabatch.domain.lifecycle import utc_today
 
-    table = Table("id", "name", "provider", "max refs", "sizes", "price/image")
-    for m in load_catalog().models():
-        prices = ", ".join(f"{k} ${v:.3f}" for k, v in m.price_per_image.items())
-        sizes = ", ".join(m.image_sizes) or "-"
-        table.add_row(m.id, m.display_name, m.provider, str(m.max_reference_images), sizes, prices)
-    out.print(table)
+    catalog = load_catalog()
+    today = utc_today()
+    table = Table(
+        Column("id", no_wrap=True),
+        Column("status", no_wrap=True),
+        Column("use instead", no_wrap=True),
+        "max refs",
+        Column("sizes", no_wrap=True),
+        Column("price/image", no_wrap=True),
+        Column("batch/image", no_wrap=True),
+    )
+    for m in catalog.models():
+        status = m.status_on(today)
+        successor = catalog.successor(m, today) if status != "current" else None
+        table.add_row(
+            m.id,
+            _lifecycle_cell(
+                status,
+                m.released_on.isoformat() if m.released_on else "",
+                m.deprecated_on.isoformat() if m.deprecated_on else "",
+                m.shutdown_on.isoformat() if m.shutdown_on else "",
+            ),
+            successor.id if successor else "-",
+            str(m.max_reference_images),
+            ", ".join(m.image_sizes) or "-",
+            _prices_cell(m.price_per_image),
+            _prices_cell(m.batch_price_per_image),
+        )
+    Console(width=max(out.width, MODELS_WIDTH)).print(table)
+    out.print(
+        "Deprecated models are accepted with a warning; shut-down models are refused. "
+        "Prices: USD per output image (docs/providers.md cites the sources)."
+    )
 
 
 # ---- running jobs ------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from bananabatch.api.schemas import (
     EstimateOut,
     HealthOut,
     IngestReportOut,
+    JobCreated,
     JobDetail,
     JobList,
     OutputPage,
@@ -154,8 +155,8 @@ class ApiClient:
     def get_job(self, job_id: str) -> JobDetail:
         return self._get(f"/jobs/{job_id}", JobDetail)
 
-    def create_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> JobDetail:
-        return self._post("/jobs", JobDetail, request.model_dump(mode="json"))
+    def create_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> JobCreated:
+        return self._post("/jobs", JobCreated, request.model_dump(mode="json"))
 
     def estimate_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> EstimateOut:
         return self._post("/jobs/estimate", EstimateOut, request.model_dump(mode="json"))

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bananabatch.catalog import load_catalog
+
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -58,7 +60,9 @@ class Settings(BaseSettings):
         default="auto", description="auto = gemini when a Gemini key is set, else classic."
     )
     default_model: str = Field(
-        default="", description="Empty = gemini-2.5-flash-image with a key, classic without."
+        default="",
+        description="Empty = the catalog's recommended Gemini model (gemini-nano-banana-2.1) "
+        "with a key, classic without.",
     )
 
     concurrency: int | None = Field(
@@ -92,6 +96,14 @@ class Settings(BaseSettings):
     )
     gemini_api_version: str = "v1beta"
     gemini_timeout_seconds: float = Field(default=120.0, gt=0.0)
+    gemini_preflight: bool = Field(
+        default=True,
+        description="Before a Gemini job is created, check the key and model with one "
+        "models.get call (cached); turn off for a gateway without that endpoint.",
+    )
+    gemini_preflight_ttl_seconds: float = Field(
+        default=300.0, ge=0.0, description="How long a preflight verdict is reused."
+    )
 
     runpod_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("RUNPOD_API_KEY", "BANANABATCH_RUNPOD_API_KEY")
@@ -212,7 +224,9 @@ class Settings(BaseSettings):
     def resolved_default_model(self) -> str:
         if self.default_model:
             return self.default_model
-        return "gemini-2.5-flash-image" if self.resolved_provider == "gemini" else "classic"
+        if self.resolved_provider != "gemini":
+            return "classic"
+        return load_catalog().default_gemini_model or "classic"
 
 
 @lru_cache(maxsize=1)

@@ -51,6 +51,28 @@ class UnknownModel(ValidationFailed):
     code = "unknown_model"
 
 
+class ModelShutDown(ValidationFailed):
+    """The model was shut down by its provider: new jobs are refused, naming the
+    replacement. Jobs already stored on it still load."""
+
+    code = "model_shut_down"
+
+
+class ModelUnavailable(ValidationFailed):
+    """The provider says the configured key cannot use this model (HTTP 404 on it)."""
+
+    code = "model_unavailable"
+
+
+class GeminiKeyInvalid(ValidationFailed):
+    """Google refused the configured key (invalid, revoked, or without permission).
+
+    A 422 rather than a 401/403: the caller of *our* API is authenticated; it is the
+    server's Gemini key that must be fixed."""
+
+    code = "gemini_key_invalid"
+
+
 class NotFound(BananaBatchError):
     status_code = 404
     code = "not_found"

@@ -30,6 +30,7 @@ from bananabatch.executors.transport import (
     RemotePayloadBuilder,
 )
 from bananabatch.orchestrator.scheduler import Orchestrator
+from bananabatch.providers.gemini_preflight import GeminiPreflight
 from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.local import LocalStorage
@@ -50,6 +51,7 @@ class Runtime:
     executor: Executor
     orchestrator: Orchestrator
     signer: TransportSigner
+    preflight: GeminiPreflight
     built_at: float = field(default_factory=time.time)
 
     async def start(self) -> None:
@@ -61,6 +63,7 @@ class Runtime:
         if self.orchestrator.running:
             await self.orchestrator.stop()
         await self.providers.aclose()
+        self.preflight.close()
         self.engine.dispose()
 
 
@@ -205,4 +208,5 @@ def build_runtime(settings: Settings) -> Runtime:
         executor=executor,
         orchestrator=orchestrator,
         signer=signer,
+        preflight=GeminiPreflight.from_settings(settings),
     )

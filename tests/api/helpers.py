@@ -81,6 +81,7 @@ def insert_job(
     name: str = "inserted",
     source_asset: Asset | None = None,
     priority: int = 0,
+    model: str = "classic",
 ) -> FinishedJob:
     """A semi-automatic job with one batch and outputs in the given states; succeeded
     ones get a real PNG (and thumbnail) in storage."""
@@ -92,8 +93,8 @@ def insert_job(
                 id=job_id,
                 mode="semi_auto",
                 name=name,
-                provider="classic",
-                model="classic",
+                provider="classic" if model == "classic" else "gemini",
+                model=model,
                 status=job_status,
                 priority=priority,
                 seed=1,
@@ -124,7 +125,7 @@ def insert_job(
                 variation=i + 1,
                 archive_path=f"01-a-prompt/run-{i // 4 + 1:03d}/image-{i % 4 + 1}.png",
                 prompt="a prompt",
-                model="classic",
+                model=model,
                 seed=100 + i,
                 status=st,
                 source_asset_id=source_asset.id if source_asset else None,

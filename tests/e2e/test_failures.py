@@ -22,7 +22,7 @@ from tests.e2e.test_web import api_json
 pytestmark = pytest.mark.e2e
 
 JOB_TIMEOUT_MS = 60_000
-MODEL = "gemini-2.5-flash-image"
+MODEL = "gemini-nano-banana-2.1"  # the default model with a key
 FLAKY = "[[500x3]] a red kite"
 BLOCKED = "[[block]] something unsafe"
 PLAIN = "a plain teapot"

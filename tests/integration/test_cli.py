@@ -17,6 +17,7 @@ from bananabatch.config import get_settings
 from bananabatch.db.models import Dataset, Job
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import build_runtime
+from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import image_bytes, make_dataset
 
 pytestmark = pytest.mark.slow
@@ -132,6 +133,10 @@ def test_run_semi_auto_to_zip_and_jobs_commands(cli_env: Path) -> None:
         ),
         (["run", "semi-auto", "--prompt", "{unclosed", "--count", "4"], "character"),
         (["run", "semi-auto", "--prompt", "x", "--model", "dall-e-3"], "Unknown model"),
+        (
+            ["run", "semi-auto", "--prompt", "x", "--model", "gemini-3-pro-image-preview"],
+            "was shut down on 2026-06-25",
+        ),
         (["jobs", "show", "nope"], "does not exist"),
     ],
 )
@@ -225,3 +230,57 @@ def test_bad_settings_exit_2_with_the_variable_named(
     text = " ".join(result.output.split())
     assert message in text
     assert "s3cretpw" not in text and "Traceback" not in text
+
+
+def test_models_shows_lifecycle_limits_and_prices(cli_env: Path) -> None:
+    result = CliRunner().invoke(app, ["models"])
+    assert result.exit_code == EXIT_OK, result.output
+    text = " ".join(result.output.split())
+    assert "gemini-nano-banana-2.1" in text and "current (since 2026-10-06)" in text
+    assert "deprecated 2026-09-18" in text  # gemini-2.5-flash-image
+    assert "shut down 2026-10-29" in text  # gemini-3.1-flash-image
+    assert "1K $0.0336, 2K $0.0504, 4K $0.1134" in text
+    assert "1K $0.0168, 2K $0.0252, 4K $0.0567" in text  # batch
+
+
+def _semi(model: str, cli_env: Path) -> list[str]:
+    (cli_env / "ref.png").write_bytes(image_bytes(1, fmt="PNG"))
+    ref = ["--ref", str(cli_env / "ref.png")]
+    return ["run", "semi-auto", *ref, "--prompt", "a kite", "--count", "1", "--model", model]
+
+
+def test_run_on_a_deprecated_model_prints_the_warning_and_runs(
+    cli_env: Path, gemini_env: FakeGeminiServer
+) -> None:
+    result = CliRunner().invoke(app, _semi("gemini-2.5-flash-image", cli_env))
+    assert result.exit_code == EXIT_OK, result.output
+    text = " ".join(result.output.split())
+    assert "warning: gemini-2.5-flash-image is deprecated" in text
+    assert "gemini-nano-banana-2.1" in text
+    assert gemini_env.calls(model="gemini-2.5-flash-image") == 1
+    assert gemini_env.hits("/models/gemini-2.5-flash-image", method="GET") == 1  # preflight
+
+
+def test_run_on_a_shut_down_model_exits_2_naming_the_replacement(
+    cli_env: Path, gemini_env: FakeGeminiServer
+) -> None:
+    result = CliRunner().invoke(app, _semi("gemini-3.1-flash-image", cli_env))
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    text = " ".join(result.output.split())
+    assert "gemini-3.1-flash-image was shut down on 2026-10-29" in text
+    assert "use gemini-nano-banana-2.1 (Nano Banana 2.1) instead" in text
+    assert gemini_env.hits() == 0
+    assert _job_count() == 0
+
+
+def test_run_with_a_key_google_refuses_exits_2_after_one_call(
+    cli_env: Path, gemini_env: FakeGeminiServer
+) -> None:
+    gemini_env.bad_api_keys.add("fake-gemini-key")
+    result = CliRunner().invoke(app, _semi("gemini-nano-banana-2.1", cli_env))
+    assert result.exit_code == EXIT_BAD_INPUT, result.output
+    text = " ".join(result.output.split())
+    assert "Google refused the Gemini API key" in text
+    assert "fake-gemini-key" not in text
+    assert gemini_env.hits() == 1  # estimate and create share one preflight call
+    assert _job_count() == 0

@@ -112,7 +112,8 @@ async def test_automatic_classic_220_images_two_classes(runtime: Runtime, tmp_pa
                 variations=2,
                 seed=7,
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
     assert job.total_outputs == 440
     assert job.total_tasks == 220  # one source per task, 2 variations each
     await _run(runtime, job.id)
@@ -157,7 +158,8 @@ async def test_automatic_gemini_against_fake(
                     variations=2,
                     model="gemini-2.5-flash-image",
                 ),
-            )
+                preflight=rt.preflight,
+            ).job
         await _run(rt, job.id)
         outputs = _outputs(rt, job.id)
         assert len(outputs) == 420
@@ -187,7 +189,8 @@ async def test_semi_auto_40_is_10_runs_of_4_with_3_references(runtime: Runtime) 
                 reference_asset_ids=refs,
                 prompts=[SemiAutoPromptIn(prompt="a red car at night", count=40)],
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
     assert (job.total_outputs, job.total_tasks) == (40, 10)
     await _run(runtime, job.id)
     with runtime.session_factory() as s:
@@ -224,6 +227,7 @@ async def test_semi_auto_rejects_too_many_references_for_model(
                 prompts=[SemiAutoPromptIn(prompt="x", count=4)],
                 model="gemini-2.5-flash-image",
             ),
+            preflight=rt.preflight,
         )
     rt.engine.dispose()
 
@@ -256,7 +260,8 @@ async def test_fault_mix_ends_with_exactly_the_blocked_outputs_failed(
                 SemiAutoJobCreate(
                     reference_asset_ids=refs, prompts=prompts, model="gemini-2.5-flash-image"
                 ),
-            )
+                preflight=rt.preflight,
+            ).job
         await _run(rt, job.id, limit=300)
         outputs = _outputs(rt, job.id)
         blocked = [o for o in outputs if o.status == OutputStatus.blocked]
@@ -283,7 +288,8 @@ async def test_small_job_is_not_starved_by_a_big_one(runtime: Runtime, tmp_path:
             SemiAutoJobCreate(
                 reference_asset_ids=refs, prompts=[SemiAutoPromptIn(prompt="big", count=400)]
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
         small = job_service.create_job(
             s,
             runtime.settings,
@@ -291,7 +297,8 @@ async def test_small_job_is_not_starved_by_a_big_one(runtime: Runtime, tmp_path:
             SemiAutoJobCreate(
                 reference_asset_ids=refs, prompts=[SemiAutoPromptIn(prompt="small", count=8)]
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
     await runtime.start()
     await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([small.id]), 120)
     with runtime.session_factory() as s:
@@ -310,12 +317,16 @@ async def test_cancel_pause_resume_retry(runtime: Runtime) -> None:
         reference_asset_ids=refs, prompts=[SemiAutoPromptIn(prompt="p", count=12)]
     )
     with runtime.session_factory() as s:
-        job = job_service.create_job(s, runtime.settings, runtime.catalog, req)
+        job = job_service.create_job(
+            s, runtime.settings, runtime.catalog, req, preflight=runtime.preflight
+        ).job
         paused = job_service.pause_job(s, job.id)
         assert paused.status == JobStatus.paused
         with pytest.raises(Conflict):
             job_service.pause_job(s, job.id)
-        other = job_service.create_job(s, runtime.settings, runtime.catalog, req)
+        other = job_service.create_job(
+            s, runtime.settings, runtime.catalog, req, preflight=runtime.preflight
+        ).job
         job_service.cancel_job(s, other.id)
         with pytest.raises(Conflict):
             job_service.cancel_job(s, other.id)
@@ -367,7 +378,8 @@ async def test_stop_lets_in_flight_work_finish_and_be_stored(runtime: Runtime) -
             SemiAutoJobCreate(
                 reference_asset_ids=refs, prompts=[SemiAutoPromptIn(prompt="p", count=200)]
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
     await runtime.start()
     for _ in range(200):
         await asyncio.sleep(0.02)

@@ -1,4 +1,5 @@
-"""The model catalog: the data file's content, price lookups and id resolution."""
+"""The model catalog: the data file's content, price lookups and id resolution
+(lifecycle rules for new jobs: tests/unit/test_lifecycle.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from bananabatch.errors import UnknownModel, ValidationFailed
 
 STANDARD_RATIOS = ("1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9")
 KNOWN_IDS = [
-    "gemini-2.5-flash-image",
-    "gemini-3-pro-image-preview",
+    "gemini-nano-banana-2.1",
     "gemini-3-pro-image",
-    "gemini-3.1-flash-image-preview",
+    "gemini-3.1-flash-lite-image",
+    "gemini-2.5-flash-image",
     "gemini-3.1-flash-image",
+    "gemini-3.1-flash-image-preview",
+    "gemini-3-pro-image-preview",
     "classic",
 ]
 
@@ -52,6 +55,8 @@ def test_models_returns_a_copy() -> None:
 @pytest.mark.parametrize(
     ("model_id", "provider", "max_refs", "sizes", "default_size"),
     [
+        ("gemini-nano-banana-2.1", "gemini", 14, ("1K", "2K", "4K"), "1K"),
+        ("gemini-3.1-flash-lite-image", "gemini", 14, (), None),
         ("gemini-2.5-flash-image", "gemini", 3, (), None),
         ("gemini-3-pro-image-preview", "gemini", 14, ("1K", "2K", "4K"), "1K"),
         ("gemini-3-pro-image", "gemini", 14, ("1K", "2K", "4K"), "1K"),
@@ -76,6 +81,8 @@ def test_model_limits(
 def test_nano_banana_2_has_the_extreme_aspect_ratios_and_others_do_not() -> None:
     extreme = {"1:4", "4:1", "1:8", "8:1"}
     assert extreme <= set(_model("gemini-3.1-flash-image").aspect_ratios)
+    assert extreme <= set(_model("gemini-nano-banana-2.1").aspect_ratios)
+    assert len(_model("gemini-nano-banana-2.1").aspect_ratios) == 14
     assert not extreme & set(_model("gemini-2.5-flash-image").aspect_ratios)
     assert not extreme & set(_model("gemini-3-pro-image").aspect_ratios)
 
@@ -83,6 +90,10 @@ def test_nano_banana_2_has_the_extreme_aspect_ratios_and_others_do_not() -> None
 @pytest.mark.parametrize(
     ("model_id", "size", "price", "batch_price"),
     [
+        ("gemini-nano-banana-2.1", None, 0.0336, 0.0168),  # default 1K
+        ("gemini-nano-banana-2.1", "2K", 0.0504, 0.0252),
+        ("gemini-nano-banana-2.1", "4K", 0.1134, 0.0567),
+        ("gemini-3.1-flash-lite-image", None, 0.0336, 0.0168),
         ("gemini-2.5-flash-image", None, 0.039, 0.0195),
         ("gemini-2.5-flash-image", "4K", 0.039, 0.0195),  # no sizes: the size is ignored
         ("gemini-3-pro-image-preview", None, 0.134, 0.067),  # default 1K
@@ -114,6 +125,32 @@ def test_price_for_an_unsupported_size_names_the_valid_sizes() -> None:
         _model("gemini-3.1-flash-image").price_for("8K")
     with pytest.raises(ValidationFailed, match=r"1K, 2K, 4K"):
         _model("gemini-3-pro-image").price_for("512")
+    with pytest.raises(ValidationFailed, match=r"no image size '512'"):
+        _model("gemini-nano-banana-2.1").price_for("512")  # 2.1 dropped the 512 tier
+
+
+def test_token_prices_and_batch_token_prices() -> None:
+    pro = _model("gemini-3-pro-image")
+    assert pro.token_prices is not None and pro.batch_token_prices is not None
+    assert (pro.token_prices.input, pro.token_prices.output_image) == (2.0, 120.0)
+    assert pro.batch_token_prices.output_image == pytest.approx(60.0)
+    assert pro.input_image_tokens == 560
+    for info in load_catalog().models():
+        if info.provider == "gemini":
+            assert info.token_prices is not None and info.batch_token_prices is not None
+            for key in ("input", "output", "output_image"):
+                half = getattr(info.token_prices, key) / 2
+                assert getattr(info.batch_token_prices, key) == pytest.approx(half), info.id
+
+
+def test_every_gemini_model_cites_a_source_for_each_fact() -> None:
+    for info in load_catalog().models():
+        if info.provider != "gemini":
+            assert info.sources is None
+            continue
+        assert info.sources is not None, info.id
+        assert set(info.sources) == {"lifecycle", "limits", "prices", "batch_prices"}
+        assert all(url.startswith("https://") for url in info.sources.values()), info.id
 
 
 def test_model_info_is_hashable_despite_price_dicts() -> None:
@@ -153,6 +190,13 @@ def test_unknown_gemini_id_is_accepted_with_conservative_limits_and_a_warning() 
     base = _model("gemini-2.5-flash-image")
     assert info.id == "gemini-4-flash-image-preview"
     assert info.known is False
+    # the limits are the legacy model's, its lifecycle is not: no deprecation warning
+    assert (info.status, info.replacement, info.shutdown_on, info.sources) == (
+        "current",
+        None,
+        None,
+        None,
+    )
     assert info.provider == "gemini"
     assert info.max_reference_images == 3
     assert info.aspect_ratios == base.aspect_ratios
@@ -218,12 +262,23 @@ def _broken(mutate: Any) -> dict[str, Any]:
         (lambda d: d["models"][1]["price_per_image"].pop("4K"), "keys must be"),
         (lambda d: d["models"][1]["batch_price_per_image"].update({"8K": 1.0}), "keys must be"),
         (lambda d: d["models"][1].update(default_image_size="8K"), "default_image_size"),
-        (lambda d: d["models"][0].update(default_image_size="1K"), "default_image_size"),
+        (lambda d: d["models"][3].update(default_image_size="1K"), "default_image_size"),
         (lambda d: d["models"][0].update(max_reference_images=-1), "max_reference_images"),
         (lambda d: d["models"][0].update(aspect_ratios=[]), "aspect_ratios"),
-        (lambda d: d["models"][0]["price_per_image"].update(default=-1), "price"),
+        (lambda d: d["models"][3]["price_per_image"].update(default=-1), "price"),
         (lambda d: d["models"].append(copy.deepcopy(d["models"][0])), "duplicate"),
         (lambda d: d.update(unknown_gemini_fallback="nope"), "fallback"),
+        (lambda d: d["models"][0].update(status="retired"), "status must be"),
+        (lambda d: d["models"][4].update(shutdown=None), "needs its shutdown date"),
+        (lambda d: d["models"][3].update(replacement=None), "must name its replacement"),
+        (lambda d: d["models"][3].update(replacement="gemini-99"), "is not in the catalog"),
+        (lambda d: d["models"][0].update(released="6 Oct 2026"), "YYYY-MM-DD"),
+        (lambda d: d["models"][0].update(sources=None), "must cite its sources"),
+        (lambda d: d["models"][0]["sources"].update(prices="http://x"), "https URL"),
+        (lambda d: d["models"][0]["price_per_million_tokens"].pop("input"), "keys"),
+        (lambda d: d["models"][0].update(input_image_tokens=0), "input_image_tokens"),
+        (lambda d: d.update(default_gemini_model="gemini-3.1-flash-image"), "must be a current"),
+        (lambda d: d.update(default_gemini_model="classic"), "must be a current Gemini"),
     ],
 )
 def test_parse_catalog_rejects_malformed_data(mutate: Any, message: str) -> None:
@@ -232,7 +287,15 @@ def test_parse_catalog_rejects_malformed_data(mutate: Any, message: str) -> None
 
 
 def test_parse_catalog_round_trips_the_packaged_file() -> None:
-    assert parse_catalog(_raw_catalog()).ids() == KNOWN_IDS
+    catalog = parse_catalog(_raw_catalog())
+    assert catalog.ids() == KNOWN_IDS
+    assert catalog.default_gemini_model == "gemini-nano-banana-2.1"
+
+
+def test_without_a_named_default_the_first_current_gemini_model_is_the_default() -> None:
+    data = _raw_catalog()
+    data.pop("default_gemini_model")
+    assert parse_catalog(data).default_gemini_model == "gemini-nano-banana-2.1"
 
 
 @pytest.mark.parametrize(

@@ -490,8 +490,14 @@ def test_too_many_references_message() -> None:
         "gemini-2.5-flash-image accepts at most 3 reference images; you gave 5. Remove 2 or pick "
         "a model that accepts more ("
     )
-    assert "gemini-3-pro-image" in message and "gemini-3.1-flash-image" in message
-    assert "classic" not in message
+    suggested = re.search(r"accepts more \(([^:]+):", message)
+    assert suggested is not None
+    # only models a new job may use: no shut-down ones, no deprecated ones, not classic
+    assert set(suggested.group(1).split(", ")) == {
+        "gemini-nano-banana-2.1",
+        "gemini-3-pro-image",
+        "gemini-3.1-flash-lite-image",
+    }
     assert excinfo.value.details == {"model": NANO, "max": 3, "given": 5}
 
 

@@ -16,7 +16,14 @@ from bananabatch.domain.planning import (
     plan_automatic,
     plan_semi_auto,
 )
-from bananabatch.domain.pricing import check_options, estimate_plan, output_cost
+from bananabatch.domain.pricing import (
+    batch_cost,
+    batch_output_cost,
+    check_options,
+    estimate_plan,
+    output_cost,
+    reference_images_cost,
+)
 from bananabatch.errors import ValidationFailed
 
 
@@ -167,3 +174,55 @@ def test_model_without_image_config_rejects_an_aspect_ratio() -> None:
     with pytest.raises(ValidationFailed, match=re.escape("does not take an aspect ratio")):
         check_options(model, "1:1", None)
     check_options(model, None, None)
+
+
+# ---- Batch API and input-image prices ----
+
+
+@pytest.mark.parametrize(
+    ("model_id", "size", "outputs", "per_image", "total"),
+    [
+        ("gemini-nano-banana-2.1", None, 100, 0.0168, 1.68),
+        ("gemini-nano-banana-2.1", "4K", 10, 0.0567, 0.567),
+        ("gemini-3-pro-image", "2K", 3, 0.067, 0.201),
+        ("gemini-3-pro-image", "4K", 1000, 0.12, 120.0),
+        ("gemini-2.5-flash-image", None, 7, 0.0195, 0.1365),
+        ("classic", None, 50, 0.0, 0.0),
+    ],
+)
+def test_batch_price_helpers(
+    model_id: str, size: str | None, outputs: int, per_image: float, total: float
+) -> None:
+    model = _model(model_id)
+    assert batch_output_cost(model, size) == pytest.approx(per_image)
+    assert output_cost(model, size, batch=True) == pytest.approx(per_image)
+    assert batch_output_cost(model, size) == pytest.approx(output_cost(model, size) / 2)
+    assert batch_cost(model, size, outputs) == pytest.approx(total)
+
+
+def test_batch_cost_refuses_a_negative_count_and_rounds_float_noise() -> None:
+    model = _model("gemini-nano-banana-2.1")
+    with pytest.raises(ValueError):
+        batch_cost(model, None, -1)
+    assert batch_cost(model, None, 3) == 0.0504  # not 0.050399999...
+
+
+def test_the_estimate_carries_the_batch_price_too() -> None:
+    spec = SemiAutoSpec(prompts=[SemiAutoPrompt("a cat", 10)], reference_count=0, seed=1)
+    model = _model("gemini-3-pro-image")
+    est = estimate_plan(plan_semi_auto(spec, model), model, "4K")
+    assert (est.price_per_image, est.batch_price_per_image) == (0.24, 0.12)
+    assert (est.cost_usd, est.batch_cost_usd) == (2.4, 1.2)
+
+
+def test_reference_images_cost_uses_tokens_per_image_and_the_input_rate() -> None:
+    pro = _model("gemini-3-pro-image")  # 560 tokens per input image, $2.00 / 1M input
+    assert reference_images_cost(pro, 1) == pytest.approx(0.00112)
+    assert reference_images_cost(pro, 14) == pytest.approx(0.01568)
+    assert reference_images_cost(pro, 14, batch=True) == pytest.approx(0.00784)
+    assert reference_images_cost(pro, 0) == 0.0
+    # unknown tokens per image: not guessed
+    assert reference_images_cost(_model("gemini-nano-banana-2.1"), 3) is None
+    assert reference_images_cost(_model("classic"), 2) is None
+    with pytest.raises(ValueError):
+        reference_images_cost(pro, -1)

@@ -8,11 +8,12 @@ creation requests in `services/job_requests.py`; both are re-exported here.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bananabatch.catalog import ModelInfo
+from bananabatch.catalog import Lifecycle, ModelInfo, TokenPrices
 from bananabatch.ingest.service import DatasetSummary, IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -57,10 +58,12 @@ __all__ = [
     "ExportSelectionIn",
     "FileErrorOut",
     "FolderOut",
+    "GeminiKeyHealth",
     "HealthOut",
     "IngestReportOut",
     "IngestedFileOut",
     "JobCreate",
+    "JobCreated",
     "JobDetail",
     "JobList",
     "JobOptionsIn",
@@ -69,6 +72,7 @@ __all__ = [
     "JobSummary",
     "LoginIn",
     "ModelOut",
+    "ModelSourcesOut",
     "OutputOut",
     "OutputPage",
     "PromptPreview",
@@ -80,6 +84,7 @@ __all__ = [
     "SessionOut",
     "SkippedFileOut",
     "StatusCounts",
+    "TokenPricesOut",
 ]
 
 
@@ -111,10 +116,22 @@ class DbHealth(BaseModel):
     error: str | None = None
 
 
+class GeminiKeyHealth(BaseModel):
+    """What Google says about the configured key (cached a few minutes, never the key)."""
+
+    state: Literal["ok", "key_invalid", "unreachable", "not_configured", "skipped", "unchecked"]
+    message: str = Field(description="Why the key is not usable, or why it was not checked.")
+    models: list[str] = Field(
+        description="Catalog image models this key can use (models.list), in catalog order."
+    )
+    checked_at: UtcDateTime | None
+
+
 class ProviderHealth(BaseModel):
     name: Literal["classic", "gemini"] = Field(description="The provider new jobs use.")
     gemini_key_configured: bool = Field(description="Whether a Gemini key is set (never the key).")
     default_model: str
+    gemini_key: GeminiKeyHealth
 
 
 class ExecutorHealth(BaseModel):
@@ -148,10 +165,39 @@ class SessionOut(BaseModel):
 # ---- models ----------------------------------------------------------------------------
 
 
+class TokenPricesOut(BaseModel):
+    input: float = Field(description="USD per 1M input tokens (text and images).")
+    output: float = Field(description="USD per 1M text and thinking output tokens.")
+    output_image: float = Field(description="USD per 1M image output tokens.")
+
+    @classmethod
+    def from_prices(cls, prices: TokenPrices | None) -> TokenPricesOut | None:
+        if prices is None:
+            return None
+        return cls(input=prices.input, output=prices.output, output_image=prices.output_image)
+
+
+class ModelSourcesOut(BaseModel):
+    """The URL each group of catalog facts was checked against."""
+
+    lifecycle: str
+    limits: str
+    prices: str
+    batch_prices: str
+
+
 class ModelOut(BaseModel):
     id: str
     display_name: str
     provider: Literal["gemini", "classic"]
+    status: Lifecycle = Field(
+        description="current; deprecated (accepted with a warning); shut_down (refused)."
+    )
+    released: date | None
+    deprecated: date | None
+    shutdown: date | None = Field(description="Past for a shut-down model, else announced.")
+    replacement: str | None = Field(description="What to use instead, when not current.")
+    lifecycle_note: str
     max_reference_images: int
     aspect_ratios: list[str]
     image_sizes: list[str]
@@ -159,30 +205,57 @@ class ModelOut(BaseModel):
     price_per_image: dict[str, float] = Field(
         description='USD per image by size ("default" when the model has no sizes).'
     )
-    batch_price_per_image: dict[str, float]
+    batch_price_per_image: dict[str, float] = Field(description="The same through the Batch API.")
+    price_per_million_tokens: TokenPricesOut | None
+    batch_price_per_million_tokens: TokenPricesOut | None
+    input_image_tokens: int | None = Field(
+        description="Tokens billed per reference image, when known."
+    )
+    sources: ModelSourcesOut | None
     description: str
     preview: bool
     known: bool
     default: bool = Field(description="The model used when a job names none.")
-    available: bool = Field(description="False for Gemini models while no key is configured.")
+    available: bool = Field(
+        description="False for shut-down models, and for Gemini models while no key is set."
+    )
 
     @classmethod
-    def from_info(cls, info: ModelInfo, *, default: bool, available: bool) -> ModelOut:
+    def from_info(
+        cls,
+        info: ModelInfo,
+        *,
+        default: bool,
+        available: bool,
+        status: Lifecycle,
+        replacement: str | None,
+    ) -> ModelOut:
+        """`status` and `replacement` as of today (a shutdown date may have passed)."""
         return cls(
             id=info.id,
             display_name=info.display_name,
             provider=info.provider,
+            status=status,
+            released=info.released_on,
+            deprecated=info.deprecated_on,
+            shutdown=info.shutdown_on,
+            replacement=replacement,
+            lifecycle_note=info.lifecycle_note,
             max_reference_images=info.max_reference_images,
             aspect_ratios=list(info.aspect_ratios),
             image_sizes=list(info.image_sizes),
             default_image_size=info.default_image_size,
             price_per_image=dict(info.price_per_image),
             batch_price_per_image=dict(info.batch_price_per_image),
+            price_per_million_tokens=TokenPricesOut.from_prices(info.token_prices),
+            batch_price_per_million_tokens=TokenPricesOut.from_prices(info.batch_token_prices),
+            input_image_tokens=info.input_image_tokens,
+            sources=ModelSourcesOut.model_validate(info.sources) if info.sources else None,
             description=info.description,
             preview=info.preview,
             known=info.known,
             default=default,
-            available=available,
+            available=available and status != "shut_down",
         )
 
 
@@ -286,6 +359,13 @@ class IngestReportOut(BaseModel):
 
 class JobPatch(_In):
     priority: int = Field(ge=-100, le=100, description="Higher runs first.")
+
+
+class JobCreated(JobDetail):
+    warnings: list[str] = Field(
+        description="The job was created, but: a deprecated or unknown model, a key that "
+        "could not be checked with Google.",
+    )
 
 
 class RetryIn(_In):

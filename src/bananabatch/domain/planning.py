@@ -418,7 +418,7 @@ def _check_references(reference_count: int, model: ModelInfo) -> None:
     bigger = [
         m
         for m in load_catalog().accepting_references(reference_count)
-        if m.provider == "gemini" and m.id != model.id
+        if m.provider == "gemini" and m.id != model.id and m.status == "current"
     ]
     if bigger:
         most = max(m.max_reference_images for m in bigger)

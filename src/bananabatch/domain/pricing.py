@@ -2,7 +2,9 @@
 
 An estimate is shown before a job starts (outputs, tasks, price) so a user
 never launches a 10,000-image job blind; `check_options` turns an option the
-model cannot take into a clear error before anything is spent.
+model cannot take into a clear error before anything is spent. Every price has a
+Batch API twin (`batch=True`, half the standard price at Google) so the Batch
+route and a budget can price the same plan without new code.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Estimate:
     warnings: tuple[str, ...]
     image_size: str | None = None  # the size really used (model default when none was given)
     batch_cost_usd: float = 0.0  # the same outputs through the Gemini Batch API
+    batch_price_per_image: float = 0.0
 
 
 def _usd(value: float) -> float:
@@ -34,9 +37,34 @@ def _usd(value: float) -> float:
     return round(value, 6)
 
 
-def output_cost(model: ModelInfo, image_size: str | None) -> float:
+def output_cost(model: ModelInfo, image_size: str | None, *, batch: bool = False) -> float:
     """USD for one successful output of `model` at `image_size` (None = default size)."""
-    return model.price_for(image_size)
+    return model.price_for(image_size, batch=batch)
+
+
+def batch_output_cost(model: ModelInfo, image_size: str | None) -> float:
+    """USD for one output made through the Gemini Batch API (the Batch route prices with it)."""
+    return output_cost(model, image_size, batch=True)
+
+
+def batch_cost(model: ModelInfo, image_size: str | None, outputs: int) -> float:
+    """USD for `outputs` images through the Batch API, rounded like every estimate."""
+    if outputs < 0:
+        raise ValueError("outputs must be >= 0")
+    return _usd(outputs * batch_output_cost(model, image_size))
+
+
+def reference_images_cost(model: ModelInfo, count: int, *, batch: bool = False) -> float | None:
+    """USD the `count` reference images of one call add as input tokens, or None when
+    the catalog does not know the model's tokens per input image (not estimated then)."""
+    prices = model.batch_token_prices if batch else model.token_prices
+    if count < 0:
+        raise ValueError("count must be >= 0")
+    if count == 0:
+        return 0.0
+    if prices is None or model.input_image_tokens is None:
+        return None
+    return _usd(count * model.input_image_tokens * prices.input / 1_000_000)
 
 
 def estimate_plan(
@@ -59,7 +87,8 @@ def estimate_plan(
         model_known=model.known,
         warnings=merged,
         image_size=model.effective_image_size(image_size),
-        batch_cost_usd=_usd(outputs * model.price_for(image_size, batch=True)),
+        batch_cost_usd=batch_cost(model, image_size, outputs),
+        batch_price_per_image=batch_output_cost(model, image_size),
     )
 
 
@@ -89,7 +118,9 @@ def check_options(model: ModelInfo, aspect_ratio: str | None, image_size: str | 
         return
     if not model.image_sizes:
         with_sizes = [
-            f"{m.id}: {'/'.join(m.image_sizes)}" for m in load_catalog().models() if m.image_sizes
+            f"{m.id}: {'/'.join(m.image_sizes)}"
+            for m in load_catalog().models()
+            if m.image_sizes and m.status == "current"
         ]
         raise ValidationFailed(
             f"{model.id} has no image size option; leave the size empty or pick a model "

@@ -116,12 +116,18 @@ class EstimateOut(BaseModel):
     outputs: int
     tasks: int
     batches: int
-    price_per_image: float
+    price_per_image: float = Field(description="USD per image, standard (interactive) API.")
     cost_usd: float
+    batch_price_per_image: float = Field(description="USD per image through the Batch API.")
+    batch_cost_usd: float = Field(description="The same outputs through the Batch API.")
     model: str
     model_known: bool
+    model_status: Literal["current", "deprecated", "shut_down"]
     provider: str
-    warnings: list[str]
+    warnings: list[str] = Field(
+        description="Accepted, but worth knowing: a deprecated or unknown model, an "
+        "unchecked key, a plan detail."
+    )
 
 
 class PromptPreview(BaseModel):

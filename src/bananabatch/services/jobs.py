@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bananabatch.catalog import Catalog, ModelInfo
@@ -21,7 +21,6 @@ from bananabatch.contracts import Mode
 from bananabatch.db.models import (
     TERMINAL_JOB_STATUSES,
     Asset,
-    Batch,
     Dataset,
     DatasetItem,
     Job,
@@ -33,6 +32,7 @@ from bananabatch.db.models import (
     new_id,
     utcnow,
 )
+from bananabatch.domain.lifecycle import lifecycle_warning, utc_today
 from bananabatch.domain.payload_budget import TransportRoutes, transport_problem
 from bananabatch.domain.planning import (
     AutomaticSpec,
@@ -47,6 +47,7 @@ from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
 from bananabatch.ingest.service import dataset_sources
+from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     EstimateOut,
@@ -54,6 +55,7 @@ from bananabatch.services.job_requests import (
     PromptPreview,
     SemiAutoJobCreate,
 )
+from bananabatch.services.job_rows import insert_plan_rows
 
 log = logging.getLogger(__name__)
 
@@ -66,13 +68,26 @@ class _Prepared:
     seed: int
 
 
+@dataclass(frozen=True)
+class CreatedJob:
+    """A new job and what its creator should be told (deprecated model, unchecked key)."""
+
+    job: Job
+    warnings: list[str]
+
+
 def _resolve_model(
-    settings: Settings, catalog: Catalog, requested: str | None
+    settings: Settings, catalog: Catalog, requested: str | None, today: date
 ) -> tuple[ModelInfo, list[str]]:
+    """The model a new job uses: shut-down models are refused naming their replacement,
+    deprecated ones and unknown Gemini ids are accepted with a warning."""
     model_id = requested or settings.resolved_default_model
     catalog.check_new_id(model_id)
     model, warning = catalog.resolve(model_id)
     warnings = [warning] if warning else []
+    lifecycle = lifecycle_warning(model, catalog, today)
+    if lifecycle:
+        warnings.append(lifecycle)
     remote = settings.resolved_executor == "runpod"  # the key lives in the worker's env
     if model.provider == "gemini" and not settings.gemini_configured and not remote:
         raise ValidationFailed(
@@ -83,9 +98,16 @@ def _resolve_model(
 
 
 def _prepare(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, seed: int
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    seed: int,
+    preflight: GeminiPreflight | None = None,
 ) -> _Prepared:
-    model, warnings = _resolve_model(settings, catalog, req.model)
+    """Validate `req` and plan it. With a preflight, a Gemini job's key and model are
+    then checked with Google (last: every local check is free and comes first)."""
+    model, warnings = _resolve_model(settings, catalog, req.model, utc_today())
     check_options(model, req.options.aspect_ratio, req.options.image_size)
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
@@ -118,6 +140,8 @@ def _prepare(
         )
         plan = plan_semi_auto(semi, model)
     _check_transport(session, settings, req)
+    if preflight is not None and model.provider == "gemini":
+        warnings.extend(require_model_access(preflight, model.id))
     return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
 
 
@@ -153,9 +177,15 @@ def _check_transport(session: Session, settings: Settings, req: JobCreate) -> No
 
 
 def estimate_job(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    *,
+    preflight: GeminiPreflight | None,
 ) -> EstimateOut:
-    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    """Validate like creation (preflight included when given) and price; creates nothing."""
+    prepared = _prepare(session, settings, catalog, req, req.seed or 0, preflight)
     est = estimate_plan(prepared.plan, prepared.model, req.options.image_size, prepared.warnings)
     return EstimateOut(
         outputs=est.outputs,
@@ -163,8 +193,11 @@ def estimate_job(
         batches=est.batches,
         price_per_image=est.price_per_image,
         cost_usd=est.cost_usd,
+        batch_price_per_image=est.batch_price_per_image,
+        batch_cost_usd=est.batch_cost_usd,
         model=est.model,
         model_known=est.model_known,
+        model_status=prepared.model.status_on(utc_today()),
         provider=prepared.model.provider,
         warnings=list(est.warnings),
     )
@@ -192,9 +225,18 @@ def preview_prompts(
     return previews
 
 
-def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobCreate) -> Job:
+def create_job(
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    *,
+    preflight: GeminiPreflight | None,
+) -> CreatedJob:
+    """Validate, plan and store a queued job. Callers that can spend money pass the
+    runtime's preflight, so a bad key or unusable model fails here, not per output."""
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-    prepared = _prepare(session, settings, catalog, req, seed=seed)
+    prepared = _prepare(session, settings, catalog, req, seed, preflight)
     plan, model = prepared.plan, prepared.model
     est = estimate_plan(plan, model, req.options.image_size, prepared.warnings)
     for warning in prepared.warnings:
@@ -221,62 +263,7 @@ def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobC
         cost_estimate=est.cost_usd,
     )
     session.add(job)
-    batch_rows: list[dict[str, Any]] = []
-    task_rows: list[dict[str, Any]] = []
-    output_rows: list[dict[str, Any]] = []
-    for pb in plan.batches:
-        batch_id = new_id()
-        batch_rows.append(
-            {
-                "id": batch_id,
-                "job_id": job.id,
-                "position": pb.position,
-                "name": pb.name,
-                "slug": pb.slug,
-                "prompt": pb.prompt,
-                "count": pb.count,
-            }
-        )
-        for pt in pb.tasks:
-            task_id = new_id()
-            task_rows.append(
-                {
-                    "id": task_id,
-                    "job_id": job.id,
-                    "batch_id": batch_id,
-                    "position": pt.position,
-                    "source_asset_id": pt.source_asset_id,
-                    "source_path": pt.source_path,
-                    "status": TaskStatus.queued,
-                    "attempts": 0,
-                    "created_at": utcnow(),
-                }
-            )
-            for po in pt.outputs:
-                output_rows.append(
-                    {
-                        "id": new_id(),
-                        "job_id": job.id,
-                        "batch_id": batch_id,
-                        "task_id": task_id,
-                        "position": po.position,
-                        "run_index": pt.position,
-                        "variation": po.variation,
-                        "source_asset_id": po.source_asset_id,
-                        "source_path": po.source_path,
-                        "archive_path": po.archive_path,
-                        "prompt": po.prompt,
-                        "model": model.id,
-                        "seed": po.seed,
-                        "attempt": 0,
-                        "status": OutputStatus.pending,
-                        "created_at": utcnow(),
-                    }
-                )
-    session.flush()
-    session.execute(insert(Batch), batch_rows)
-    session.execute(insert(Task), task_rows)
-    session.execute(insert(Output), output_rows)
+    insert_plan_rows(session, job.id, plan, model.id)
     session.commit()
     log.info(
         "created %s job %s: %d outputs in %d tasks (model %s)",
@@ -286,7 +273,7 @@ def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobC
         job.total_tasks,
         job.model,
     )
-    return job
+    return CreatedJob(job=job, warnings=list(est.warnings))
 
 
 def _default_name(req: JobCreate) -> str:

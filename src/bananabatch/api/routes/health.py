@@ -11,7 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 import bananabatch
 from bananabatch.api.deps import SettingsDep
-from bananabatch.api.schemas import DbHealth, ExecutorHealth, HealthOut, ProviderHealth
+from bananabatch.api.schemas import (
+    DbHealth,
+    ExecutorHealth,
+    GeminiKeyHealth,
+    HealthOut,
+    ProviderHealth,
+)
 from bananabatch.config import Settings
 from bananabatch.runtime import Runtime
 
@@ -43,14 +49,35 @@ def _check_storage(runtime: Runtime) -> dict[str, Any]:
         return {"kind": _storage_kind(runtime.settings), "ok": False, "error": type(exc).__name__}
 
 
+def _check_gemini_key(runtime: Runtime) -> GeminiKeyHealth:
+    """The key's state and usable image models, from one cached models.list call."""
+    image_models = [m.id for m in runtime.catalog.models() if m.provider == "gemini"]
+    access = runtime.preflight.key_access(image_models)
+    return GeminiKeyHealth(
+        state=access.state,
+        message=access.message,
+        models=[m for m in image_models if m in access.models],
+        checked_at=access.checked_at,
+    )
+
+
 @router.get("/health", response_model=HealthOut, summary="Server, DB, storage, executor status")
 async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
-    """Public (no login needed): shows whether a key is configured, never the key."""
+    """Public (no login needed): shows whether a key is configured and whether Google
+    accepts it (cached for minutes, so polling costs nothing), never the key."""
     runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    gemini_key = (
+        await run_in_threadpool(_check_gemini_key, runtime)
+        if runtime is not None
+        else GeminiKeyHealth(
+            state="unchecked", message="The server is starting.", models=[], checked_at=None
+        )
+    )
     provider = ProviderHealth(
         name=settings.resolved_provider,
         gemini_key_configured=settings.gemini_configured,
         default_model=settings.resolved_default_model,
+        gemini_key=gemini_key,
     )
     auth_required = bool(request.app.state.authenticator.required)
     if runtime is None:

@@ -18,6 +18,7 @@ from bananabatch.api.routes._files import etag_matches
 from bananabatch.api.schemas import (
     EstimateOut,
     JobCreate,
+    JobCreated,
     JobDetail,
     JobList,
     JobPatch,
@@ -51,7 +52,11 @@ async def estimate_job(
 ) -> EstimateOut:
     """Validates the request like creation does, and creates nothing."""
     return await run_in_threadpool(
-        job_service.estimate_job, session, runtime.settings, runtime.catalog, body
+        partial(job_service.estimate_job, preflight=runtime.preflight),
+        session,
+        runtime.settings,
+        runtime.catalog,
+        body,
     )
 
 
@@ -67,16 +72,24 @@ async def preview_job_prompts(
     )
 
 
-@router.post("", response_model=JobDetail, status_code=201, summary="Create and queue a job")
+@router.post("", response_model=JobCreated, status_code=201, summary="Create and queue a job")
 async def create_job(
     body: JobCreateBody, response: Response, runtime: RuntimeDep, session: SessionDep
-) -> JobDetail:
-    job = await run_in_threadpool(
-        job_service.create_job, session, runtime.settings, runtime.catalog, body
+) -> JobCreated:
+    """A deprecated model is accepted (see `warnings`); a shut-down model, a key Google
+    refuses or a model the key cannot use is a 422 before anything is stored or spent."""
+    created = await run_in_threadpool(
+        partial(job_service.create_job, preflight=runtime.preflight),
+        session,
+        runtime.settings,
+        runtime.catalog,
+        body,
     )
     _wake(runtime)
-    response.headers["Location"] = f"{queries.API_PREFIX}/jobs/{job.id}"
-    return await run_in_threadpool(queries.job_detail, session, job.id)
+    job_id = created.job.id
+    response.headers["Location"] = f"{queries.API_PREFIX}/jobs/{job_id}"
+    detail = await run_in_threadpool(queries.job_detail, session, job_id)
+    return JobCreated.model_validate({**detail.model_dump(), "warnings": created.warnings})
 
 
 @router.get("", response_model=JobList, responses=_NOT_MODIFIED, summary="List jobs, newest first")

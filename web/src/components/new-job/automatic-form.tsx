@@ -269,6 +269,7 @@ export function AutomaticJobForm() {
     onSuccess: (job) => {
       void qc.invalidateQueries({ queryKey: ["jobs"] });
       toast.success("Job started", { description: job.name || "Automatic job" });
+      for (const warning of job.warnings) toast.warning("Note", { description: warning });
       router.push(`/jobs/view/?id=${encodeURIComponent(job.id)}`);
     },
     onError: (err) => toast.error("Could not start the job", { description: errorMessage(err) }),

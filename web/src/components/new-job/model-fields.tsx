@@ -1,7 +1,7 @@
 "use client";
 
 import { useEffect } from "react";
-import { Info } from "lucide-react";
+import { AlertTriangle, Info } from "lucide-react";
 
 import { Label } from "@/components/ui/label";
 import {
@@ -17,6 +17,7 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import type { ModelInfo } from "@/lib/api/types";
 import { formatUnitPrice } from "@/lib/format";
+import { lifecycleText, preferredModel, priceAt } from "@/lib/models";
 
 export type OutputFormat = "png" | "jpeg" | "webp";
 
@@ -47,10 +48,18 @@ export function toJobOptions(s: GenerationSettings) {
   };
 }
 
-export function priceFor(model: ModelInfo | undefined, imageSize: string): number {
+export function priceFor(model: ModelInfo | undefined, imageSize: string, batch = false): number {
   if (!model) return 0;
-  const size = imageSize || model.default_image_size || "default";
-  return model.price_per_image[size] ?? model.price_per_image.default ?? 0;
+  const table = batch ? model.batch_price_per_image : model.price_per_image;
+  return priceAt(table, imageSize, model.default_image_size);
+}
+
+/** The picker's second line: the price, or why the model cannot (or should not) be used. */
+function pickerNote(m: ModelInfo): string {
+  if (m.status === "shut_down") return lifecycleText(m) ?? "Shut down";
+  if (!m.available) return "Needs GEMINI_API_KEY";
+  const price = `${formatUnitPrice(priceFor(m, ""))} / image`;
+  return m.status === "deprecated" ? `Deprecated · ${price}` : price;
 }
 
 /** One line on what a model can do and what it costs. */
@@ -68,18 +77,37 @@ export function ModelSummary({ model, imageSize }: { model: ModelInfo; imageSize
     );
   }
   const price = priceFor(model, imageSize);
+  const lifecycle = lifecycleText(model);
   return (
-    <p className="flex items-start gap-1.5 text-xs text-muted-foreground">
-      <Info className="mt-px size-3.5 shrink-0" aria-hidden />
-      <span>
-        Up to {model.max_reference_images} reference image
-        {model.max_reference_images === 1 ? "" : "s"} ·{" "}
-        {model.image_sizes.length ? `sizes ${model.image_sizes.join(" / ")}` : "about 1024 px"} ·{" "}
-        <span className="font-medium text-foreground">{formatUnitPrice(price)} per image</span>
-        {model.preview ? " · preview model" : ""}
-        {!model.available ? " · needs GEMINI_API_KEY on the server" : ""}
-      </span>
-    </p>
+    <div className="space-y-1">
+      <p className="flex items-start gap-1.5 text-xs text-muted-foreground">
+        <Info className="mt-px size-3.5 shrink-0" aria-hidden />
+        <span>
+          Up to {model.max_reference_images} reference image
+          {model.max_reference_images === 1 ? "" : "s"} ·{" "}
+          {model.image_sizes.length ? `sizes ${model.image_sizes.join(" / ")}` : "about 1024 px"} ·{" "}
+          <span className="font-medium text-foreground">{formatUnitPrice(price)} per image</span> (
+          {formatUnitPrice(priceFor(model, imageSize, true))} through the Batch API)
+          {model.preview ? " · preview model" : ""}
+          {!model.available && model.status !== "shut_down"
+            ? " · needs GEMINI_API_KEY on the server"
+            : ""}
+        </span>
+      </p>
+      {lifecycle ? (
+        <p
+          className="flex items-start gap-1.5 text-xs text-[oklch(0.5_0.13_60)]"
+          data-testid="model-lifecycle"
+        >
+          <AlertTriangle className="mt-px size-3.5 shrink-0" aria-hidden />
+          <span>
+            {lifecycle}
+            {model.status === "deprecated" ? ": jobs are accepted with a warning." : "."}
+            {model.lifecycle_note ? ` ${model.lifecycle_note}` : ""}
+          </span>
+        </p>
+      ) : null}
+    </div>
   );
 }
 
@@ -101,8 +129,7 @@ export function ModelFields({
   // Pick the server's default model once the catalog arrives.
   useEffect(() => {
     if (!models?.length || value.model) return;
-    const preferred =
-      models.find((m) => m.default && m.available) ?? models.find((m) => m.available) ?? models[0];
+    const preferred = preferredModel(models);
     if (preferred) onChange({ ...value, model: preferred.id });
   }, [models, value, onChange]);
 
@@ -154,11 +181,7 @@ export function ModelFields({
                     key={m.id}
                     value={m.id}
                     disabled={!m.available}
-                    description={
-                      m.available
-                        ? `${formatUnitPrice(priceFor(m, ""))} / image`
-                        : "Needs GEMINI_API_KEY"
-                    }
+                    description={pickerNote(m)}
                   >
                     {m.display_name}
                   </SelectItem>

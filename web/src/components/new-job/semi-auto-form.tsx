@@ -150,6 +150,7 @@ export function SemiAutoJobForm() {
           onClick: () => router.push(`/jobs/view/?id=${encodeURIComponent(job.id)}`),
         },
       });
+      for (const warning of job.warnings) toast.warning("Note", { description: warning });
     },
     onError: (err) => toast.error("Could not queue the job", { description: errorMessage(err) }),
   });

@@ -12,7 +12,7 @@ import {
 } from "lucide-react";
 import type { LucideIcon } from "lucide-react";
 
-import { ModelLabel } from "@/components/app/model-label";
+import { ModelLabel, modelDisplayName } from "@/components/app/model-label";
 import { PageHeader } from "@/components/app/page-header";
 import { ErrorState, LoadingRows } from "@/components/app/states";
 import { Badge } from "@/components/ui/badge";
@@ -27,8 +27,9 @@ import {
   TableRow,
 } from "@/components/ui/table";
 import { useHealth, useModels } from "@/lib/api/queries";
-import type { ModelInfo } from "@/lib/api/types";
-import { formatBytes, formatUnitPrice } from "@/lib/format";
+import type { Health, ModelInfo } from "@/lib/api/types";
+import { formatBytes } from "@/lib/format";
+import { lifecycleText, priceRange, STATUS_LABEL } from "@/lib/models";
 
 function Ok({ ok, yes = "OK", no = "Problem" }: { ok: boolean; yes?: string; no?: string }) {
   return ok ? (
@@ -116,12 +117,32 @@ function describeValue(key: string, value: unknown): string {
   return String(value);
 }
 
-function priceRange(m: ModelInfo): string {
-  const prices = Object.values(m.price_per_image);
-  if (prices.length === 0 || prices.every((p) => p <= 0)) return "Free";
-  const min = Math.min(...prices);
-  const max = Math.max(...prices);
-  return min === max ? formatUnitPrice(min) : `${formatUnitPrice(min)} – ${formatUnitPrice(max)}`;
+type KeyHealth = Health["provider"]["gemini_key"];
+
+/** What Google said about the key (checked with one cached models.list call). */
+function KeyState({ keyHealth }: { keyHealth: KeyHealth }) {
+  switch (keyHealth.state) {
+    case "ok":
+      return <Ok ok yes="Accepted by Google" />;
+    case "key_invalid":
+      return <Ok ok={false} no="Refused by Google" />;
+    case "unreachable":
+      return <Badge variant="warning">Could not check</Badge>;
+    case "skipped":
+      return <Badge variant="outline">Check off</Badge>;
+    default:
+      return <Badge variant="outline">Not set</Badge>;
+  }
+}
+
+function StatusBadge({ model }: { model: ModelInfo }) {
+  const variant =
+    model.status === "current" ? "success" : model.status === "deprecated" ? "warning" : "outline";
+  return (
+    <Badge variant={variant} title={model.lifecycle_note || undefined}>
+      {STATUS_LABEL[model.status]}
+    </Badge>
+  );
 }
 
 export function StatusView() {
@@ -176,11 +197,29 @@ export function StatusView() {
               </Row>
               <Row label="Gemini API key">
                 {h.provider.gemini_key_configured ? (
-                  <Ok ok yes="Configured" />
+                  <KeyState keyHealth={h.provider.gemini_key} />
                 ) : (
                   <Badge variant="outline">Not set</Badge>
                 )}
               </Row>
+              {h.provider.gemini_key.message && h.provider.gemini_key.state !== "not_configured" ? (
+                <Row label="Google said">
+                  <span className="font-normal" data-testid="gemini-key-message">
+                    {h.provider.gemini_key.message}
+                  </span>
+                </Row>
+              ) : null}
+              {h.provider.gemini_key.state === "ok" ? (
+                <Row label="Models this key can use">
+                  <span className="break-normal" data-testid="gemini-key-models">
+                    {h.provider.gemini_key.models.length
+                      ? h.provider.gemini_key.models
+                          .map((id) => modelDisplayName(id, models.data))
+                          .join(", ")
+                      : "none of the catalog's image models"}
+                  </span>
+                </Row>
+              ) : null}
               <Row label="Default model">
                 <ModelLabel model={h.provider.default_model} models={models.data} />
               </Row>
@@ -232,7 +271,10 @@ export function StatusView() {
           <Card className="gap-0 py-0">
             <CardHeader className="border-b py-4">
               <CardTitle>Models</CardTitle>
-              <CardDescription>Limits and list prices per image (standard API).</CardDescription>
+              <CardDescription>
+                Lifecycle, limits and list prices per image (standard and Batch API). Deprecated
+                models are accepted with a warning; shut-down models are refused.
+              </CardDescription>
             </CardHeader>
             {models.isPending ? (
               <LoadingRows rows={3} className="p-4" />
@@ -248,6 +290,7 @@ export function StatusView() {
                 <TableHeader>
                   <TableRow className="hover:bg-transparent">
                     <TableHead>Model</TableHead>
+                    <TableHead>Status</TableHead>
                     <TableHead>Reference images</TableHead>
                     <TableHead>Sizes</TableHead>
                     <TableHead>Price / image</TableHead>
@@ -256,7 +299,7 @@ export function StatusView() {
                 </TableHeader>
                 <TableBody>
                   {models.data.map((m) => (
-                    <TableRow key={m.id}>
+                    <TableRow key={m.id} data-testid={`model-row-${m.id}`}>
                       <TableCell>
                         <ModelLabel
                           model={m.id}
@@ -266,11 +309,26 @@ export function StatusView() {
                         />
                         <div className="text-xs text-muted-foreground">{m.id}</div>
                       </TableCell>
+                      <TableCell className="max-w-60 whitespace-normal">
+                        <StatusBadge model={m} />
+                        <div className="text-xs text-muted-foreground">
+                          {lifecycleText(m) ?? (m.released ? `since ${m.released}` : "")}
+                        </div>
+                      </TableCell>
                       <TableCell>up to {m.max_reference_images}</TableCell>
                       <TableCell>{m.image_sizes.length ? m.image_sizes.join(", ") : "—"}</TableCell>
-                      <TableCell>{priceRange(m)}</TableCell>
                       <TableCell>
-                        {m.available ? (
+                        {priceRange(m.price_per_image)}
+                        {m.provider === "gemini" ? (
+                          <div className="text-xs text-muted-foreground">
+                            Batch API {priceRange(m.batch_price_per_image)}
+                          </div>
+                        ) : null}
+                      </TableCell>
+                      <TableCell>
+                        {m.status === "shut_down" ? (
+                          <Badge variant="outline">No</Badge>
+                        ) : m.available ? (
                           <Badge variant="success">Yes{m.default ? " · default" : ""}</Badge>
                         ) : (
                           <Badge variant="outline" title="Set GEMINI_API_KEY to use Gemini models">

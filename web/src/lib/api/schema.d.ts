@@ -13,7 +13,8 @@ export interface paths {
         };
         /**
          * Server, DB, storage, executor status
-         * @description Public (no login needed): shows whether a key is configured, never the key.
+         * @description Public (no login needed): shows whether a key is configured and whether Google
+         *     accepts it (cached for minutes, so polling costs nothing), never the key.
          */
         get: operations["health-get_health"];
         put?: never;
@@ -90,7 +91,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Image models and their limits */
+        /**
+         * Image models and their limits
+         * @description Status is as of today (a model past its shutdown date is shut down), and a
+         *     replacement is the first model along Google's chain that still answers.
+         */
         get: operations["models-list_models"];
         put?: never;
         post?: never;
@@ -296,7 +301,11 @@ export interface paths {
         /** List jobs, newest first */
         get: operations["jobs-list_jobs"];
         put?: never;
-        /** Create and queue a job */
+        /**
+         * Create and queue a job
+         * @description A deprecated model is accepted (see `warnings`); a shut-down model, a key Google
+         *     refuses or a model the key cannot use is a 422 before anything is stored or spent.
+         */
         post: operations["jobs-create_job"];
         delete?: never;
         options?: never;
@@ -742,17 +751,38 @@ export interface components {
             tasks: number;
             /** Batches */
             batches: number;
-            /** Price Per Image */
+            /**
+             * Price Per Image
+             * @description USD per image, standard (interactive) API.
+             */
             price_per_image: number;
             /** Cost Usd */
             cost_usd: number;
+            /**
+             * Batch Price Per Image
+             * @description USD per image through the Batch API.
+             */
+            batch_price_per_image: number;
+            /**
+             * Batch Cost Usd
+             * @description The same outputs through the Batch API.
+             */
+            batch_cost_usd: number;
             /** Model */
             model: string;
             /** Model Known */
             model_known: boolean;
+            /**
+             * Model Status
+             * @enum {string}
+             */
+            model_status: "current" | "deprecated" | "shut_down";
             /** Provider */
             provider: string;
-            /** Warnings */
+            /**
+             * Warnings
+             * @description Accepted, but worth knowing: a deprecated or unknown model, an unchecked key, a plan detail.
+             */
             warnings: string[];
         };
         /** ExecutorHealth */
@@ -824,6 +854,29 @@ export interface components {
             /** Count */
             count: number;
         };
+        /**
+         * GeminiKeyHealth
+         * @description What Google says about the configured key (cached a few minutes, never the key).
+         */
+        GeminiKeyHealth: {
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "ok" | "key_invalid" | "unreachable" | "not_configured" | "skipped" | "unchecked";
+            /**
+             * Message
+             * @description Why the key is not usable, or why it was not checked.
+             */
+            message: string;
+            /**
+             * Models
+             * @description Catalog image models this key can use (models.list), in catalog order.
+             */
+            models: string[];
+            /** Checked At */
+            checked_at: string | null;
+        };
         /** HealthOut */
         HealthOut: {
             /**
@@ -886,6 +939,85 @@ export interface components {
             notes: string[];
             /** Thumbnail Url */
             thumbnail_url: string;
+        };
+        /** JobCreated */
+        JobCreated: {
+            /** Id */
+            id: string;
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "automatic" | "semi_auto";
+            /** Name */
+            name: string;
+            status: components["schemas"]["JobStatus"];
+            /** Provider */
+            provider: string;
+            /** Model */
+            model: string;
+            /** Priority */
+            priority: number;
+            /** Total Outputs */
+            total_outputs: number;
+            /** Total Tasks */
+            total_tasks: number;
+            counts: components["schemas"]["StatusCounts"];
+            /**
+             * Progress
+             * @description Outputs in a final state / total.
+             */
+            progress: number;
+            /** Cost Estimate */
+            cost_estimate: number;
+            /** Cost Actual */
+            cost_actual: number;
+            /** Error */
+            error: string | null;
+            /** Revision */
+            revision: number;
+            /**
+             * Queue Position
+             * @description 1-based rank among queued/running jobs (priority, then age); null otherwise.
+             */
+            queue_position: number | null;
+            /** Dataset Id */
+            dataset_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Started At */
+            started_at: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Seed */
+            seed: number;
+            options: components["schemas"]["JobOptionsOut"];
+            /**
+             * Spec
+             * @description The creation request as it was given.
+             */
+            spec: {
+                [key: string]: unknown;
+            };
+            /** Reference Asset Ids */
+            reference_asset_ids: string[];
+            /** Include Originals */
+            include_originals: boolean;
+            /** Batches */
+            batches: components["schemas"]["BatchOut"][];
+            /**
+             * Warnings
+             * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
+             */
+            warnings: string[];
         };
         /** JobDetail */
         JobDetail: {
@@ -1094,6 +1226,28 @@ export interface components {
              * @enum {string}
              */
             provider: "gemini" | "classic";
+            /**
+             * Status
+             * @description current; deprecated (accepted with a warning); shut_down (refused).
+             * @enum {string}
+             */
+            status: "current" | "deprecated" | "shut_down";
+            /** Released */
+            released: string | null;
+            /** Deprecated */
+            deprecated: string | null;
+            /**
+             * Shutdown
+             * @description Past for a shut-down model, else announced.
+             */
+            shutdown: string | null;
+            /**
+             * Replacement
+             * @description What to use instead, when not current.
+             */
+            replacement: string | null;
+            /** Lifecycle Note */
+            lifecycle_note: string;
             /** Max Reference Images */
             max_reference_images: number;
             /** Aspect Ratios */
@@ -1109,10 +1263,21 @@ export interface components {
             price_per_image: {
                 [key: string]: number;
             };
-            /** Batch Price Per Image */
+            /**
+             * Batch Price Per Image
+             * @description The same through the Batch API.
+             */
             batch_price_per_image: {
                 [key: string]: number;
             };
+            price_per_million_tokens: components["schemas"]["TokenPricesOut"] | null;
+            batch_price_per_million_tokens: components["schemas"]["TokenPricesOut"] | null;
+            /**
+             * Input Image Tokens
+             * @description Tokens billed per reference image, when known.
+             */
+            input_image_tokens: number | null;
+            sources: components["schemas"]["ModelSourcesOut"] | null;
             /** Description */
             description: string;
             /** Preview */
@@ -1126,9 +1291,23 @@ export interface components {
             default: boolean;
             /**
              * Available
-             * @description False for Gemini models while no key is configured.
+             * @description False for shut-down models, and for Gemini models while no key is set.
              */
             available: boolean;
+        };
+        /**
+         * ModelSourcesOut
+         * @description The URL each group of catalog facts was checked against.
+         */
+        ModelSourcesOut: {
+            /** Lifecycle */
+            lifecycle: string;
+            /** Limits */
+            limits: string;
+            /** Prices */
+            prices: string;
+            /** Batch Prices */
+            batch_prices: string;
         };
         /** OutputOut */
         OutputOut: {
@@ -1238,6 +1417,7 @@ export interface components {
             gemini_key_configured: boolean;
             /** Default Model */
             default_model: string;
+            gemini_key: components["schemas"]["GeminiKeyHealth"];
         };
         /**
          * RemoteActivity
@@ -1389,6 +1569,24 @@ export interface components {
              * @default 0
              */
             total: number;
+        };
+        /** TokenPricesOut */
+        TokenPricesOut: {
+            /**
+             * Input
+             * @description USD per 1M input tokens (text and images).
+             */
+            input: number;
+            /**
+             * Output
+             * @description USD per 1M text and thinking output tokens.
+             */
+            output: number;
+            /**
+             * Output Image
+             * @description USD per 1M image output tokens.
+             */
+            output_image: number;
         };
     };
     responses: never;
@@ -2011,7 +2209,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["JobDetail"];
+                    "application/json": components["schemas"]["JobCreated"];
                 };
             };
             /** @description Error (JSON body). */
