@@ -113,7 +113,8 @@ async def run_case(
             rt.settings,
             rt.catalog,
             AutomaticJobCreate(dataset_id=ds.id, prompt="{rain|snow} {class}", variations=per_task),
-        )
+            preflight=rt.preflight,
+        ).job
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     await rt.start()

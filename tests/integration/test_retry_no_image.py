@@ -51,7 +51,8 @@ async def test_rate_limits_between_text_only_answers_do_not_buy_a_third_one(
                 rt.catalog,
                 SemiAutoJobCreate(prompts=[SemiAutoPromptIn(prompt="a teapot", count=1)],
                                   model=MODEL),
-            )  # fmt: skip
+                preflight=rt.preflight,
+            ).job  # fmt: skip
         await rt.start()
         await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 60)
         await rt.orchestrator.stop()

@@ -74,7 +74,8 @@ async def test_automatic_210_images_in_classes_with_faults(
             AutomaticJobCreate(
                 dataset_id=dataset_id, prompt="{rain|fog} photo of a {class}", variations=2
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
     assert job.total_outputs == 420 and job.total_tasks == 210
     await run_jobs(runtime, job.id)
 
@@ -112,7 +113,8 @@ async def test_semi_auto_two_prompts_count_40(runtime: Runtime, fake: FakeRunPod
                     SemiAutoPromptIn(prompt="product shot outdoors", count=40),
                 ],
             ),
-        )
+            preflight=runtime.preflight,
+        ).job
     assert job.total_tasks == 20
     await run_jobs(runtime, job.id)
     outputs = assert_stored_exactly_once(runtime, job.id)
@@ -142,6 +144,7 @@ async def test_fourteen_large_references_without_a_route_are_refused_before_spen
                 reference_asset_ids=refs,
                 prompts=[SemiAutoPromptIn(prompt="collage", count=4)],
             ),
+            preflight=runtime.preflight,
         )
     assert fake.stats().runs_received == 0
 
@@ -163,7 +166,8 @@ async def test_fourteen_large_references_travel_by_signed_server_urls(
                     prompts=[SemiAutoPromptIn(prompt="collage of all", count=8)],
                     options={"output_format": "png"},
                 ),
-            )
+                preflight=rt.preflight,
+            ).job
         await run_jobs(rt, job.id)
         outputs = assert_stored_exactly_once(rt, job.id)
         assert all(o.status == OutputStatus.succeeded for o in outputs)
@@ -192,7 +196,8 @@ async def test_cancel_withdraws_queued_tasks_and_keeps_running_ones(
                 rt.settings,
                 rt.catalog,
                 AutomaticJobCreate(dataset_id=dataset_id, prompt="x", variations=1),
-            )
+                preflight=rt.preflight,
+            ).job
         await rt.start()
         for _ in range(200):  # until two run and the rest wait in RunPod's queue
             await asyncio.sleep(0.05)

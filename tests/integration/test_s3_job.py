@@ -58,7 +58,8 @@ async def test_automatic_classic_job_on_s3(
             AutomaticJobCreate(
                 dataset_id=dataset_id, prompt="{night|rain} photo of a {class}", variations=2
             ),
-        )
+            preflight=s3_runtime.preflight,
+        ).job
     assert job.total_outputs == 14
     await _run(s3_runtime, job.id, limit=120)
 
@@ -106,7 +107,8 @@ async def test_semi_auto_job_reads_its_references_from_s3(s3_runtime: Runtime) -
                 reference_asset_ids=refs,
                 prompts=[SemiAutoPromptIn(prompt="a red car at night", count=6)],
             ),
-        )
+            preflight=s3_runtime.preflight,
+        ).job
     await _run(s3_runtime, job.id, limit=120)
     outputs = _outputs(s3_runtime, job.id)
     assert [o.status for o in outputs] == [OutputStatus.succeeded] * 6

@@ -1013,6 +1013,7 @@ export interface components {
             include_originals: boolean;
             /** Batches */
             batches: components["schemas"]["BatchOut"][];
+            remote: components["schemas"]["RemoteActivity"];
             /**
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
