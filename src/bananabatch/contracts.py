@@ -29,6 +29,8 @@ class ErrorKind(StrEnum):
     internal = "internal"  # our own bug or unusable input: permanent
 
 
+Route = Literal["standard", "batch"]
+
 PERMANENT_KINDS = frozenset({ErrorKind.blocked, ErrorKind.invalid, ErrorKind.internal})
 
 
@@ -91,6 +93,11 @@ class TaskPayload(_Model):
     options: GenerationOptions = GenerationOptions()
     references: list[ImageRef] = Field(default_factory=list)
     slots: list[OutputSlot] = Field(min_length=1)
+    route: Route = Field(
+        default="standard",
+        description="standard: one call per image now; batch: Gemini's Batch API (half price, "
+        "results within 24 h).",
+    )
     inline_output_limit_bytes: int | None = Field(
         default=None,
         description="Largest image returned inline (base64); larger ones go to the slot's "
@@ -102,6 +109,15 @@ class Usage(_Model):
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
+
+
+class PaidCall(_Model):
+    """One provider call that was billed: an image, or a block or text-only answer
+    (Gemini bills the tokens of those too). The spend ledger records each."""
+
+    outcome: Literal["image", "blocked", "no_image"]
+    usage: Usage = Usage()
+    route: Route = "standard"
 
 
 class SlotError(_Model):
@@ -122,6 +138,7 @@ class SlotResult(_Model):
     error: SlotError | None = None
     attempts: int = 1
     duration_ms: int = 0
+    calls: list[PaidCall] = Field(default_factory=list)
 
 
 class TaskResult(_Model):
