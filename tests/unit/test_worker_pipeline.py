@@ -176,3 +176,37 @@ async def test_local_executor_reports_completed_crashed_lost_and_keeps_running_o
     assert (await ex.poll([wait]))[0].state is RemoteState.completed
     assert (await ex.poll([ok]))[0].state is RemoteState.lost  # a settled handle is forgotten
     await ex.aclose()
+
+
+async def test_a_worker_that_cannot_serve_the_task_fails_it_as_permanent() -> None:
+    from bananabatch.errors import ValidationFailed
+
+    def no_key(name: str) -> ImageProvider:
+        raise ValidationFailed("Set GEMINI_API_KEY to use Gemini models.")
+
+    result = await run_task(_payload(["a", "b"]), no_key, FAST)
+    assert [s.status for s in result.slots] == ["failed", "failed"]
+    assert all(s.error and s.error.kind is ErrorKind.invalid for s in result.slots)
+    assert "GEMINI_API_KEY" in (result.slots[0].error.message if result.slots[0].error else "")
+    # an automatic task without its source: the same, never a crash to retry
+    bad = await run_task(_payload(["a"], Mode.automatic, refs=[]), _lookup(Scripted({})), FAST)
+    assert bad.slots[0].error is not None and bad.slots[0].error.kind is ErrorKind.invalid
+
+
+async def test_every_billed_answer_is_recorded_as_a_paid_call() -> None:
+    from bananabatch.contracts import Usage
+    from bananabatch.providers.base import NoImageError
+
+    blocked = BlockedError("no", usage=Usage(input_tokens=12, total_tokens=12))
+    text_only = NoImageError("text", usage=Usage(input_tokens=9, output_tokens=3))
+    provider = Scripted({"b": [blocked], "t": [text_only], "r": [RateLimitedError("slow")]})
+    result = await run_task(_payload(["ok", "b", "t", "r"]), _lookup(provider), FAST)
+    calls = {
+        s.output_id: [(c.outcome, c.usage.input_tokens) for c in s.calls] for s in result.slots
+    }
+    assert calls == {
+        "o0": [("image", 0)],
+        "o1": [("blocked", 12)],
+        "o2": [("no_image", 9)],
+        "o3": [("image", 0)],  # a 429 is not billed; the in-worker retry is
+    }

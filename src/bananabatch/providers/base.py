@@ -41,10 +41,14 @@ class GeneratedImage:
 class ProviderError(Exception):
     kind: ErrorKind = ErrorKind.internal
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, usage: Usage | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        # set when the provider answered (and billed) without an image: a block or text
+        self.usage = usage
 
 
 class BlockedError(ProviderError):

@@ -398,7 +398,11 @@ class GeminiProvider:
             error = classify_exception(exc)
             log.info("gemini %s: %s (%s)", request.model, error.kind, error.message)
             raise error from exc
-        image = image_from_response(response)
+        try:
+            image = image_from_response(response)
+        except (BlockedError, NoImageError) as exc:
+            exc.usage = usage_from_response(response)  # answered, so billed: the ledger says so
+            raise
         if image.mime_type != _MIME_BY_FORMAT.get(request.options.output_format):
             image = await asyncio.to_thread(convert_format, image, request.options.output_format)
         return image

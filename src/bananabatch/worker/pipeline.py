@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 
@@ -21,11 +22,14 @@ from bananabatch.contracts import (
     ImageRef,
     Mode,
     OutputSlot,
+    PaidCall,
     SlotError,
     SlotResult,
     TaskPayload,
     TaskResult,
+    Usage,
 )
+from bananabatch.errors import BananaBatchError
 from bananabatch.providers.base import (
     GenerationRequest,
     ImageProvider,
@@ -118,11 +122,17 @@ async def _generate_slot(
         options=payload.options,
     )
     attempt = 0
+    calls: list[PaidCall] = []
     while True:
         attempt += 1
         try:
             image = await provider.generate(request)
         except ProviderError as exc:
+            if exc.kind in (ErrorKind.blocked, ErrorKind.no_image):
+                outcome: Literal["blocked", "no_image"] = (
+                    "blocked" if exc.kind is ErrorKind.blocked else "no_image"
+                )
+                calls.append(PaidCall(outcome=outcome, usage=exc.usage or Usage()))
             retryable = exc.kind in (ErrorKind.rate_limited, ErrorKind.transient)
             wait = exc.retry_after or options.retry_base_seconds * 2 ** (attempt - 1)
             wait *= rng.uniform(0.8, 1.2)
@@ -130,18 +140,21 @@ async def _generate_slot(
                 log.info("slot %s: %s, retrying in %.1fs", slot.output_id, exc.kind, wait)
                 await asyncio.sleep(wait)
                 continue
-            return _failed(slot, exc.kind, exc.message, exc.retry_after, attempt, started)
+            failed = _failed(slot, exc.kind, exc.message, exc.retry_after, attempt, started)
+            return failed.model_copy(update={"calls": calls})
         except Exception as exc:  # a provider bug must not take down the siblings
             log.exception("slot %s: unexpected provider error", slot.output_id)
             return _failed(
                 slot, ErrorKind.transient, f"worker error: {exc!r}", None, attempt, started
             )
         break
+    calls.append(PaidCall(outcome="image", usage=image.usage))
     data = await asyncio.to_thread(with_metadata, payload, slot, image)
     try:
         inline, key = await deliver(payload, slot, data, image.mime_type, http, options.store)
-    except DeliveryError as exc:
-        return _failed(slot, exc.kind, exc.message, None, attempt, started)
+    except DeliveryError as exc:  # generated and paid for, then lost on the way back
+        failed = _failed(slot, exc.kind, exc.message, None, attempt, started)
+        return failed.model_copy(update={"calls": calls})
     return SlotResult(
         output_id=slot.output_id,
         status="succeeded",
@@ -153,6 +166,7 @@ async def _generate_slot(
         usage=image.usage,
         attempts=attempt,
         duration_ms=int((time.perf_counter() - started) * 1000),
+        calls=calls,
     )
 
 
@@ -235,8 +249,20 @@ async def semi_auto_generation(
 async def run_task(
     payload: TaskPayload, providers: ProviderLookup, options: WorkerOptions | None = None
 ) -> TaskResult:
-    """Entry point for every executor: route by mode, never raise for slot failures."""
-    provider = providers(payload.provider)
-    if payload.mode is Mode.automatic:
-        return await automatic_generation(payload, provider, options)
-    return await semi_auto_generation(payload, provider, options)
+    """Entry point for every executor: route by mode, never raise for slot failures.
+
+    A worker that cannot serve the task at all (no provider key in its environment, a
+    malformed payload) fails every slot as `invalid`: retrying cannot help, and a
+    raised error would look like a crash that the orchestrator retries."""
+    started = time.perf_counter()
+    worker = (options or WorkerOptions()).worker_name
+    try:
+        provider = providers(payload.provider)
+        if payload.mode is Mode.automatic:
+            return await automatic_generation(payload, provider, options)
+        return await semi_auto_generation(payload, provider, options)
+    except (PayloadError, BananaBatchError) as exc:
+        message = f"the worker cannot run this task: {exc}"
+        log.error("task %s: %s", payload.task_id, message)
+        slots = [_failed(s, ErrorKind.invalid, message, None, 0, started) for s in payload.slots]
+        return TaskResult(task_id=payload.task_id, slots=slots, worker=worker)
