@@ -65,6 +65,12 @@ class Settings(BaseSettings):
         "with a key, classic without.",
     )
 
+    daily_budget_usd: float | None = Field(
+        default=None,
+        ge=0.0,
+        description="Most that all jobs together may spend per UTC day; work that could pass "
+        "it is held (paused with the reason) until tomorrow or until the cap is raised.",
+    )
     concurrency: int | None = Field(
         default=None,
         ge=1,

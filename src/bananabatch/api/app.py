@@ -31,6 +31,7 @@ from bananabatch.api.routes import (
     jobs,
     models,
     outputs,
+    spend,
     transport,
 )
 from bananabatch.api.routes import auth as auth_routes
@@ -53,7 +54,18 @@ def api_router() -> APIRouter:
         prefix=API_PREFIX,
         responses={"default": {"model": ErrorResponse, "description": "Error (JSON body)."}},
     )
-    for module in (health, auth_routes, models, datasets, assets, jobs, outputs, export, transport):
+    for module in (
+        health,
+        auth_routes,
+        models,
+        datasets,
+        assets,
+        jobs,
+        outputs,
+        export,
+        transport,
+        spend,
+    ):
         router.include_router(module.router)
     return router
 

@@ -17,6 +17,7 @@ from bananabatch.catalog import Lifecycle, ModelInfo, TokenPrices
 from bananabatch.ingest.service import DatasetSummary, IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
+    BudgetIn,
     EstimateOut,
     Id,
     JobCreate,
@@ -40,10 +41,12 @@ from bananabatch.services.queries import (
     StatusCounts,
     UtcDateTime,
 )
+from bananabatch.services.spend import SpendOut, SpendRow
 
 __all__ = [
     "AutomaticJobCreate",
     "BatchOut",
+    "BudgetIn",
     "DatasetCreate",
     "DatasetItemOut",
     "DatasetItemPage",
@@ -83,6 +86,8 @@ __all__ = [
     "SemiAutoPromptIn",
     "SessionOut",
     "SkippedFileOut",
+    "SpendOut",
+    "SpendRow",
     "StatusCounts",
     "TokenPricesOut",
 ]

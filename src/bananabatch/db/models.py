@@ -143,6 +143,10 @@ class Job(Base):
     cost_estimate: Mapped[float] = mapped_column(Float, default=0.0)
     cost_actual: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Budget: the most this job may spend (None = no cap), and why it is held (paused)
+    # when the orchestrator stopped it at a cap rather than the user.
+    max_cost: Mapped[float | None] = mapped_column(Float, default=None)
+    hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -251,3 +255,25 @@ class AuthSession(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+
+
+class SpendEntry(Base):
+    """One billed provider call: the spend ledger. Written in the same transaction as
+    the result it came with, so the ledger and the outputs never disagree."""
+
+    __tablename__ = "spend_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    output_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    task_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    model: Mapped[str] = mapped_column(String(128))
+    route: Mapped[str] = mapped_column(String(16), default="standard")  # standard | batch
+    outcome: Mapped[str] = mapped_column(String(16))  # image | blocked | no_image
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    priced_by: Mapped[str] = mapped_column(String(16), default="tokens")  # tokens | image | none
+    paid_twice: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bananabatch.catalog import ModelInfo, load_catalog
 from bananabatch.domain.planning import Plan
+from bananabatch.domain.spend import output_estimate
 from bananabatch.errors import ValidationFailed
 
 
@@ -72,17 +73,26 @@ def estimate_plan(
     model: ModelInfo,
     image_size: str | None,
     warnings: Sequence[str] = (),
+    *,
+    references: int = 0,
 ) -> Estimate:
-    """Outputs, tasks and cost of `plan` on `model`; warnings are the caller's plus the plan's."""
+    """Outputs, tasks and cost of `plan` on `model`; warnings are the caller's plus the plan's.
+
+    The cost is the images plus their input tokens (prompt and `references` images per
+    call), priced like the spend ledger prices the calls, so the two agree."""
     price = model.price_for(image_size)
     outputs = plan.total_outputs
     merged = tuple(dict.fromkeys([*warnings, *plan.warnings]))
+    cost = sum(
+        output_estimate(model, image_size, out.prompt, references, "standard")
+        for out in plan.outputs()
+    )
     return Estimate(
         outputs=outputs,
         tasks=plan.total_tasks,
         batches=len(plan.batches),
         price_per_image=price,
-        cost_usd=_usd(outputs * price),
+        cost_usd=_usd(cost),
         model=model.id,
         model_known=model.known,
         warnings=merged,

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bananabatch.catalog import Catalog
 from bananabatch.contracts import GenerationOptions, Mode, OutputSlot, TaskPayload
 from bananabatch.db.models import (
     Asset,
@@ -29,6 +30,7 @@ from bananabatch.db.models import (
 from bananabatch.db.session import session_scope
 from bananabatch.errors import BananaBatchError
 from bananabatch.executors.transport import PayloadBuilder, StoredImage
+from bananabatch.orchestrator.budget import BudgetGuard, hold, release_daily_holds
 from bananabatch.orchestrator.settle import Settler, refresh_job
 
 log = logging.getLogger(__name__)
@@ -79,11 +81,15 @@ class Claimer:
         builder: PayloadBuilder,
         settler: Settler,
         executor_name: str,
+        catalog: Catalog,
+        daily_budget: float | None = None,
     ) -> None:
         self._sf = session_factory
         self._builder = builder
         self._settler = settler
         self._executor_name = executor_name
+        self._catalog = catalog
+        self._daily_budget = daily_budget
 
     def claim(
         self, room: int, in_flight_by_job: dict[str, int], last_served: dict[str, float]
@@ -95,6 +101,9 @@ class Claimer:
         )
         claimed: list[Claimed] = []
         with session_scope(self._sf) as s:
+            if self._daily_budget is not None:
+                release_daily_holds(s)
+            guard = BudgetGuard.load(s, self._catalog, self._daily_budget)
             runnable = [
                 (job_id, priority, n)
                 for job_id, priority, n in s.execute(
@@ -115,17 +124,22 @@ class Claimer:
                 ).all()
                 finished = False
                 for task in tasks:
-                    item = self._claim_task(s, job, task, now)
+                    item = self._claim_task(s, job, task, now, guard)
                     if item is not None:
                         claimed.append(item)
                     finished = finished or task.status == TaskStatus.done
+                    if job.status == JobStatus.paused:  # held at a budget cap
+                        finished = True
+                        break
                 if finished:  # adopted uploads may have completed the job
                     refresh_job(s, job)
                 else:  # the cheap path: nothing final changed, only the revision moves
                     job.revision = (job.revision or 0) + 1
         return claimed
 
-    def _claim_task(self, s: Session, job: Job, task: Task, now: Any) -> Claimed | None:
+    def _claim_task(
+        self, s: Session, job: Job, task: Task, now: Any, guard: BudgetGuard
+    ) -> Claimed | None:
         outputs = list(
             s.scalars(
                 select(Output)
@@ -140,6 +154,11 @@ class Claimer:
             task.status = TaskStatus.done
             task.finished_at = now
             return None
+        reason = guard.hold_reason(job, len(outputs))
+        if reason is not None:
+            hold(job, reason)
+            return None
+        guard.commit(job, len(outputs))
         took = s.execute(
             update(Task)
             .where(Task.id == task.id, Task.status == TaskStatus.queued)

@@ -79,6 +79,8 @@ class Orchestrator:
             builder=builder or LocalPayloadBuilder(),
             settler=self.settler,
             executor_name=executor.name,
+            catalog=catalog,
+            daily_budget=settings.daily_budget_usd,
         )
         self._remote_states: dict[str, str] = {}  # task_id -> last state written
         self.limiter = AdaptiveLimiter(min(settings.resolved_concurrency, executor.max_in_flight))

@@ -22,10 +22,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog
-from bananabatch.contracts import ErrorKind, SlotError, SlotResult, TaskResult
-from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, TaskStatus, utcnow
+from bananabatch.contracts import ErrorKind, PaidCall, SlotError, SlotResult, TaskResult
+from bananabatch.db.models import (
+    Job,
+    JobStatus,
+    Output,
+    OutputStatus,
+    SpendEntry,
+    Task,
+    TaskStatus,
+    utcnow,
+)
 from bananabatch.db.session import session_scope
-from bananabatch.domain.pricing import output_cost
+from bananabatch.domain.spend import call_cost
 from bananabatch.executors.base import RemoteState, TaskStatusReport
 from bananabatch.orchestrator.retry import RetryPolicy, decide
 from bananabatch.storage.base import Storage
@@ -200,7 +209,6 @@ class Settler:
         """Outputs a remote worker delivered before its result was lost: take them as
         they are (they are paid for) instead of generating them again."""
         adopted = 0
-        price = self._price(job)
         for output in outputs:
             key = slot_key(job, output.id)
             if output.status != OutputStatus.pending or not self._storage.exists(key):
@@ -208,7 +216,9 @@ class Settler:
             output.storage_key = key
             output.mime_type = MIME_FOR_EXT.get(key.rsplit(".", 1)[-1], "image/png")
             output.width, output.height = self._dimensions(key)
-            self._succeed(job, output, price)
+            self._succeed(output)
+            # its call never reached us: charged per image, as the worst case
+            self._charge(s, job, output.task_id, output, [PaidCall(outcome="image")])
             adopted += 1
             log.info("adopted output %s that a worker had already uploaded", output.id)
         return adopted
@@ -221,27 +231,69 @@ class Settler:
             log.warning("could not read the size of %s", key)
             return None, None
 
-    def _price(self, job: Job) -> float:
-        model_info, _ = self._catalog.resolve(job.model)
-        return output_cost(model_info, job.options.get("image_size"))
+    def _charge(
+        self,
+        s: Session,
+        job: Job,
+        task_id: str | None,
+        output: Output,
+        calls: list[PaidCall],
+        *,
+        duplicate: bool = False,
+    ) -> None:
+        """Write each billed call to the ledger and add it to the output and the job."""
+        if not calls:
+            return
+        model, _ = self._catalog.resolve(job.model)
+        size = job.options.get("image_size")
+        image_paid = output.cost > 0 and bool(
+            s.scalar(
+                select(func.count())
+                .select_from(SpendEntry)
+                .where(SpendEntry.output_id == output.id, SpendEntry.outcome == "image")
+            )
+        )
+        for call in calls:
+            price = call_cost(model, size, call)
+            again = duplicate or (call.outcome == "image" and image_paid)
+            image_paid = image_paid or call.outcome == "image"
+            s.add(
+                SpendEntry(
+                    job_id=job.id,
+                    output_id=output.id,
+                    task_id=task_id,
+                    attempt=output.attempt,
+                    model=job.model,
+                    route=call.route,
+                    outcome=call.outcome,
+                    input_tokens=call.usage.input_tokens,
+                    output_tokens=call.usage.output_tokens,
+                    cost=price.usd,
+                    priced_by=price.priced_by,
+                    paid_twice=again,
+                )
+            )
+            output.cost = round((output.cost or 0.0) + price.usd, 8)
+            job.cost_actual = round((job.cost_actual or 0.0) + price.usd, 8)
 
-    def _succeed(self, job: Job, output: Output, price: float) -> None:
+    def _succeed(self, output: Output) -> None:
         output.status = OutputStatus.succeeded
         output.error = output.error_kind = None
-        output.cost = price
         output.finished_at = utcnow()
-        job.cost_actual = round((job.cost_actual or 0.0) + price, 6)
 
     def _apply_in(self, s: Session, job: Job, task: Task, result: TaskResult) -> Outcome:
         outcome = Outcome()
-        price = self._price(job)
         outputs = {o.id: o for o in s.scalars(select(Output).where(Output.task_id == task.id))}
         slots = {slot.output_id: slot for slot in result.slots}
         retry_delay = 0.0
         now = utcnow()
         for output in outputs.values():
             if output.status != OutputStatus.pending:
-                continue  # already final: a duplicate result never writes twice
+                # already final: a duplicate result never writes twice, but it was paid for
+                duplicate = slots.get(output.id)
+                if duplicate is not None:
+                    self._charge(s, job, task.id, output, duplicate.calls, duplicate=True)
+                continue
             slot = slots.get(output.id) or SlotResult(
                 output_id=output.id,
                 status="failed",
@@ -250,10 +302,14 @@ class Settler:
             output.input_tokens += slot.usage.input_tokens
             output.output_tokens += slot.usage.output_tokens
             output.duration_ms = slot.duration_ms
+            calls = slot.calls
+            if not calls and slot.status == "succeeded":  # a worker that reports no calls
+                calls = [PaidCall(outcome="image", usage=slot.usage)]
+            self._charge(s, job, task.id, output, calls)
             if slot.status == "succeeded" and slot.storage_key:
                 problem = self._store_image(job, output, slot)
                 if problem is None:
-                    self._succeed(job, output, price)
+                    self._succeed(output)
                     outcome.successes += 1
                     continue
                 slot = slot.model_copy(

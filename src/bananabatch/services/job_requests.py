@@ -85,6 +85,13 @@ class AutomaticJobCreate(BaseModel):
         description="CSV of path,prompt rows; overrides per image.",
     )
     priority: int = Field(default=0, ge=-100, le=100)
+    max_cost: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="Most this job may spend (USD); work that could pass it is held (the job "
+        "pauses with the reason) until the cap is raised.",
+    )
 
 
 class SemiAutoPromptIn(BaseModel):
@@ -107,6 +114,23 @@ class SemiAutoJobCreate(BaseModel):
     seed: int | None = Field(default=None, ge=0, lt=2**31)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
     priority: int = Field(default=0, ge=-100, le=100)
+    max_cost: float | None = Field(
+        default=None,
+        gt=0,
+        le=1_000_000,
+        description="Most this job may spend (USD); work that could pass it is held (the job "
+        "pauses with the reason) until the cap is raised.",
+    )
+
+
+class BudgetIn(BaseModel):
+    """A new cap for a job; raising it releases a job held at its cap."""
+
+    model_config = _REQUEST_CONFIG
+
+    max_cost: float | None = Field(
+        gt=0, le=1_000_000, description="USD; null removes the job's cap."
+    )
 
 
 JobCreate = Annotated[AutomaticJobCreate | SemiAutoJobCreate, Field(discriminator="mode")]

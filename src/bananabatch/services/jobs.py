@@ -47,6 +47,7 @@ from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
 from bananabatch.ingest.service import dataset_sources
+from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
 from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -145,6 +146,11 @@ def _prepare(
     return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
 
 
+def _references_per_call(req: JobCreate) -> int:
+    """Images sent with each call: the source (automatic) or every reference."""
+    return 1 if isinstance(req, AutomaticJobCreate) else len(req.reference_asset_ids)
+
+
 def _check_transport(session: Session, settings: Settings, req: JobCreate) -> None:
     """On RunPod, refuse a job whose images cannot travel before anything is spent."""
     if settings.resolved_executor != "runpod":
@@ -186,7 +192,13 @@ def estimate_job(
 ) -> EstimateOut:
     """Validate like creation (preflight included when given) and price; creates nothing."""
     prepared = _prepare(session, settings, catalog, req, req.seed or 0, preflight)
-    est = estimate_plan(prepared.plan, prepared.model, req.options.image_size, prepared.warnings)
+    est = estimate_plan(
+        prepared.plan,
+        prepared.model,
+        req.options.image_size,
+        prepared.warnings,
+        references=_references_per_call(req),
+    )
     return EstimateOut(
         outputs=est.outputs,
         tasks=est.tasks,
@@ -238,7 +250,9 @@ def create_job(
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
     prepared = _prepare(session, settings, catalog, req, seed, preflight)
     plan, model = prepared.plan, prepared.model
-    est = estimate_plan(plan, model, req.options.image_size, prepared.warnings)
+    est = estimate_plan(
+        plan, model, req.options.image_size, prepared.warnings, references=_references_per_call(req)
+    )
     for warning in prepared.warnings:
         log.warning("job %r: %s", req.name, warning)
     is_auto = isinstance(req, AutomaticJobCreate)
@@ -250,6 +264,7 @@ def create_job(
         model=model.id,
         status=JobStatus.queued,
         priority=req.priority,
+        max_cost=req.max_cost,
         seed=seed,
         spec=req.model_dump(mode="json"),
         options=req.options.model_dump(mode="json"),
@@ -335,11 +350,27 @@ def pause_job(session: Session, job_id: str) -> Job:
     return job
 
 
+def set_budget(session: Session, job_id: str, max_cost: float | None) -> Job:
+    """Change a job's cap; a job held at its cap goes on when the new cap allows it (the
+    orchestrator holds it again at once if the next run still does not fit)."""
+    job = get_job(session, job_id)
+    if job.status in TERMINAL_JOB_STATUSES:
+        raise Conflict(f"Job {job.name!r} is already {job.status}; its budget no longer matters.")
+    job.max_cost = max_cost
+    if job.status == JobStatus.paused and (job.hold_reason or "").startswith(JOB_CAP_PREFIX):
+        job.status = JobStatus.running if job.started_at else JobStatus.queued
+        job.hold_reason = None
+    _touch(job)
+    session.commit()
+    return job
+
+
 def resume_job(session: Session, job_id: str) -> Job:
     job = get_job(session, job_id)
     if job.status != JobStatus.paused:
         raise Conflict(f"Only paused jobs can be resumed; {job.name!r} is {job.status}.")
     job.status = JobStatus.running if job.started_at else JobStatus.queued
+    job.hold_reason = None
     _touch(job)
     session.commit()
     return job

@@ -124,6 +124,10 @@ class JobSummary(BaseModel):
     progress: float = Field(ge=0.0, le=1.0, description="Outputs in a final state / total.")
     cost_estimate: float
     cost_actual: float
+    max_cost: float | None = Field(description="The job's budget cap (USD), if any.")
+    hold_reason: str | None = Field(
+        description="Why the orchestrator paused the job (a budget cap), with what to do."
+    )
     error: str | None
     revision: int
     queue_position: int | None = Field(
@@ -325,6 +329,8 @@ def _summary_fields(job: Job, counts: StatusCounts, position: int | None) -> dic
         "progress": counts.progress,
         "cost_estimate": job.cost_estimate,
         "cost_actual": job.cost_actual,
+        "max_cost": job.max_cost,
+        "hold_reason": job.hold_reason,
         "error": job.error,
         "revision": job.revision,
         "queue_position": position,

@@ -34,7 +34,6 @@ from tests.fakes.gemini.models import (
 )
 from tests.fakes.gemini.wire import (
     GENERATE_PATH_RE,
-    IMAGE_TOKENS,
     REFERENCE_TOKENS,
     BadRequest,
     Parsed,
@@ -43,6 +42,7 @@ from tests.fakes.gemini.wire import (
     error_body,
     image_part,
     image_size,
+    image_tokens,
     parse_body,
     png,
     response_body,
@@ -372,7 +372,11 @@ class FakeGeminiServer:
             "index": 0,
         }
         body = response_body(
-            parsed, [candidate], prompt_tokens, IMAGE_TOKENS * finals, thoughts * 40
+            parsed,
+            [candidate],
+            prompt_tokens,
+            image_tokens(parsed.model, parsed.image_config) * finals,
+            thoughts * 40,
         )
         return 200, body, "image"
 

@@ -37,6 +37,21 @@ _STATUS_MESSAGES = {
     503: "The model is overloaded. Please try again later.",
 }
 IMAGE_TOKENS = 1290  # what Gemini 2.5 Flash Image bills per output image
+# Output tokens Gemini bills per image, by model and image size (docs/providers.md).
+IMAGE_TOKENS_BY_MODEL: dict[str, dict[str, int]] = {
+    "gemini-nano-banana-2.1": {"1K": 1120, "2K": 1680, "4K": 3780},
+    "gemini-3-pro-image": {"1K": 1120, "2K": 1120, "4K": 2000},
+    "gemini-3.1-flash-lite-image": {"1K": 1120},
+}
+
+
+def image_tokens(model: str, image_config: dict[str, Any] | None) -> int:
+    size = str(
+        (image_config or {}).get("imageSize") or (image_config or {}).get("image_size") or "1K"
+    )
+    return IMAGE_TOKENS_BY_MODEL.get(model, {}).get(size.upper(), IMAGE_TOKENS)
+
+
 REFERENCE_TOKENS = 258
 
 

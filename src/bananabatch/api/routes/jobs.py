@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from bananabatch.api.deps import JobId, RuntimeDep, SessionDep
 from bananabatch.api.routes._files import etag_matches
 from bananabatch.api.schemas import (
+    BudgetIn,
     EstimateOut,
     JobCreate,
     JobCreated,
@@ -170,6 +171,19 @@ async def cancel_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) ->
 @router.post("/{job_id}/pause", response_model=JobDetail, summary="Pause a job")
 async def pause_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
     await run_in_threadpool(job_service.pause_job, session, job_id)
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
+@router.put(
+    "/{job_id}/budget",
+    response_model=JobDetail,
+    summary="Set a job's budget cap; raising it releases a job held at its cap",
+)
+async def set_job_budget(
+    job_id: JobId, body: BudgetIn, runtime: RuntimeDep, session: SessionDep
+) -> JobDetail:
+    await run_in_threadpool(job_service.set_budget, session, job_id, body.max_cost)
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 

@@ -371,6 +371,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Set a job's budget cap; raising it releases a job held at its cap */
+        put: operations["jobs-set_job_budget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}/resume": {
         parameters: {
             query?: never;
@@ -568,6 +585,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/spend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What was paid, by day, job or model */
+        get: operations["spend-get_spend"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -623,6 +657,11 @@ export interface components {
              * @default 0
              */
             priority: number;
+            /**
+             * Max Cost
+             * @description Most this job may spend (USD); work that could pass it is held (the job pauses with the reason) until the cap is raised.
+             */
+            max_cost?: number | null;
         };
         /** BatchOut */
         BatchOut: {
@@ -641,6 +680,17 @@ export interface components {
             counts: components["schemas"]["StatusCounts"];
             /** Progress */
             progress: number;
+        };
+        /**
+         * BudgetIn
+         * @description A new cap for a job; raising it releases a job held at its cap.
+         */
+        BudgetIn: {
+            /**
+             * Max Cost
+             * @description USD; null removes the job's cap.
+             */
+            max_cost: number | null;
         };
         /** DatasetCreate */
         DatasetCreate: {
@@ -972,6 +1022,16 @@ export interface components {
             cost_estimate: number;
             /** Cost Actual */
             cost_actual: number;
+            /**
+             * Max Cost
+             * @description The job's budget cap (USD), if any.
+             */
+            max_cost: number | null;
+            /**
+             * Hold Reason
+             * @description Why the orchestrator paused the job (a budget cap), with what to do.
+             */
+            hold_reason: string | null;
             /** Error */
             error: string | null;
             /** Revision */
@@ -1052,6 +1112,16 @@ export interface components {
             cost_estimate: number;
             /** Cost Actual */
             cost_actual: number;
+            /**
+             * Max Cost
+             * @description The job's budget cap (USD), if any.
+             */
+            max_cost: number | null;
+            /**
+             * Hold Reason
+             * @description Why the orchestrator paused the job (a budget cap), with what to do.
+             */
+            hold_reason: string | null;
             /** Error */
             error: string | null;
             /** Revision */
@@ -1185,6 +1255,16 @@ export interface components {
             cost_estimate: number;
             /** Cost Actual */
             cost_actual: number;
+            /**
+             * Max Cost
+             * @description The job's budget cap (USD), if any.
+             */
+            max_cost: number | null;
+            /**
+             * Hold Reason
+             * @description Why the orchestrator paused the job (a budget cap), with what to do.
+             */
+            hold_reason: string | null;
             /** Error */
             error: string | null;
             /** Revision */
@@ -1504,6 +1584,11 @@ export interface components {
              * @default 0
              */
             priority: number;
+            /**
+             * Max Cost
+             * @description Most this job may spend (USD); work that could pass it is held (the job pauses with the reason) until the cap is raised.
+             */
+            max_cost?: number | null;
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
@@ -1534,6 +1619,53 @@ export interface components {
              * @description Why it was left out, e.g. "macOS Finder metadata".
              */
             reason: string;
+        };
+        /** SpendOut */
+        SpendOut: {
+            /**
+             * Group By
+             * @enum {string}
+             */
+            group_by: "day" | "job" | "model";
+            /** Rows */
+            rows: components["schemas"]["SpendRow"][];
+            /** Total */
+            total: number;
+            /** Paid Twice Cost */
+            paid_twice_cost: number;
+        };
+        /** SpendRow */
+        SpendRow: {
+            /**
+             * Key
+             * @description The day (YYYY-MM-DD), job id or model id.
+             */
+            key: string;
+            /**
+             * Label
+             * @description What to show: the day, the job's name, the model.
+             */
+            label: string;
+            /** Cost */
+            cost: number;
+            /** Calls */
+            calls: number;
+            /** Images */
+            images: number;
+            /**
+             * Blocked Or Text
+             * @description Billed answers without an image.
+             */
+            blocked_or_text: number;
+            /**
+             * Paid Twice
+             * @description Images paid for again after a loss or a duplicate.
+             */
+            paid_twice: number;
+            /** Paid Twice Cost */
+            paid_twice_cost: number;
+            /** Batch Calls */
+            batch_calls: number;
         };
         /**
          * StatusCounts
@@ -2363,6 +2495,42 @@ export interface operations {
             };
         };
     };
+    "jobs-set_job_budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs-resume_job": {
         parameters: {
             query?: never;
@@ -2780,6 +2948,41 @@ export interface operations {
                     "application/json": {
                         [key: string]: boolean;
                     };
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "spend-get_spend": {
+        parameters: {
+            query?: {
+                /** @description day, job or model */
+                group_by?: "day" | "job" | "model";
+                /** @description From this UTC day on */
+                since?: string | null;
+                job_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SpendOut"];
                 };
             };
             /** @description Error (JSON body). */
