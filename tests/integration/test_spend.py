@@ -142,5 +142,5 @@ async def test_a_cap_below_the_estimate_holds_the_job_at_the_cap(
     with runtime.session_factory() as s:
         finished = s.get_one(Job, job.id)
         assert finished.status == JobStatus.completed and finished.hold_reason is None
-    total, entries = _ledger(runtime, job.id)
+    _, entries = _ledger(runtime, job.id)
     assert entries == job.total_outputs  # nothing paid twice across the hold
