@@ -56,6 +56,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_CANCELLED, EXIT_INTERRU
     4,
     130,
 )
+EXIT_BUDGET = 5  # held at a budget cap: what was made is written, the job waits
 EXIT_FOR_STATUS = {
     JobStatus.completed: EXIT_OK,
     JobStatus.completed_with_errors: EXIT_PARTIAL,
@@ -334,6 +335,13 @@ def _finish(backend: Backend, job_id: str, dest: Path | None) -> None:
         with _errors_exit():
             n = backend.export(job_id, dest)
         console.print(f"Wrote {dest}" + ("" if dest.suffix.lower() == ".zip" else f" ({n} files)"))
+    if detail.hold_reason:
+        console.print(
+            f"[yellow]{detail.hold_reason}[/yellow]\nRaise it with: [bold]bananabatch jobs "
+            f"budget {job_id} --max-cost N[/bold], then [bold]bananabatch jobs resume {job_id}"
+            "[/bold] runs the rest."
+        )
+        raise typer.Exit(EXIT_BUDGET)
     raise typer.Exit(EXIT_FOR_STATUS.get(detail.status, EXIT_FAILED))
 
 
@@ -356,6 +364,13 @@ def _options(aspect_ratio: str | None, image_size: str | None, fmt: str) -> JobO
             raise BananaBatchError("--format must be png, jpeg or webp.") from None
 
 
+MaxCostOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.01,
+        help="Most this job may spend (USD); it stops there (exit 5) with what it made.",
+    ),
+]
 OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write results to a folder, or to a .zip file.")
 ]
@@ -402,6 +417,7 @@ def run_automatic(
     image_size: SizeOption = None,
     fmt: FormatOption = "png",
     priority: PriorityOption = 0,
+    max_cost: MaxCostOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
@@ -434,6 +450,7 @@ def run_automatic(
             include_originals=include_originals,
             prompts_csv=csv_text,
             priority=priority,
+            max_cost=max_cost,
         )
         _finish(backend, _create(backend, req), out_path)
 
@@ -454,6 +471,7 @@ def run_semi_auto(
     image_size: SizeOption = None,
     fmt: FormatOption = "png",
     priority: PriorityOption = 0,
+    max_cost: MaxCostOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Creative generation: reference images + prompts, each count split into runs of 4."""
@@ -478,6 +496,7 @@ def run_semi_auto(
             seed=seed,
             options=options,
             priority=priority,
+            max_cost=max_cost,
         )
         _finish(backend, _create(backend, req), out_path)
 
@@ -557,6 +576,48 @@ def _act(job_id: str, action: str, message: str) -> None:
     with _backend() as backend, _errors_exit():
         n = backend.act(job_id, action)
     console.print(message.format(job_id=job_id, n=n))
+
+
+@jobs_app.command("budget")
+def jobs_budget(
+    job_id: str,
+    max_cost: Annotated[
+        float | None, typer.Option(min=0.01, help="The job's new cap in USD; omit to remove it.")
+    ] = None,
+) -> None:
+    """Change a job's budget cap; raising it releases a job held at its cap."""
+    with _backend() as backend, _errors_exit():
+        detail = backend.set_budget(job_id, max_cost)
+    cap = f"${detail.max_cost:.2f}" if detail.max_cost is not None else "no cap"
+    console.print(
+        f"Job {job_id}: {cap}, ${detail.cost_actual:.2f} spent, now {detail.status.value}."
+    )
+
+
+@app.command()
+def spend(
+    by: Annotated[str, typer.Option(help="day, job or model")] = "day",
+    since: Annotated[str | None, typer.Option(help="From this UTC day on (YYYY-MM-DD).")] = None,
+) -> None:
+    """What was paid, from the spend ledger: by day, job or model."""
+    if by not in ("day", "job", "model"):
+        console.print("[red]error:[/red] --by must be day, job or model")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    with _backend() as backend, _errors_exit():
+        summary = backend.spend(by, since)
+    table = Table("cost", "images", "blocked/text", "paid twice", "batch calls")
+    table.columns.insert(0, Column(by, overflow="fold"))  # ids are never cut
+    for row in summary.rows:
+        table.add_row(
+            row.label,
+            f"${row.cost:.4f}",
+            str(row.images),
+            str(row.blocked_or_text),
+            f"{row.paid_twice} (${row.paid_twice_cost:.4f})",
+            str(row.batch_calls),
+        )
+    out.print(table)
+    out.print(f"total ${summary.total:.4f} (paid twice: ${summary.paid_twice_cost:.4f})")
 
 
 @jobs_app.command("cancel")

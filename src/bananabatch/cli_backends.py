@@ -5,17 +5,19 @@ the API's own read models, so the CLI renders one shape either way."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, cast
 
 from bananabatch.api.schemas import IngestReportOut
 from bananabatch.client import ApiClient
-from bananabatch.db.models import TERMINAL_JOB_STATUSES
+from bananabatch.db.models import TERMINAL_JOB_STATUSES, JobStatus
 from bananabatch.errors import BadUpload
 from bananabatch.export.archive import ExportSelection, stream_job_zip
 from bananabatch.ingest.paths import is_ignored_path
@@ -26,6 +28,7 @@ from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
 from bananabatch.services.job_requests import EstimateOut, JobCreate
 from bananabatch.services.queries import JobDetail, JobList
+from bananabatch.services.spend import GroupBy, SpendOut, spend_summary
 
 INGEST_CHUNK = 100
 Progress = Callable[[int, int], None]  # (done, total)
@@ -133,6 +136,10 @@ class Backend(Protocol):
         """Executor (RunPod endpoint workers and queue), storage and provider state."""
         ...
 
+    def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail: ...
+
+    def spend(self, group_by: str, since: str | None) -> SpendOut: ...
+
     def close(self) -> None: ...
 
     def ensure_can_run(self) -> None:
@@ -141,6 +148,11 @@ class Backend(Protocol):
 
     @property
     def runs_in_process(self) -> bool: ...
+
+
+def held(detail: JobDetail) -> bool:
+    """Paused by the orchestrator at a budget cap (not by the user)."""
+    return detail.status == JobStatus.paused and bool(detail.hold_reason)
 
 
 class LocalBackend:
@@ -240,7 +252,11 @@ class LocalBackend:
                 await asyncio.wait({waiter}, timeout=0.5)
                 detail = await asyncio.to_thread(self.detail, job_id)
                 progress(detail.counts.total - detail.counts.pending, detail.counts.total)
-            await waiter
+                if held(detail) and not waiter.done():
+                    waiter.cancel()  # held at a budget cap: the run ends here, resumable
+                    break
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
         finally:
             await self.rt.orchestrator.stop()
             await self.rt.providers.aclose()  # their HTTP clients belong to this event loop
@@ -248,6 +264,19 @@ class LocalBackend:
     def detail(self, job_id: str) -> JobDetail:
         with self.rt.session_factory() as session:
             return queries.job_detail(session, job_id)
+
+    def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:
+        with self.rt.session_factory() as session:
+            job_service.set_budget(session, job_id, max_cost)
+            return queries.job_detail(session, job_id)
+
+    def spend(self, group_by: str, since: str | None) -> SpendOut:
+        with self.rt.session_factory() as session:
+            return spend_summary(
+                session,
+                cast(GroupBy, group_by),
+                date.fromisoformat(since) if since else None,
+            )
 
     def list_jobs(self, status: str | None, limit: int) -> JobList:
         with self.rt.session_factory() as session:
@@ -337,12 +366,18 @@ class RemoteBackend:
         while True:
             detail = self.client.get_job(job_id)
             progress(detail.counts.total - detail.counts.pending, detail.counts.total)
-            if detail.status in TERMINAL_JOB_STATUSES:
+            if detail.status in TERMINAL_JOB_STATUSES or held(detail):
                 return detail
             time.sleep(self.poll_seconds)
 
     def detail(self, job_id: str) -> JobDetail:
         return self.client.get_job(job_id)
+
+    def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:
+        return self.client.set_budget(job_id, max_cost)
+
+    def spend(self, group_by: str, since: str | None) -> SpendOut:
+        return self.client.spend(group_by, since)
 
     def list_jobs(self, status: str | None, limit: int) -> JobList:
         return self.client.list_jobs(status=[status] if status else None, limit=limit)

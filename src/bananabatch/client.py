@@ -27,6 +27,7 @@ from bananabatch.api.schemas import (
     JobList,
     OutputPage,
     RetryOut,
+    SpendOut,
 )
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
 from bananabatch.services.job_requests import AutomaticJobCreate, SemiAutoJobCreate
@@ -154,6 +155,13 @@ class ApiClient:
 
     def get_job(self, job_id: str) -> JobDetail:
         return self._get(f"/jobs/{job_id}", JobDetail)
+
+    def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:
+        response = self._request("PUT", f"/jobs/{job_id}/budget", json={"max_cost": max_cost})
+        return JobDetail.model_validate(response.json())
+
+    def spend(self, group_by: str, since: str | None = None) -> SpendOut:
+        return self._get("/spend", SpendOut, group_by=group_by, since=since)
 
     def create_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> JobCreated:
         return self._post("/jobs", JobCreated, request.model_dump(mode="json"))

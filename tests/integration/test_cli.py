@@ -284,3 +284,37 @@ def test_run_with_a_key_google_refuses_exits_2_after_one_call(
     assert "fake-gemini-key" not in text
     assert gemini_env.hits() == 1  # estimate and create share one preflight call
     assert _job_count() == 0
+
+
+def test_a_run_that_reaches_its_cap_writes_what_it_made_and_says_how_to_go_on(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bananabatch.cli import EXIT_BUDGET
+
+    make_dataset(cli_env / "ds", {"cat": 6, "dog": 6})
+    with FakeGeminiServer() as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+        monkeypatch.setenv("BANANABATCH_GEMINI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("BANANABATCH_GEMINI_PREFLIGHT", "false")
+        monkeypatch.setenv("BANANABATCH_CONCURRENCY", "1")
+        get_settings.cache_clear()
+        args = ["run", "automatic", str(cli_env / "ds"), "--prompt", "{class} at noon"]
+        model = ["--model", "gemini-nano-banana-2.1", "--variations", "2"]
+        result = CliRunner().invoke(
+            app, [*args, *model, "--max-cost", "0.2", "--out", str(cli_env / "part")]
+        )
+        assert result.exit_code == EXIT_BUDGET, result.output
+        assert "Budget cap reached" in result.output and "jobs budget" in result.output
+        made = [p for p in (cli_env / "part").rglob("*.png")]
+        assert 0 < len(made) < 24
+        with build_runtime(get_settings()).session_factory() as s:
+            job = s.query(Job).one()
+            assert job.cost_actual <= 0.2
+        spend = CliRunner().invoke(app, ["spend", "--by", "model"])
+        assert spend.exit_code == EXIT_OK, spend.output
+        assert "gemini-nano" in spend.output and f"total ${job.cost_actual:.4f}" in spend.output
+        raised = CliRunner().invoke(app, ["jobs", "budget", job.id, "--max-cost", "5"])
+        assert raised.exit_code == EXIT_OK, raised.output
+        done = CliRunner().invoke(app, ["jobs", "resume", job.id])
+        assert done.exit_code == EXIT_OK, done.output
+        assert len(fake.requests) == 24  # the rest, and nothing made twice

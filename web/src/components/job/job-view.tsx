@@ -40,6 +40,7 @@ import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError } from "@/lib/api/errors";
 import { useJob, useJobAction, useJobOutputs, useModels } from "@/lib/api/queries";
+import { BudgetHold } from "@/components/job/budget-hold";
 import type { JobDetail, OutputOut, OutputStatus } from "@/lib/api/types";
 import { formatAge, formatDuration, formatInt, formatUsd, parseApiDate } from "@/lib/format";
 import { orderedOutputs } from "@/lib/grouping";
@@ -158,6 +159,7 @@ function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: string[]
           <DownloadMenu job={job} selectedIds={selectedIds} />
         </div>
       </div>
+      {job.hold_reason ? <BudgetHold job={job} /> : null}
       <CancelJobDialog job={job} open={confirm} onOpenChange={setConfirm} />
     </div>
   );

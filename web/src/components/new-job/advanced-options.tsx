@@ -14,22 +14,35 @@ import { cn } from "@/lib/utils";
  * Options most jobs leave alone: a fixed seed (same settings + seed = same
  * prompts and images), the queue priority, and anything a mode adds.
  */
+/** A budget cap as typed: null for none, a positive number, or undefined when invalid. */
+export function parseMaxCost(text: string): number | null | undefined {
+  const t = text.trim();
+  if (!t) return null;
+  const n = Number(t);
+  return Number.isFinite(n) && n > 0 && n <= 1_000_000 ? n : undefined;
+}
+
 export function AdvancedOptions({
   seed,
   onSeedChange,
   priority,
   onPriorityChange,
+  maxCost,
+  onMaxCostChange,
   children,
 }: {
   seed: string;
   onSeedChange: (seed: string) => void;
   priority: number;
   onPriorityChange: (priority: number) => void;
+  maxCost: string;
+  onMaxCostChange: (maxCost: string) => void;
   children?: React.ReactNode;
 }) {
   const [open, setOpen] = useState(false);
   const id = useId();
   const seedState = parseSeed(seed);
+  const cap = parseMaxCost(maxCost);
   return (
     <div className="rounded-lg border">
       <Button
@@ -44,6 +57,7 @@ export function AdvancedOptions({
           <SlidersHorizontal aria-hidden /> Advanced
           <span className="text-xs font-normal text-muted-foreground">
             seed {seedState === "random" ? "random" : seed.trim()} · priority {priority}
+            {typeof cap === "number" ? ` · cap $${cap}` : ""}
           </span>
         </span>
         <ChevronDown className={cn("transition-transform", open && "rotate-180")} aria-hidden />
@@ -86,6 +100,29 @@ export function AdvancedOptions({
             />
             <p id={`${id}-priority-hint`} className="text-xs text-muted-foreground">
               Higher runs first; equal priorities share the workers fairly.
+            </p>
+          </div>
+          <div className="space-y-2">
+            <Label htmlFor={`${id}-max-cost`}>Budget cap (USD)</Label>
+            <Input
+              id={`${id}-max-cost`}
+              inputMode="decimal"
+              placeholder="No cap"
+              value={maxCost}
+              onChange={(e) => onMaxCostChange(e.target.value)}
+              aria-invalid={cap === undefined || undefined}
+              aria-describedby={`${id}-max-cost-hint`}
+            />
+            <p
+              id={`${id}-max-cost-hint`}
+              className={cn(
+                "text-xs",
+                cap === undefined ? "text-destructive" : "text-muted-foreground",
+              )}
+            >
+              {cap === undefined
+                ? "A positive amount in dollars, or empty for no cap."
+                : "The job pauses before it could spend more; raise the cap to go on."}
             </p>
           </div>
         </div>

@@ -24,7 +24,7 @@ import { Label } from "@/components/ui/label";
 import { Progress } from "@/components/ui/progress";
 import { Switch } from "@/components/ui/switch";
 import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
-import { AdvancedOptions } from "@/components/new-job/advanced-options";
+import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
 import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -107,6 +107,7 @@ export function AutomaticJobForm() {
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
   const [priority, setPriority] = useState(0);
+  const [maxCost, setMaxCost] = useState("");
   const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
 
   const uploading =
@@ -217,6 +218,8 @@ export function AutomaticJobForm() {
   const parsedSeed = parseSeed(seed);
   const request: AutomaticJobCreate | null = useMemo(() => {
     if (!dataset || !settings.model) return null;
+    const cap = parseMaxCost(maxCost);
+    if (cap === undefined) return null; // the field says what is wrong
     return {
       mode: "automatic",
       name: name.trim() || datasetName.trim() || "",
@@ -227,6 +230,7 @@ export function AutomaticJobForm() {
       options: toJobOptions(settings),
       include_originals: includeOriginals,
       priority,
+      max_cost: cap,
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
       per_class_prompts: Object.fromEntries(
         Object.entries(classPrompts).filter(([, text]) => text.trim()),
@@ -243,6 +247,7 @@ export function AutomaticJobForm() {
     priority,
     parsedSeed,
     classPrompts,
+    maxCost,
   ]);
 
   const waitingFor = !dataset
@@ -513,6 +518,8 @@ export function AutomaticJobForm() {
                 onSeedChange={setSeed}
                 priority={priority}
                 onPriorityChange={setPriority}
+                maxCost={maxCost}
+                onMaxCostChange={setMaxCost}
               >
                 {classNames.length > 1 ? (
                   <fieldset className="space-y-3">

@@ -15,7 +15,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { AdvancedOptions } from "@/components/new-job/advanced-options";
+import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
 import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -89,6 +89,7 @@ export function SemiAutoJobForm() {
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
   const [priority, setPriority] = useState(0);
+  const [maxCost, setMaxCost] = useState("");
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
@@ -116,6 +117,8 @@ export function SemiAutoJobForm() {
   const parsedSeed = parseSeed(seed);
   const request: SemiAutoJobCreate | null = useMemo(() => {
     if (!settings.model) return null;
+    const cap = parseMaxCost(maxCost);
+    if (cap === undefined) return null; // the field says what is wrong
     return {
       mode: "semi_auto",
       name: name.trim(),
@@ -124,9 +127,10 @@ export function SemiAutoJobForm() {
       model: settings.model,
       options: toJobOptions(settings),
       priority,
+      max_cost: cap,
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
     };
-  }, [settings, name, references, prompts, priority, parsedSeed]);
+  }, [settings, name, references, prompts, priority, parsedSeed, maxCost]);
 
   const estimateBody = useDebounced(request, 350);
   const estimate = useQuery({
@@ -322,6 +326,8 @@ export function SemiAutoJobForm() {
                 onSeedChange={setSeed}
                 priority={priority}
                 onPriorityChange={setPriority}
+                maxCost={maxCost}
+                onMaxCostChange={setMaxCost}
               />
             </CardContent>
           </Card>

@@ -134,6 +134,11 @@ export const api = {
   setPriority: (id: string, priority: number) =>
     unwrap(client.PATCH("/api/v1/jobs/{job_id}", { ...jobPath(id), body: { priority } })),
 
+  setBudget: (id: string, maxCost: number | null) =>
+    unwrap(
+      client.PUT("/api/v1/jobs/{job_id}/budget", { ...jobPath(id), body: { max_cost: maxCost } }),
+    ),
+
   outputs: (id: string, query: OutputsQuery = {}, signal?: AbortSignal) =>
     unwrap(
       client.GET("/api/v1/jobs/{job_id}/outputs", {

@@ -152,6 +152,20 @@ export function useJobAction() {
   });
 }
 
+export function useSetBudget() {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, maxCost }: { id: string; maxCost: number | null }) =>
+      api.setBudget(id, maxCost),
+    onSuccess: (job) => {
+      qc.setQueryData(keys.job(job.id), job);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
+    },
+    onError: (err) =>
+      toast.error("Could not change the budget", { description: errorMessage(err) }),
+  });
+}
+
 export function useSetPriority() {
   const qc = useQueryClient();
   return useMutation({
