@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from bananabatch.config import Settings
 from bananabatch.db.models import Job, JobStatus, OutputStatus, Task
 from bananabatch.errors import TransportUnavailable
+from bananabatch.export.archive import ExportSelection, stream_job_zip
 from bananabatch.runtime import Runtime, build_runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import (
@@ -229,3 +231,41 @@ def test_the_official_sdk_reads_the_same_endpoint(fake: FakeRunPodServer) -> Non
     output = job.output(timeout=60)
     assert job.status() == "COMPLETED"
     assert {s["status"] for s in output["slots"]} == {"succeeded"}
+
+
+async def test_fourteen_large_references_travel_by_presigned_s3_urls(
+    s3_settings: Settings, fake: FakeRunPodServer
+) -> None:
+    rt = build_runtime(runpod_settings(s3_settings, fake))
+    refs = upload_images(rt, [(f"big{i}.png", _large_photo(i)) for i in range(14)])
+    with rt.session_factory() as s:
+        job = job_service.create_job(
+            s,
+            rt.settings,
+            rt.catalog,
+            SemiAutoJobCreate(
+                reference_asset_ids=refs,
+                prompts=[SemiAutoPromptIn(prompt="collage of all", count=8)],
+            ),
+            preflight=rt.preflight,
+        ).job
+    await run_jobs(rt, job.id)
+    outputs = assert_stored_exactly_once(rt, job.id)
+    assert all(o.status == OutputStatus.succeeded for o in outputs)
+    jobs = fake.cloud.jobs()
+    bodies = [j.input for j in jobs]
+    assert all(0 < len(json.dumps(b)) < 10 * 1000 * 1000 for b in bodies)
+    urls = [r["url"] for b in bodies for r in b["references"] if r.get("url")]
+    assert urls and all("X-Amz-Signature" in u for u in urls)  # presigned GETs
+    # with a bucket every image is uploaded (presigned PUT), none comes back inline
+    for j in jobs:
+        assert all(s.get("storage_key") and not s.get("image") for s in j.output["slots"])
+    # and the export streams them back from the bucket
+    _, chunks, _ = stream_job_zip(
+        rt.session_factory, rt.storage, job.id, ExportSelection(), part_bytes=1 << 40
+    )
+    data = b"".join(chunks)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.testzip() is None
+        assert len([n for n in zf.namelist() if n.endswith(".png")]) == 8
+    await rt.stop()
