@@ -35,7 +35,7 @@ from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.local import LocalStorage
 from bananabatch.tmpfiles import remove_stale_tmp
-from bananabatch.worker.pipeline import WorkerOptions, run_task
+from bananabatch.worker.pipeline import SlotSink, WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +114,8 @@ def build_executor(
         concurrency=settings.worker_concurrency, worker_name="local", store=storage
     )
 
-    async def runner(payload: TaskPayload) -> TaskResult:
-        return await run_task(payload, providers, options)
+    async def runner(payload: TaskPayload, on_slot: SlotSink) -> TaskResult:
+        return await run_task(payload, providers, options, on_slot)
 
     return LocalExecutor(runner, max_in_flight=settings.resolved_concurrency)
 

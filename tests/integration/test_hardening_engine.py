@@ -30,6 +30,7 @@ class SlowPaidProvider:
         self.delay = delay
         self.calls = 0
         self.finished = 0
+        self.slow_seed: int | None = None
         self._png = image_bytes(1, fmt="PNG")
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
@@ -118,3 +119,47 @@ async def test_a_crash_of_ours_does_not_use_up_the_users_retries(settings: Setti
         errors = [e for e in s.scalars(select(Output.error).where(Output.job_id == job.id)) if e]
     assert statuses == [OutputStatus.succeeded] * 8, errors
     await again.stop()
+
+
+class OneSlowSlot(SlowPaidProvider):
+    """The prompt's first variation hangs; its siblings answer at once."""
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        if request.seed == self.slow_seed:
+            await asyncio.sleep(self.delay)
+        self.calls += 1
+        return GeneratedImage(data=self._png, mime_type="image/png", width=64, height=48)
+
+
+async def test_finished_outputs_are_stored_while_a_sibling_hangs(settings: Settings) -> None:
+    """One output that hangs must not keep its finished siblings out of the database."""
+    rt = build_runtime(settings.model_copy(update={"concurrency": 1}))
+    job = _job(rt, 4)  # one task of 4
+    with rt.session_factory() as s:
+        seeds = sorted(s.scalars(select(Output.seed).where(Output.job_id == job.id)))
+    provider = OneSlowSlot(delay=3.0)
+    provider.slow_seed = seeds[0]
+    rt.providers.register("classic", provider)
+    await rt.start()
+    succeeded = 0
+    for _ in range(100):
+        await asyncio.sleep(0.02)
+        with rt.session_factory() as s:
+            succeeded = (
+                s.scalar(
+                    select(func.count()).where(
+                        Output.job_id == job.id, Output.status == OutputStatus.succeeded
+                    )
+                )
+                or 0
+            )
+        if succeeded == 3:
+            break
+    assert succeeded == 3  # stored while the fourth still runs
+    await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 30)
+    await rt.orchestrator.stop()
+    with rt.session_factory() as s:
+        from bananabatch.db.models import SpendEntry
+
+        assert s.scalar(select(func.count()).where(SpendEntry.job_id == job.id)) == 4
+    await rt.stop()

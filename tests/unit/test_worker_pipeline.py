@@ -145,12 +145,12 @@ async def test_local_executor_reports_completed_crashed_lost_and_keeps_running_o
     gate = asyncio.Event()
     provider = Scripted({})
 
-    async def runner(payload: TaskPayload):  # type: ignore[no-untyped-def]
+    async def runner(payload: TaskPayload, on_slot):  # type: ignore[no-untyped-def]
         if payload.task_id == "crash":
             raise RuntimeError("segfault-ish")
         if payload.task_id == "wait":
             await gate.wait()
-        return await run_task(payload, _lookup(provider), FAST)
+        return await run_task(payload, _lookup(provider), FAST, on_slot)
 
     ex = LocalExecutor(runner, max_in_flight=4)
     ok, crash, wait = await ex.submit(

@@ -18,7 +18,7 @@ from bananabatch.contracts import TaskPayload, TaskResult
 
 class RemoteState(StrEnum):
     queued = "queued"
-    running = "running"
+    running = "running"  # `result` may hold slots already finished (stored at once)
     completed = "completed"  # `result` is set
     failed = "failed"  # the whole task failed (worker crash, TIMED_OUT): transient
     lost = "lost"  # the executor no longer knows the handle (restart, expiry): re-queue

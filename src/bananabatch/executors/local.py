@@ -5,17 +5,18 @@ a restart every old handle polls as `lost` and the orchestrator re-queues it."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bananabatch.contracts import TaskPayload, TaskResult
+from bananabatch.contracts import SlotResult, TaskPayload, TaskResult
 from bananabatch.executors.base import RemoteState, SubmitFailure, TaskStatusReport
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[TaskPayload], Coroutine[Any, Any, TaskResult]]
+Runner = Callable[[TaskPayload, Callable[[SlotResult], None]], Coroutine[Any, Any, TaskResult]]
 
 
 class LocalExecutor:
@@ -26,9 +27,19 @@ class LocalExecutor:
         self.max_in_flight = max_in_flight
         self._tasks: dict[str, asyncio.Task[TaskResult]] = {}
         self._wake: Callable[[], None] | None = None
+        # Slots that finished before their task: reported at once (a slow sibling must
+        # not keep finished images out of the database), and left out of the final result.
+        self._early: dict[str, list[SlotResult]] = {}
+        self._reported: dict[str, set[str]] = {}
 
     def set_waker(self, wake: Callable[[], None]) -> None:
         self._wake = wake
+
+    def _slot_done(self, handle: str, slot: SlotResult) -> None:
+        if slot.status == "succeeded" and handle in self._early:
+            self._early[handle].append(slot)
+            if self._wake is not None:
+                self._wake()
 
     def _done(self, _task: asyncio.Task[TaskResult]) -> None:
         if self._wake is not None:
@@ -38,7 +49,12 @@ class LocalExecutor:
         handles: list[str | SubmitFailure] = []
         for payload in payloads:
             handle = f"local-{uuid.uuid4().hex}"
-            task = asyncio.create_task(self._runner(payload), name=f"task-{payload.task_id}")
+            self._early[handle] = []
+            self._reported[handle] = set()
+            task = asyncio.create_task(
+                self._runner(payload, functools.partial(self._slot_done, handle)),
+                name=f"task-{payload.task_id}",
+            )
             task.add_done_callback(self._done)
             self._tasks[handle] = task
             handles.append(handle)
@@ -58,9 +74,11 @@ class LocalExecutor:
                     )
                 )
             elif not task.done():
-                reports.append(TaskStatusReport(handle, RemoteState.running))
+                reports.append(TaskStatusReport(handle, RemoteState.running, self._take(handle)))
             else:
                 del self._tasks[handle]
+                self._early.pop(handle, None)
+                reported = self._reported.pop(handle, set())
                 if task.cancelled():
                     reports.append(TaskStatusReport(handle, RemoteState.cancelled))
                 elif (exc := task.exception()) is not None:
@@ -71,8 +89,21 @@ class LocalExecutor:
                         )
                     )
                 else:
-                    reports.append(TaskStatusReport(handle, RemoteState.completed, task.result()))
+                    result = task.result()
+                    rest = [sl for sl in result.slots if sl.output_id not in reported]
+                    final = result.model_copy(update={"slots": rest})
+                    reports.append(TaskStatusReport(handle, RemoteState.completed, final))
         return reports
+
+    def _take(self, handle: str) -> TaskResult | None:
+        """Finished slots of a running task not reported yet (the orchestrator stores them)."""
+        early = self._early.get(handle)
+        if not early:
+            return None
+        self._early[handle] = []
+        self._reported[handle].update(sl.output_id for sl in early)
+        task_id = self._tasks[handle].get_name().removeprefix("task-")
+        return TaskResult(task_id=task_id, slots=early)
 
     async def cancel(self, handle: str) -> bool:
         """In-process tasks start at once, so there is never a queued one to withdraw;

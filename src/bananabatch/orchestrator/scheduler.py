@@ -223,23 +223,27 @@ class Orchestrator:
         reports = await self._executor.poll([handle or "" for _, (_, handle) in items])
         changed: dict[str, str] = {}
         finished: list[tuple[str, TaskStatusReport]] = []
+        partial: list[tuple[str, TaskStatusReport]] = []
         for (task_id, _), report in zip(items, reports, strict=True):
             if report.state in (RemoteState.queued, RemoteState.running):
                 if self._remote_states.get(task_id) != report.state.value:
                     changed[task_id] = report.state.value
+                if report.result is not None:  # slots that finished before their siblings
+                    partial.append((task_id, report))
             else:
                 finished.append((task_id, report))
-        if finished:
-            outcomes = await self._db(self.settler.settle_many, finished)
-            for (task_id, _), outcome in zip(finished, outcomes, strict=True):
+        if finished or partial:
+            outcomes = await self._db(self.settler.settle_many, [*partial, *finished])
+            for outcome in outcomes:
+                self._learn(outcome)
+            for task_id, _ in finished:
                 self._in_flight.pop(task_id, None)
                 self._remote_states.pop(task_id, None)
                 self._withdrawn.discard(task_id)
-                self._learn(outcome)
         if changed:
             await self._db(self._write_remote_states, changed)
             self._remote_states.update(changed)
-        return bool(finished)
+        return bool(finished or partial)
 
     def _learn(self, outcome: Outcome) -> None:
         for _ in range(outcome.successes):

@@ -185,6 +185,8 @@ class Settler:
             task.worker = report.worker
         if report.state is RemoteState.completed and report.result is not None:
             return self._apply_in(s, job, task, report.result)
+        if report.state in (RemoteState.queued, RemoteState.running):
+            return self._apply_early(s, job, task, report.result)
         withdrawn = report.state is RemoteState.cancelled and job.status == JobStatus.paused
         if (report.state is RemoteState.lost and not report.counts_as_attempt) or withdrawn:
             reason = report.error or "withdrawn from the executor's queue while paused"
@@ -192,6 +194,30 @@ class Settler:
             return Outcome()
         message = report.error or f"task {report.state.value}"
         return self._apply_in(s, job, task, self._failed(s, task_id, ErrorKind.transient, message))
+
+    def _apply_early(self, s: Session, job: Job, task: Task, result: TaskResult | None) -> Outcome:
+        """Store the succeeded slots of a task still running; its other slots (and any
+        retry decision) wait for the task's final result."""
+        outcome = Outcome()
+        if result is None:
+            return outcome
+        ids = [sl.output_id for sl in result.slots if sl.status == "succeeded"]
+        outputs = {
+            o.id: o
+            for o in s.scalars(select(Output).where(Output.task_id == task.id, Output.id.in_(ids)))
+        }
+        for slot in result.slots:
+            output = outputs.get(slot.output_id)
+            if output is None or output.status != OutputStatus.pending:
+                continue
+            output.input_tokens += slot.usage.input_tokens
+            output.output_tokens += slot.usage.output_tokens
+            output.duration_ms = slot.duration_ms
+            self._charge(s, job, task.id, output, slot.calls or [PaidCall(outcome="image")])
+            if self._store_image(job, output, slot) is None:
+                self._succeed(output)
+                outcome.successes += 1
+        return outcome
 
     def requeue_in(self, s: Session, task: Task, reason: str) -> None:
         # task.attempts still counts the dispatch: a worker may have uploaded images

@@ -42,6 +42,7 @@ from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
 log = logging.getLogger(__name__)
 
 ProviderLookup = Callable[[str], ImageProvider]
+SlotSink = Callable[[SlotResult], None]  # told of each slot as it finishes
 MAX_REFERENCE_URL_BYTES = 50 * 1024 * 1024
 REFERENCE_FETCH_TIMEOUT = httpx.Timeout(60.0, connect=15.0)
 
@@ -188,7 +189,10 @@ def _failed(
 
 
 async def _run_slots(
-    payload: TaskPayload, provider: ImageProvider, options: WorkerOptions
+    payload: TaskPayload,
+    provider: ImageProvider,
+    options: WorkerOptions,
+    on_slot: SlotSink | None = None,
 ) -> TaskResult:
     started = time.perf_counter()
     # A client costs ~40 ms of CPU (TLS trust store); in-process work never needs one.
@@ -219,7 +223,10 @@ async def _run_slots(
 
         async def one(slot: OutputSlot) -> SlotResult:
             async with gate:
-                return await _generate_slot(provider, payload, slot, references, options, rng, http)
+                done = await _generate_slot(provider, payload, slot, references, options, rng, http)
+            if on_slot is not None:
+                on_slot(done)
+            return done
 
         results = await asyncio.gather(*(one(s) for s in payload.slots))
     return TaskResult(
@@ -231,23 +238,32 @@ async def _run_slots(
 
 
 async def automatic_generation(
-    task: TaskPayload, provider: ImageProvider, options: WorkerOptions | None = None
+    task: TaskPayload,
+    provider: ImageProvider,
+    options: WorkerOptions | None = None,
+    on_slot: SlotSink | None = None,
 ) -> TaskResult:
     """Dataset augmentation: the single reference is the source image being varied."""
     if len(task.references) != 1:
         raise PayloadError("an automatic task carries exactly one source image")
-    return await _run_slots(task, provider, options or WorkerOptions())
+    return await _run_slots(task, provider, options or WorkerOptions(), on_slot)
 
 
 async def semi_auto_generation(
-    task: TaskPayload, provider: ImageProvider, options: WorkerOptions | None = None
+    task: TaskPayload,
+    provider: ImageProvider,
+    options: WorkerOptions | None = None,
+    on_slot: SlotSink | None = None,
 ) -> TaskResult:
     """Creative generation: every slot shares the job's reference images."""
-    return await _run_slots(task, provider, options or WorkerOptions())
+    return await _run_slots(task, provider, options or WorkerOptions(), on_slot)
 
 
 async def run_task(
-    payload: TaskPayload, providers: ProviderLookup, options: WorkerOptions | None = None
+    payload: TaskPayload,
+    providers: ProviderLookup,
+    options: WorkerOptions | None = None,
+    on_slot: SlotSink | None = None,
 ) -> TaskResult:
     """Entry point for every executor: route by mode, never raise for slot failures.
 
@@ -259,8 +275,8 @@ async def run_task(
     try:
         provider = providers(payload.provider)
         if payload.mode is Mode.automatic:
-            return await automatic_generation(payload, provider, options)
-        return await semi_auto_generation(payload, provider, options)
+            return await automatic_generation(payload, provider, options, on_slot)
+        return await semi_auto_generation(payload, provider, options, on_slot)
     except (PayloadError, BananaBatchError) as exc:
         message = f"the worker cannot run this task: {exc}"
         log.error("task %s: %s", payload.task_id, message)
