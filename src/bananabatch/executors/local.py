@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 import uuid
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -15,6 +16,7 @@ from bananabatch.contracts import SlotResult, TaskPayload, TaskResult
 from bananabatch.executors.base import RemoteState, SubmitFailure, TaskStatusReport
 
 log = logging.getLogger(__name__)
+EARLY_REPORT_SECONDS = 1.0
 
 Runner = Callable[[TaskPayload, Callable[[SlotResult], None]], Coroutine[Any, Any, TaskResult]]
 
@@ -29,7 +31,7 @@ class LocalExecutor:
         self._wake: Callable[[], None] | None = None
         # Slots that finished before their task: reported at once (a slow sibling must
         # not keep finished images out of the database), and left out of the final result.
-        self._early: dict[str, list[SlotResult]] = {}
+        self._early: dict[str, list[tuple[float, SlotResult]]] = {}
         self._reported: dict[str, set[str]] = {}
 
     def set_waker(self, wake: Callable[[], None]) -> None:
@@ -37,9 +39,7 @@ class LocalExecutor:
 
     def _slot_done(self, handle: str, slot: SlotResult) -> None:
         if slot.status == "succeeded" and handle in self._early:
-            self._early[handle].append(slot)
-            if self._wake is not None:
-                self._wake()
+            self._early[handle].append((time.monotonic(), slot))
 
     def _done(self, _task: asyncio.Task[TaskResult]) -> None:
         if self._wake is not None:
@@ -96,11 +96,17 @@ class LocalExecutor:
         return reports
 
     def _take(self, handle: str) -> TaskResult | None:
-        """Finished slots of a running task not reported yet (the orchestrator stores them)."""
-        early = self._early.get(handle)
+        """Slots of a running task that finished a while ago while a sibling is still
+        busy (the orchestrator stores them now). Usually siblings finish together, and
+        one settle for the whole task is cheaper: so only slots older than a second."""
+        pending = self._early.get(handle)
+        if not pending:
+            return None
+        cutoff = time.monotonic() - EARLY_REPORT_SECONDS
+        early = [slot for at, slot in pending if at <= cutoff]
         if not early:
             return None
-        self._early[handle] = []
+        self._early[handle] = [(at, slot) for at, slot in pending if at > cutoff]
         self._reported[handle].update(sl.output_id for sl in early)
         task_id = self._tasks[handle].get_name().removeprefix("task-")
         return TaskResult(task_id=task_id, slots=early)
