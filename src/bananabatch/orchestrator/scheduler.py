@@ -83,6 +83,7 @@ class Orchestrator:
             daily_budget=settings.daily_budget_usd,
         )
         self._remote_states: dict[str, str] = {}  # task_id -> last state written
+        self._remote = executor.name != "local"
         self.limiter = AdaptiveLimiter(min(settings.resolved_concurrency, executor.max_in_flight))
         self._in_flight: dict[str, tuple[str, str | None]] = {}  # task_id -> (job_id, handle)
         self._last_served: dict[str, float] = {}
@@ -161,7 +162,7 @@ class Orchestrator:
         """Block until every given job is terminal (used by the headless CLI)."""
         ids = list(job_ids)
         while True:
-            statuses = await self._db(self._job_statuses, ids)
+            statuses = await asyncio.to_thread(self._job_statuses, ids)  # not the loop's DB thread
             if all(s in TERMINAL_JOB_STATUSES for s in statuses.values()):
                 return
             if self._loop_task is not None and self._loop_task.done():
@@ -240,7 +241,7 @@ class Orchestrator:
                 self._in_flight.pop(task_id, None)
                 self._remote_states.pop(task_id, None)
                 self._withdrawn.discard(task_id)
-        if changed:
+        if changed and self._remote:  # in-process tasks run at once: nothing to show
             await self._db(self._write_remote_states, changed)
             self._remote_states.update(changed)
         return bool(finished or partial)
@@ -313,7 +314,8 @@ class Orchestrator:
         except Exception as exc:
             log.exception("executor %s refused %d task(s)", self._executor.name, len(ready))
             handles = [SubmitFailure(f"submit failed: {exc}")] * len(ready)
-        await self._db(self._record_handles, ready, handles)
+        if self._remote:  # in-process handles die with the process: recovery needs none
+            await self._db(self._record_handles, ready, handles)
         loop_now = asyncio.get_running_loop().time()
         for c, handle in zip(ready, handles, strict=True):
             if isinstance(handle, SubmitFailure):
