@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from bananabatch.config import Settings
 from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, TaskStatus
 from bananabatch.errors import Conflict, TooManyReferences
-from bananabatch.ingest.service import create_dataset, ingest_files
+from bananabatch.ingest.service import ingest_files
 from bananabatch.runtime import Runtime, build_runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import (
@@ -28,6 +28,7 @@ from bananabatch.services.job_requests import (
 )
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import image_bytes, make_dataset
+from tests.integration.job_helpers import upload_folder
 
 pytestmark = pytest.mark.slow
 
@@ -47,24 +48,6 @@ async def runtime(settings: Settings) -> AsyncIterator[Runtime]:
     rt = build_runtime(_settings(settings, concurrency=4))
     yield rt
     await rt.stop()
-
-
-def _upload_folder(rt: Runtime, root: Path) -> str:
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    with rt.session_factory() as s:
-        ds = create_dataset(s, "photos")
-        s.commit()
-        handles: list[tuple[str, BinaryIO]] = [
-            (p.relative_to(root).as_posix(), p.open("rb")) for p in files
-        ]
-        try:
-            report = ingest_files(s, rt.storage, rt.settings, ds.id, handles)
-        finally:
-            for _, fh in handles:
-                fh.close()
-    assert report.errors == []
-    assert len(report.accepted) == len(files)
-    return ds.id
 
 
 def _upload_refs(rt: Runtime, n: int) -> list[str]:
@@ -100,7 +83,7 @@ def _assert_storage_matches_db(rt: Runtime, job_id: str) -> None:
 
 async def test_automatic_classic_220_images_two_classes(runtime: Runtime, tmp_path: Path) -> None:
     make_dataset(tmp_path / "ds", {"cat": 120, "dog": 100})
-    dataset_id = _upload_folder(runtime, tmp_path / "ds")
+    dataset_id = upload_folder(runtime, tmp_path / "ds")
     with runtime.session_factory() as s:
         job = job_service.create_job(
             s,
@@ -146,7 +129,7 @@ async def test_automatic_gemini_against_fake(
     try:
         # 200+ images in two class folders, as for the classic provider
         make_dataset(tmp_path / "ds", {"cat": 110, "dog": 100})
-        dataset_id = _upload_folder(rt, tmp_path / "ds")
+        dataset_id = upload_folder(rt, tmp_path / "ds")
         with rt.session_factory() as s:
             job = job_service.create_job(
                 s,

@@ -29,7 +29,7 @@ from bananabatch.services.job_requests import (
 )
 from tests.fakes.runpod_server import FakeRunPodServer, HttpFault, JobFault
 from tests.imagegen import image_bytes, make_dataset
-from tests.integration.runpod_helpers import (
+from tests.integration.job_helpers import (
     assert_stored_exactly_once,
     free_port,
     run_jobs,

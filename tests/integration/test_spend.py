@@ -21,7 +21,7 @@ from bananabatch.services.job_requests import AutomaticJobCreate
 from bananabatch.services.spend import spend_summary
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import make_dataset
-from tests.integration.runpod_helpers import outputs_of, upload_folder
+from tests.integration.job_helpers import outputs_of, upload_folder
 
 pytestmark = pytest.mark.slow
 MODEL = "gemini-nano-banana-2.1"

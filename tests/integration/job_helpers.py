@@ -1,4 +1,5 @@
-"""Shared pieces for whole jobs through the RunPod executor and the fake RunPod cloud."""
+"""Shared pieces for whole-job tests: uploads, runs, storage checks, a served API, and
+settings for the RunPod executor against the fake RunPod cloud."""
 
 from __future__ import annotations
 
