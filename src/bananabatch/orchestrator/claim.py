@@ -170,6 +170,9 @@ class Claimer:
                 handle=None,
                 remote_state=None,
             )
+            # no in-session evaluation over every loaded task: nothing reads this row's
+            # status again before the claim commits
+            .execution_options(synchronize_session=False)
         )
         if getattr(took, "rowcount", 1) != 1:
             return None  # cancelled under our feet
