@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bananabatch.catalog import ModelInfo
+from bananabatch.datasets.schemas import DatasetLabelsOut
 from bananabatch.ingest.service import DatasetSummary, IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -45,6 +46,7 @@ __all__ = [
     "DatasetCreate",
     "DatasetItemOut",
     "DatasetItemPage",
+    "DatasetLabelsOut",
     "DatasetList",
     "DatasetOut",
     "DatasetSummaryOut",
@@ -199,15 +201,23 @@ class DatasetSummaryOut(BaseModel):
     item_count: int
     folders: list[FolderOut]
     created_at: UtcDateTime
+    labels: DatasetLabelsOut | None = Field(
+        default=None,
+        description="What was found: format, classes, splits, images without labels and "
+        "per-file problems (null for an empty dataset).",
+    )
 
     @classmethod
-    def from_summary(cls, s: DatasetSummary) -> DatasetSummaryOut:
+    def from_summary(
+        cls, s: DatasetSummary, labels: dict[str, Any] | None = None
+    ) -> DatasetSummaryOut:
         return cls(
             id=s.id,
             name=s.name,
             item_count=s.item_count,
             folders=[FolderOut(folder=f.folder, count=f.count) for f in s.folders],
             created_at=s.created_at,
+            labels=DatasetLabelsOut.from_summary(labels) if labels and s.item_count else None,
         )
 
 
@@ -232,6 +242,11 @@ class IngestReportOut(BaseModel):
     accepted: list[IngestedFileOut]
     errors: list[FileErrorOut]
     skipped: list[str] = Field(description="System clutter ignored on purpose (.DS_Store, ...).")
+    label_files: list[str] = Field(
+        default_factory=list,
+        description="Label and metadata files kept with the dataset (YOLO .txt, data.yaml, "
+        "COCO .json, VOC .xml); read with the images when the dataset is next looked at.",
+    )
 
     @classmethod
     def from_report(cls, report: IngestReport, thumb_url: Any) -> IngestReportOut:
@@ -254,6 +269,7 @@ class IngestReportOut(BaseModel):
                 for e in report.errors
             ],
             skipped=list(report.skipped),
+            label_files=list(report.label_files),
         )
 
 
