@@ -217,11 +217,16 @@ class LocalBackend:
 
     def estimate(self, req: JobCreate) -> EstimateOut:
         with self.rt.session_factory() as session:
-            return job_service.estimate_job(session, self.rt.settings, self.rt.catalog, req)
+            return job_service.estimate_job(
+                session, self.rt.settings, self.rt.catalog, req, storage=self.rt.storage
+            )
 
     def create(self, req: JobCreate) -> str:
         with self.rt.session_factory() as session:
-            return job_service.create_job(session, self.rt.settings, self.rt.catalog, req).id
+            job = job_service.create_job(
+                session, self.rt.settings, self.rt.catalog, req, storage=self.rt.storage
+            )
+            return job.id
 
     def wait(self, job_id: str, progress: Progress) -> JobDetail:
         asyncio.run(self._drive(job_id, progress))

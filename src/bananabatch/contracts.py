@@ -95,7 +95,10 @@ class OutputChecks(_Model):
     signature: str  # 16x16 grayscale thumbnail, hex: near-duplicates among siblings
     source_distance: int | None = None  # phash bits differing from the source
     source_difference: float | None = None  # mean absolute difference to the source, 0..1
-    layout_similarity: float | None = None  # edge SSIM against the source in this frame
+    # The layout against the source as it should appear in this frame (see quality.measure)
+    layout_similarity: float | None = None
+    layout_shift: float | None = None
+    layout_confidence: float | None = None
 
 
 class UploadTarget(_Model):

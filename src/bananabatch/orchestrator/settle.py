@@ -28,6 +28,7 @@ from bananabatch.domain.pricing import output_cost
 from bananabatch.executors.base import RemoteState, TaskStatusReport
 from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.orchestrator.retry import RetryPolicy, decide
+from bananabatch.quality.service import record_output
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_key, output_thumb_key
 
@@ -229,6 +230,7 @@ class Settler:
                     problem = self._store_image(job, output, slot)
                     if problem is None:
                         self._succeed(job, output, price)
+                        record_output(s, job, output, slot)  # labels, checks, quality flags
                         outcome.successes += 1
                         continue
                     slot = slot.model_copy(

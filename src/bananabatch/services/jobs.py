@@ -39,14 +39,21 @@ from bananabatch.domain.planning import (
     Plan,
     SemiAutoPrompt,
     SemiAutoSpec,
-    SourceImage,
     plan_automatic,
     plan_semi_auto,
 )
 from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
-from bananabatch.ingest.service import dataset_sources
+from bananabatch.services.job_datasets import (
+    DatasetChoice,
+    choose_sources,
+    include_originals_for,
+    job_options,
+    job_spec,
+    split_estimates,
+    store_of,
+)
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     EstimateOut,
@@ -54,6 +61,7 @@ from bananabatch.services.job_requests import (
     PromptPreview,
     SemiAutoJobCreate,
 )
+from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +72,7 @@ class _Prepared:
     warnings: list[str]
     plan: Plan
     seed: int
+    dataset: DatasetChoice | None = None
 
 
 def _resolve_model(
@@ -83,16 +92,21 @@ def _resolve_model(
 
 
 def _prepare(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, seed: int
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    seed: int,
+    storage: Storage | None = None,
 ) -> _Prepared:
     model, warnings = _resolve_model(settings, catalog, req.model)
     check_options(model, req.options.aspect_ratio, req.options.image_size)
+    choice: DatasetChoice | None = None
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
             raise NotFound(f"Dataset {req.dataset_id} does not exist. Upload the images first.")
-        sources = [
-            SourceImage(rel_path=p, asset_id=a) for p, a in dataset_sources(session, req.dataset_id)
-        ]
+        choice = choose_sources(session, store_of(settings, storage), req)
+        sources = choice.sources
         spec = AutomaticSpec(
             prompt=req.prompt,
             variations=req.variations,
@@ -118,7 +132,7 @@ def _prepare(
         )
         plan = plan_semi_auto(semi, model)
     _check_transport(session, settings, req)
-    return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
+    return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed, dataset=choice)
 
 
 def _check_transport(session: Session, settings: Settings, req: JobCreate) -> None:
@@ -153,10 +167,16 @@ def _check_transport(session: Session, settings: Settings, req: JobCreate) -> No
 
 
 def estimate_job(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    *,
+    storage: Storage | None = None,
 ) -> EstimateOut:
-    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0, storage=storage)
     est = estimate_plan(prepared.plan, prepared.model, req.options.image_size, prepared.warnings)
+    choice = prepared.dataset
     return EstimateOut(
         outputs=est.outputs,
         tasks=est.tasks,
@@ -167,14 +187,23 @@ def estimate_job(
         model_known=est.model_known,
         provider=prepared.model.provider,
         warnings=list(est.warnings),
+        label_format=choice.label_format if choice else None,
+        splits=split_estimates(prepared.dataset, prepared.plan),
+        skipped_images=choice.skipped if choice else 0,
     )
 
 
 def preview_prompts(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, limit: int = 6
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    limit: int = 6,
+    *,
+    storage: Storage | None = None,
 ) -> list[PromptPreview]:
     """The first few rendered prompts, exactly as the job would render them."""
-    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0, storage=storage)
     previews: list[PromptPreview] = []
     for batch in prepared.plan.batches:
         for task in batch.tasks:
@@ -192,9 +221,16 @@ def preview_prompts(
     return previews
 
 
-def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobCreate) -> Job:
+def create_job(
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    *,
+    storage: Storage | None = None,
+) -> Job:
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-    prepared = _prepare(session, settings, catalog, req, seed=seed)
+    prepared = _prepare(session, settings, catalog, req, seed=seed, storage=storage)
     plan, model = prepared.plan, prepared.model
     est = estimate_plan(plan, model, req.options.image_size, prepared.warnings)
     for warning in prepared.warnings:
@@ -209,13 +245,13 @@ def create_job(session: Session, settings: Settings, catalog: Catalog, req: JobC
         status=JobStatus.queued,
         priority=req.priority,
         seed=seed,
-        spec=req.model_dump(mode="json"),
-        options=req.options.model_dump(mode="json"),
+        spec=job_spec(req, prepared.dataset),
+        options=job_options(req, model),
         dataset_id=req.dataset_id if isinstance(req, AutomaticJobCreate) else None,
         reference_asset_ids=list(req.reference_asset_ids)
         if isinstance(req, SemiAutoJobCreate)
         else [],
-        include_originals=req.include_originals if isinstance(req, AutomaticJobCreate) else False,
+        include_originals=include_originals_for(req, prepared.dataset),
         total_outputs=plan.total_outputs,
         total_tasks=plan.total_tasks,
         cost_estimate=est.cost_usd,

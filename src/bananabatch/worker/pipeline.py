@@ -32,6 +32,7 @@ from bananabatch.providers.base import (
     ProviderError,
     ReferenceImage,
 )
+from bananabatch.quality.finish import generate_checked
 from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,13 @@ async def _generate_slot(
         seed=slot.seed,
         references=references,
         options=payload.options,
+        labels=payload.labels,
     )
     attempt = 0
     while True:
         attempt += 1
         try:
-            image = await provider.generate(request)
+            image = await generate_checked(provider, request)
         except ProviderError as exc:
             retryable = exc.kind in (ErrorKind.rate_limited, ErrorKind.transient)
             wait = exc.retry_after or options.retry_base_seconds * 2 ** (attempt - 1)
@@ -142,6 +144,9 @@ async def _generate_slot(
         usage=image.usage,
         attempts=attempt,
         duration_ms=int((time.perf_counter() - started) * 1000),
+        labels=image.labels,
+        transform=image.transform,
+        checks=image.checks,
     )
 
 

@@ -51,7 +51,14 @@ async def estimate_job(
 ) -> EstimateOut:
     """Validates the request like creation does, and creates nothing."""
     return await run_in_threadpool(
-        job_service.estimate_job, session, runtime.settings, runtime.catalog, body
+        partial(
+            job_service.estimate_job,
+            session,
+            runtime.settings,
+            runtime.catalog,
+            body,
+            storage=runtime.storage,
+        )
     )
 
 
@@ -63,7 +70,15 @@ async def preview_job_prompts(
     limit: Annotated[int, Query(ge=1, le=50)] = 6,
 ) -> list[PromptPreview]:
     return await run_in_threadpool(
-        job_service.preview_prompts, session, runtime.settings, runtime.catalog, body, limit
+        partial(
+            job_service.preview_prompts,
+            session,
+            runtime.settings,
+            runtime.catalog,
+            body,
+            limit,
+            storage=runtime.storage,
+        )
     )
 
 
@@ -72,7 +87,14 @@ async def create_job(
     body: JobCreateBody, response: Response, runtime: RuntimeDep, session: SessionDep
 ) -> JobDetail:
     job = await run_in_threadpool(
-        job_service.create_job, session, runtime.settings, runtime.catalog, body
+        partial(
+            job_service.create_job,
+            session,
+            runtime.settings,
+            runtime.catalog,
+            body,
+            storage=runtime.storage,
+        )
     )
     _wake(runtime)
     response.headers["Location"] = f"{queries.API_PREFIX}/jobs/{job.id}"
