@@ -17,7 +17,8 @@ from bananabatch.api.schemas import IngestReportOut
 from bananabatch.client import ApiClient
 from bananabatch.db.models import TERMINAL_JOB_STATUSES
 from bananabatch.errors import BadUpload
-from bananabatch.export.archive import ExportSelection, stream_job_zip
+from bananabatch.export.archive import stream_job_zip
+from bananabatch.export.entries import ExportSelection
 from bananabatch.ingest.paths import is_ignored_path
 from bananabatch.ingest.service import IngestReport, create_dataset, ingest_files, ingest_zip
 from bananabatch.orchestrator.lock import OrchestratorLock

@@ -301,6 +301,10 @@ class ExportSelectionIn(_In):
     include_originals: bool | None = Field(
         default=None, description="Add the source images; the job's setting when omitted."
     )
+    include_rejected: bool = Field(default=False, description="Keep outputs rejected in review.")
+    include_flagged: bool = Field(
+        default=False, description="Labelled datasets: keep outputs flagged label-unsafe."
+    )
 
 
 class ExportPartOut(BaseModel):

@@ -76,6 +76,36 @@ def split_for_json(path: str) -> str | None:
     return None
 
 
+def _root_for(json_path: str) -> str:
+    """Where a COCO file's `file_name`s start: beside it, or above `annotations/`."""
+    near = posixpath.dirname(json_path)
+    if "annotations" in near.split("/"):
+        near = posixpath.dirname(near)
+    return near
+
+
+def resolve_file_name(
+    index: ImageIndex, name: str, json_path: str, split: str | None
+) -> str | None:
+    """The dataset image a COCO `file_name` of this file means, if any."""
+    found = index.find(name, near=posixpath.dirname(json_path), split=split)
+    return found or index.find(name, near=_root_for(json_path), split=split)
+
+
+def images_by_path(
+    doc: dict[str, Any], json_path: str, index: ImageIndex
+) -> dict[str, dict[str, Any]]:
+    """Dataset path -> the file's image record, for the records that resolve."""
+    split = split_for_json(json_path)
+    out: dict[str, dict[str, Any]] = {}
+    for record in doc.get("images") or []:
+        if isinstance(record, dict):
+            rel = resolve_file_name(index, str(record.get("file_name", "")), json_path, split)
+            if rel is not None:
+                out[rel] = record
+    return out
+
+
 @dataclass
 class _Collector:
     problems: list[Problem] = field(default_factory=list)
@@ -180,9 +210,7 @@ def read_coco(
     polygons = 0
     for path, doc in docs.items():
         split = split_for_json(path)
-        near = posixpath.dirname(path)
-        if "annotations" in near.split("/"):
-            near = posixpath.dirname(near)  # file names are relative to the dataset root
+        near = _root_for(path)
         ids: dict[int, ImageSize | None] = {}
         rel_for_id: dict[int, str] = {}
         image_dirs: dict[str, int] = {}
@@ -191,9 +219,7 @@ def read_coco(
                 out.note(path, f"an image record without an integer id ({str(record)[:60]})")
                 continue
             name = str(record.get("file_name", ""))
-            rel = index.find(name, near=posixpath.dirname(path), split=split) or index.find(
-                name, near=near, split=split
-            )
+            rel = resolve_file_name(index, name, path, split)
             if rel is None:
                 out.note(
                     path,

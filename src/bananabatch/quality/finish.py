@@ -105,6 +105,11 @@ def finish(request: GenerationRequest, image: GeneratedImage) -> GeneratedImage:
             f"fitted the model's {model_size[0]}x{model_size[1]} to the source's "
             f"{source.width}x{source.height}"
         )
+    if fitted and source is not None and view is not None:
+        # a provider that moved the labels itself did so in its own frame
+        view = fit_image(view, out.size)
+        if labels is not None:
+            labels = map_labels(labels, fit_matrix(model_size, source.size), out.size)
     matrix = None
     if source is not None and view is None:
         # The provider did not move the layout on purpose: the source is expected

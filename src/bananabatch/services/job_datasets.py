@@ -107,7 +107,7 @@ def job_options(req: JobCreate, model: ModelInfo) -> dict[str, Any]:
     options: dict[str, Any] = req.options.model_dump(mode="json")
     if isinstance(req, AutomaticJobCreate) and not req.options.aspect_ratio:
         options["fit_to_source"] = True
-        if model.supports_image_config and model.aspect_ratios:
+        if model.provider == "gemini" and model.supports_image_config and model.aspect_ratios:
             options["aspect_ratio_choices"] = list(model.aspect_ratios)
     return options
 
