@@ -80,6 +80,11 @@ MARKERS: dict[str, str] = {
     "[[slow:SECONDS]]": "answer after SECONDS",
     "[[thoughts]] / [[thoughts:N]]": "N thought parts (text + draft image, thought=true) first",
     "[[images:N]]": "N image parts; the last one is the final image",
+    "[[echo]]": "the first reference image itself, at the asked aspect ratio (a model that kept "
+    "the layout); without an aspect ratio, at the reference's size",
+    "[[recolour]]": "like [[echo]] with the hues turned a third of the way round (same layout)",
+    "[[shift:F]]": "like [[echo]] with the content moved right by F of the width (default 0.15): "
+    "a model that moved the layout",
 }
 
 FaultKind = Literal["ok", "http_error", "prompt_block", "finish", "text_only", "thoughts", "images"]
@@ -235,6 +240,41 @@ def _png(size: tuple[int, int], colour: tuple[int, int, int], meta: dict[str, st
         info.add_text(key, value)
     buf = io.BytesIO()
     Image.new("RGB", size, colour).save(buf, "PNG", pnginfo=info)
+    return buf.getvalue()
+
+
+def _content_marker(prompt: str) -> tuple[str, float] | None:
+    """([[echo]] | [[recolour]] | [[shift:F]], its number) when the prompt has one."""
+    for raw in _MARKER_RE.findall(prompt):
+        name, _, arg = raw.strip().partition(":")
+        name = name.strip().lower()
+        if name in ("echo", "recolour", "recolor"):
+            return ("recolour" if name.startswith("recolo") else "echo"), 0.0
+        if name == "shift":
+            return "shift", float(arg or "0.15")
+    return None
+
+
+def _from_reference(
+    data: bytes, size: tuple[int, int], kind: str, amount: float, meta: dict[str, str]
+) -> bytes:
+    """The reference as a model that kept (or moved) its layout would return it."""
+    with Image.open(io.BytesIO(data)) as ref:
+        img = ref.convert("RGB").resize(size, Image.Resampling.LANCZOS)
+    if kind == "recolour":
+        h, s, v = img.convert("HSV").split()
+        img = Image.merge("HSV", (h.point(lambda x: (x + 85) % 256), s, v)).convert("RGB")
+    elif kind == "shift":
+        dx = int(img.width * amount)
+        moved = Image.new("RGB", img.size)
+        moved.paste(img.crop((0, 0, img.width - dx, img.height)), (dx, 0))
+        moved.paste(img.crop((0, 0, 1, img.height)).resize((dx, img.height)), (0, 0))
+        img = moved
+    info = PngInfo()
+    for key, value in meta.items():
+        info.add_text(key, value)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", pnginfo=info)
     return buf.getvalue()
 
 
@@ -571,7 +611,8 @@ class FakeGeminiServer:
             }
             return 200, _response(parsed, [candidate], prompt_tokens, 12), "text_only"
 
-        size = self._output_size(parsed)
+        content = _content_marker(parsed.prompt) if parsed.references else None
+        size = self._content_size(parsed) if content else self._output_size(parsed)
         parts: list[dict[str, Any]] = []
         thoughts = fault.count if fault.kind == "thoughts" else 0
         finals = fault.count if fault.kind == "images" else 1
@@ -589,6 +630,11 @@ class FakeGeminiServer:
                 "seed": str(parsed.seed),
                 "prompt-sha256": hashlib.sha256(parsed.prompt.encode()).hexdigest(),
             }
+            if content is not None:
+                kind, amount = content
+                made = _from_reference(parsed.references[0][1], size, kind, amount, meta)
+                parts.append(_image_part(made))
+                continue
             colour = _colour(parsed.model, parsed.prompt, parsed.seed, i)
             parts.append(_image_part(_png(size, colour, meta)))
         candidate = {
@@ -598,6 +644,16 @@ class FakeGeminiServer:
         }
         body = _response(parsed, [candidate], prompt_tokens, IMAGE_TOKENS * finals, thoughts * 40)
         return 200, body, "image"
+
+    def _content_size(self, parsed: _Parsed) -> tuple[int, int]:
+        """The asked aspect ratio at the server's resolution, like a real model; the
+        reference's size when no ratio was asked."""
+        aspect = (parsed.image_config or {}).get("aspectRatio") or (parsed.image_config or {}).get(
+            "aspect_ratio"
+        )
+        if aspect:
+            return _size_for(aspect, self.image_long_side)
+        return _image_size(parsed.references[0][1])
 
     def _output_size(self, parsed: _Parsed) -> tuple[int, int]:
         for _, data in parsed.references:

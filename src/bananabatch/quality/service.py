@@ -145,27 +145,16 @@ def flags_by_output(s: Session, output_ids: list[str]) -> dict[str, list[tuple[s
     return out
 
 
-def flag_counts(s: Session, job_id: str) -> dict[str, int]:
-    """Outputs carrying each flag (an output with two near-duplicates counts once)."""
-    rows = s.execute(
-        select(OutputFlag.flag, func.count(func.distinct(OutputFlag.output_id)))
-        .where(OutputFlag.job_id == job_id)
-        .group_by(OutputFlag.flag)
+def flag_summary(s: Session, job_id: str) -> tuple[dict[str, int], int]:
+    """(outputs carrying each flag, outputs with any flag), from one query; an output
+    with two near-duplicates counts once."""
+    pairs = s.execute(
+        select(OutputFlag.output_id, OutputFlag.flag).where(OutputFlag.job_id == job_id).distinct()
     ).all()
     counts = {f.value: 0 for f in Flag}
-    counts.update({flag: int(n) for flag, n in rows})
-    return counts
-
-
-def flagged_count(s: Session, job_id: str) -> int:
-    return int(
-        s.scalar(
-            select(func.count(func.distinct(OutputFlag.output_id))).where(
-                OutputFlag.job_id == job_id
-            )
-        )
-        or 0
-    )
+    for _, flag in pairs:
+        counts[flag] = counts.get(flag, 0) + 1
+    return counts, len({output_id for output_id, _ in pairs})
 
 
 def review_counts(s: Session, job_id: str) -> dict[str, int]:
