@@ -55,6 +55,9 @@ class ReviewIn(BaseModel):
         description="Outputs carrying any of these flags; [] means any flag at all. "
         "Combined with output_ids when both are given.",
     )
+    all_outputs: bool = Field(
+        default=False, description="Every output with an image (with only_unreviewed: the rest)."
+    )
     only_unreviewed: bool = Field(
         default=False, description="Leave outputs already accepted or rejected as they are."
     )
@@ -116,8 +119,10 @@ def review_outputs(session: Session, job_id: str, body: ReviewIn) -> ReviewOut:
         Output.status == OutputStatus.succeeded,
         Output.review != body.decision,
     )
-    if body.output_ids is None and body.flags is None:
-        raise ValidationFailed("Say which outputs to review: output_ids, flags, or both.")
+    if body.output_ids is None and body.flags is None and not body.all_outputs:
+        raise ValidationFailed(
+            "Say which outputs to review: output_ids, flags (or both), or all_outputs."
+        )
     if body.output_ids is not None:
         wanted = set(body.output_ids)
         known = set(
