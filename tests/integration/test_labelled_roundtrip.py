@@ -250,9 +250,9 @@ async def test_chosen_splits_and_bad_labels_are_left_alone(
             storage=runtime.storage,
         )
     assert [(e.name, e.images, e.augmented, e.outputs) for e in est.splits] == [
-        ("test", 1, False, 0),
         ("train", 3, True, 4),
         ("val", 1, True, 2),
+        ("test", 1, False, 0),
     ]
     assert est.skipped_images == 1 and est.outputs == 6 and est.label_format == "yolo"
     _, files = await run_and_export(runtime, dataset_id, tmp_path, splits=["train", "val"])

@@ -148,7 +148,7 @@ class Analysis:
 
     def split_names(self) -> list[str]:
         names = {i.split for i in self.items.values() if i.split}
-        return sorted(names, key=_split_order)
+        return sorted(names, key=split_order)
 
     def summary(self) -> dict[str, Any]:
         """The JSON cached on the dataset and shown to the user."""
@@ -187,7 +187,7 @@ class Analysis:
             "classes": classes,
             "splits": [
                 {"name": name, **values}
-                for name, values in sorted(splits.items(), key=lambda kv: _split_order(kv[0]))
+                for name, values in sorted(splits.items(), key=lambda kv: split_order(kv[0]))
             ],
             "unlabelled_count": len(unlabelled),
             "unlabelled": unlabelled[:MAX_LISTED],
@@ -198,7 +198,8 @@ class Analysis:
         }
 
 
-def _split_order(name: str) -> tuple[int, str]:
+def split_order(name: str) -> tuple[int, str]:
+    """Sort key: train, val, test, then other splits by name."""
     order = {"train": 0, "val": 1, "test": 2}
     return order.get(split_role(name) or "", 3), name
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bananabatch.catalog import ModelInfo
 from bananabatch.config import Settings
+from bananabatch.datasets.model import split_order
 from bananabatch.datasets.service import (
     choose_splits,
     is_geometric,
@@ -97,7 +98,7 @@ def split_estimates(choice: DatasetChoice | None, plan: Plan) -> list[SplitEstim
             augmented=name in choice.splits,
             outputs=outputs.get(name, 0),
         )
-        for name, n in choice.split_sizes.items()
+        for name, n in sorted(choice.split_sizes.items(), key=lambda kv: split_order(kv[0]))
     ]
 
 

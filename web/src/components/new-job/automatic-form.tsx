@@ -216,6 +216,13 @@ export function AutomaticJobForm() {
 
   const labels = stored?.labels ?? null;
   const labelled = hasLabelDetail(labels);
+  // Only the chosen splits are varied (the estimate has the exact count).
+  const augmentedCount =
+    labelled && labels
+      ? labels.splits
+          .filter((s) => (splits ?? labels.default_splits).includes(s.name))
+          .reduce((sum, s) => sum + s.images, 0)
+      : itemCount;
   const parsedSeed = parseSeed(seed);
   const request: AutomaticJobCreate | null = useMemo(() => {
     if (!dataset || !settings.model) return null;
@@ -435,7 +442,7 @@ export function AutomaticJobForm() {
                 </div>
                 <p id="variations-hint" className="pb-2 text-xs text-muted-foreground">
                   {itemCount > 0
-                    ? `${formatInt(itemCount)} images × ${variations} = ${formatInt(itemCount * variations)} new images`
+                    ? `${formatInt(augmentedCount)} images × ${variations} = ${formatInt(augmentedCount * variations)} new images`
                     : "1 to 100 per image."}
                 </p>
               </div>
