@@ -106,3 +106,11 @@ async def test_coco_json_upload_replaces_the_earlier_one(client: httpx.AsyncClie
     )
     labels = (await summary(client, ds))["labels"]
     assert [s["objects"] for s in labels["splits"]] == [6, 0, 2]
+
+
+async def test_labels_can_be_left_out_while_uploading(client: httpx.AsyncClient) -> None:
+    ds = await create_dataset(client)
+    await upload(client, ds, list(labelled.yolo().files.items()), as_paths=True)
+    r = await client.get(f"{API}/datasets/{ds}", params={"labels": "false"})
+    assert r.json()["item_count"] == 5 and r.json()["labels"] is None
+    assert (await summary(client, ds))["labels"]["format"] == "yolo"

@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import supervision as sv
 from supervision.dataset.formats.coco import coco_annotations_to_detections
 
@@ -277,15 +276,3 @@ def read_coco(
         problems=out.problems,
         layout={"files": layout_files},
     )
-
-
-def coco_box(obj: LabelObject) -> list[float]:
-    """[x, y, width, height] of an object, as COCO writes boxes."""
-    x1, y1, x2, y2 = obj.bbox
-    return [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)]
-
-
-def polygon_area(flat: tuple[float, ...]) -> float:
-    pts = np.asarray(flat, dtype=np.float64).reshape(-1, 2)
-    x, y = pts[:, 0], pts[:, 1]
-    return float(abs(np.dot(x, np.roll(y, 1)) - np.dot(y, np.roll(x, 1))) / 2)

@@ -3,11 +3,13 @@ analysis summary as a typed model; the web UI's types are generated from it)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, Field
 
 from bananabatch.datasets.model import split_role
+
+Role = Literal["train", "val", "test"]
 
 
 class LabelClassOut(BaseModel):
@@ -19,7 +21,7 @@ class LabelClassOut(BaseModel):
 
 class LabelSplitOut(BaseModel):
     name: str = Field(description='The split\'s folder name; "" for images outside any split.')
-    role: Literal["train", "val", "test"] | None
+    role: Role | None
     images: int
     labelled: int = Field(description="Images with a label file (or a class folder).")
     objects: int
@@ -55,7 +57,7 @@ class DatasetLabelsOut(BaseModel):
             splits=[
                 LabelSplitOut(
                     name=s["name"],
-                    role=split_role(s["name"]),  # type: ignore[arg-type]
+                    role=cast(Role | None, split_role(s["name"])),
                     images=s["images"],
                     labelled=s["labelled"],
                     objects=s["objects"],

@@ -25,6 +25,7 @@ from bananabatch.datasets.model import (
     ImageSize,
     LabelFormat,
     default_splits,
+    objects_from_json,
     objects_to_json,
 )
 from bananabatch.db.models import Asset, Dataset, DatasetFile, DatasetItem, Job
@@ -194,11 +195,7 @@ def task_labels(session: Session, job: Job, source_path: str | None) -> SourceLa
         width=width,
         height=height,
         objects=[
-            LabelBox(
-                class_id=int(o["class_id"]),
-                bbox=tuple(float(v) for v in o["bbox"]),  # type: ignore[arg-type]
-                polygons=[[float(v) for v in p] for p in o.get("polygons") or []],
-            )
-            for o in labels
+            LabelBox(class_id=o.class_id, bbox=o.bbox, polygons=[list(p) for p in o.polygons])
+            for o in objects_from_json(labels)
         ],
     )

@@ -68,13 +68,26 @@ async def list_datasets(
     summary="Item count, folders, and the labels found (format, classes, splits, problems)",
 )
 async def get_dataset(
-    dataset_id: DatasetId, runtime: RuntimeDep, session: SessionDep
+    dataset_id: DatasetId,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    labels: Annotated[
+        bool,
+        Query(
+            description="Read the labels (again, when uploads changed the dataset). False "
+            "answers without them: cheap to poll while an upload is still running."
+        ),
+    ] = True,
 ) -> DatasetSummaryOut:
     """The labels are read again after an upload changed the dataset (a YOLO, COCO or VOC
     dataset of thousands of images takes a moment once), then answered from a cache."""
     summary = await run_in_threadpool(dataset_summary, session, dataset_id)
-    labels = await run_in_threadpool(label_summary, session, runtime.storage, dataset_id)
-    return DatasetSummaryOut.from_summary(summary, labels)
+    found = (
+        await run_in_threadpool(label_summary, session, runtime.storage, dataset_id)
+        if labels
+        else None
+    )
+    return DatasetSummaryOut.from_summary(summary, found)
 
 
 @router.post(

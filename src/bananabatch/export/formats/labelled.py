@@ -19,7 +19,7 @@ import logging
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -135,10 +135,10 @@ class _Planner:
 
     # ---- entries ------------------------------------------------------------------------
 
-    def _stored(self, arcname: str, key: str, size: int, kind: str = "file") -> None:
-        self.entries.append(
-            ExportEntry(kind, GROUP, self.names.claim(arcname), key, size, None)  # type: ignore[arg-type]
-        )
+    def _stored(
+        self, arcname: str, key: str, size: int, kind: Literal["original", "file"] = "file"
+    ) -> None:
+        self.entries.append(ExportEntry(kind, GROUP, self.names.claim(arcname), key, size, None))
 
     def _data(self, arcname: str, data: bytes) -> str:
         name = self.names.claim(arcname)

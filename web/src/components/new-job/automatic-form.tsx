@@ -118,8 +118,8 @@ export function AutomaticJobForm() {
   const progressKey = useDebounced(`${totals.done}:${zip?.status ?? ""}`, 600);
 
   const summary = useQuery({
-    queryKey: ["dataset", dataset?.id, progressKey],
-    queryFn: () => api.dataset(dataset!.id),
+    queryKey: ["dataset", dataset?.id, progressKey, uploading],
+    queryFn: () => api.dataset(dataset!.id, !uploading),
     enabled: Boolean(dataset),
     placeholderData: (prev) => prev,
   });

@@ -70,8 +70,13 @@ export const api = {
   models: () => unwrap(client.GET("/api/v1/models")),
 
   createDataset: (name: string) => unwrap(client.POST("/api/v1/datasets", { body: { name } })),
-  dataset: (id: string) =>
-    unwrap(client.GET("/api/v1/datasets/{dataset_id}", { params: { path: { dataset_id: id } } })),
+  /** `labels: false` while an upload runs: no reading of label files on every poll. */
+  dataset: (id: string, labels = true) =>
+    unwrap(
+      client.GET("/api/v1/datasets/{dataset_id}", {
+        params: { path: { dataset_id: id }, query: { labels } },
+      }),
+    ),
 
   /** Relative paths go both in each part's filename and in an aligned `paths` field. */
   uploadDatasetFiles: (

@@ -1953,7 +1953,10 @@ export interface operations {
     };
     "datasets-get_dataset": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Read the labels (again, when uploads changed the dataset). False answers without them: cheap to poll while an upload is still running. */
+                labels?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Dataset id. */
