@@ -72,6 +72,7 @@ async def test_review_regenerate_and_accepted_only_export(
     assert len(outputs) == 6 and len(counting.seeds) == 6
     assert all(o["review"] == "unreviewed" and o["label_count"] == 2 for o in outputs)
     assert all(o["transform"] and o["transform"][-1] == "horizontal flip" for o in outputs)
+    assert all(len(o["labels"]) == 2 and len(o["labels"][0]["bbox"]) == 4 for o in outputs)
     ids = [o["id"] for o in outputs]
 
     r = await client.post(
@@ -85,6 +86,7 @@ async def test_review_regenerate_and_accepted_only_export(
     detail = (await client.get(f"{API}/jobs/{job_id}")).json()
     assert detail["quality"]["review"] == {"unreviewed": 1, "accepted": 3, "rejected": 2}
     assert detail["quality"]["label_format"] == "yolo" and detail["quality"]["labelled"]
+    assert detail["quality"]["classes"] == ["sign", "tag"]
     assert [o["id"] for o in await _outputs(client, job_id, review="rejected")] == ids[3:5]
 
     # the default export leaves rejected outputs out, with the reason in the manifest

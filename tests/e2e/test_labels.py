@@ -168,6 +168,9 @@ def test_gemini_layout_flags_in_the_gallery(
     page.get_by_role("option", name=re.compile(r"^Layout moved \(6\)")).click()
     expect(tiles).to_have_count(6)
     tiles.first.click()
+    overlay = page.get_by_role("dialog").get_by_test_id("label-overlay")
+    expect(overlay.locator("rect")).to_have_count(2)  # the carried boxes, drawn over the image
+    expect(overlay).to_contain_text("sign")
     flags = page.get_by_role("dialog").get_by_test_id("lightbox-flags")
     expect(flags).to_contain_text("Layout moved (labels unsafe)")
     expect(flags).to_contain_text("the content moved by")

@@ -32,6 +32,7 @@ class DatasetChoice:
 
     label_format: str
     geometric: bool
+    classes: list[str]  # names by class id
     splits: list[str] | None  # None: the dataset has no splits
     sources: list[SourceImage]
     split_sizes: dict[str, int]  # images per split ("" outside any split)
@@ -76,6 +77,7 @@ def choose_sources(session: Session, storage: Storage, req: AutomaticJobCreate) 
     return DatasetChoice(
         label_format=str(summary.get("format", "images")),
         geometric=geometric,
+        classes=[str(c["name"]) for c in summary.get("classes", [])],
         splits=splits,
         sources=sources,
         split_sizes=sizes,
@@ -119,6 +121,7 @@ def job_spec(req: JobCreate, choice: DatasetChoice | None) -> dict[str, Any]:
         spec.update(
             label_format=choice.label_format,
             labelled=choice.geometric,
+            classes=choice.classes,
             splits=choice.splits,
             skipped_images=choice.skipped,
         )

@@ -161,6 +161,9 @@ class QualityOut(BaseModel):
     label_format: str | None = Field(description="yolo, coco, voc, folders, images (automatic).")
     labelled: bool = Field(description="Outputs carry labels (YOLO, COCO or VOC datasets).")
     splits: list[str] | None = Field(description="Splits augmented; null when none exist.")
+    classes: list[str] = Field(
+        default_factory=list, description="Class names by class id (labelled datasets)."
+    )
 
 
 class JobDetail(JobSummary):
@@ -186,6 +189,11 @@ class OutputFlagOut(BaseModel):
     flag: Flag
     label: str = Field(description="The flag in words, for a badge.")
     detail: str = Field(description="Why, with the measurement.")
+
+
+class LabelBoxOut(BaseModel):
+    class_id: int
+    bbox: list[float] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in pixels.")
 
 
 class OutputOut(BaseModel):
@@ -222,6 +230,9 @@ class OutputOut(BaseModel):
     regenerations: int = Field(default=0, description="Times it was generated again.")
     label_count: int | None = Field(
         default=None, description="Objects labelled in it (labelled datasets); null: no labels."
+    )
+    labels: list[LabelBoxOut] | None = Field(
+        default=None, description="Their boxes in this image's pixels (class names: job quality)."
     )
     transform: list[str] = Field(
         default_factory=list, description="What was done to the source, step by step."
@@ -566,6 +577,7 @@ def _quality(session: Session, job: Job, reviews: dict[str, int]) -> QualityOut:
         label_format=spec.get("label_format"),
         labelled=bool(spec.get("labelled")),
         splits=spec.get("splits"),
+        classes=[str(c) for c in spec.get("classes") or []],
     )
 
 
@@ -633,6 +645,9 @@ def output_out(o: Output, flags: list[tuple[str, str]] | None = None) -> OutputO
         review=ReviewState(o.review or ReviewState.unreviewed),
         regenerations=o.regenerations or 0,
         label_count=len(o.labels) if o.labels is not None else None,
+        labels=[LabelBoxOut(class_id=b["class_id"], bbox=list(b["bbox"])) for b in o.labels]
+        if o.labels is not None
+        else None,
         transform=list((o.transform or {}).get("steps") or []),
     )
 

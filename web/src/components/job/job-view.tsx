@@ -307,6 +307,7 @@ function JobBody({ job }: { job: JobDetail }) {
         onRetry={retryOne}
         retrying={action.isPending}
         onReview={(o, decision) => reviewOne(o.id, decision)}
+        classes={job.quality.classes ?? []}
       />
     </>
   );

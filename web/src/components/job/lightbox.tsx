@@ -15,6 +15,7 @@ import {
 import { OutputStatusBadge } from "@/components/app/status-badge";
 import { ModelLabel } from "@/components/app/model-label";
 import { BeforeAfter } from "@/components/job/before-after";
+import { LabelOverlay } from "@/components/job/label-overlay";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogTitle } from "@/components/ui/dialog";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
@@ -60,6 +61,7 @@ export function Lightbox({
   onRetry,
   retrying,
   onReview,
+  classes = [],
 }: {
   outputs: OutputOut[];
   openId: string | null;
@@ -72,6 +74,8 @@ export function Lightbox({
   onRetry: (output: OutputOut) => void;
   retrying: boolean;
   onReview: (output: OutputOut, decision: ReviewDecision) => void;
+  /** Class names by id, for the label boxes drawn over the image. */
+  classes?: string[];
 }) {
   const index = openId ? outputs.findIndex((o) => o.id === openId) : -1;
   const output = index >= 0 ? outputs[index] : undefined;
@@ -139,11 +143,14 @@ export function Lightbox({
                 {showCompare && output.source_image_url && output.image_url ? (
                   <BeforeAfter before={output.source_image_url} after={output.image_url} />
                 ) : output.image_url && output.status === "succeeded" ? (
-                  <img
-                    src={output.image_url}
-                    alt={`Result: ${output.prompt}`}
-                    className="bg-checker absolute inset-0 size-full rounded-lg object-contain"
-                  />
+                  <>
+                    <img
+                      src={output.image_url}
+                      alt={`Result: ${output.prompt}`}
+                      className="bg-checker absolute inset-0 size-full rounded-lg object-contain"
+                    />
+                    <LabelOverlay output={output} classes={classes} />
+                  </>
                 ) : (
                   <div className="flex size-full flex-col items-center justify-center gap-2 rounded-lg border border-dashed text-sm text-muted-foreground">
                     <OutputStatusBadge status={output.status} />

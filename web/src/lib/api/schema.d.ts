@@ -1202,6 +1202,16 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
         };
+        /** LabelBoxOut */
+        LabelBoxOut: {
+            /** Class Id */
+            class_id: number;
+            /**
+             * Bbox
+             * @description x1, y1, x2, y2 in pixels.
+             */
+            bbox: number[];
+        };
         /** LabelClassOut */
         LabelClassOut: {
             /**
@@ -1401,6 +1411,11 @@ export interface components {
              */
             label_count?: number | null;
             /**
+             * Labels
+             * @description Their boxes in this image's pixels (class names: job quality).
+             */
+            labels?: components["schemas"]["LabelBoxOut"][] | null;
+            /**
              * Transform
              * @description What was done to the source, step by step.
              */
@@ -1487,6 +1502,11 @@ export interface components {
              * @description Splits augmented; null when none exist.
              */
             splits: string[] | null;
+            /**
+             * Classes
+             * @description Class names by class id (labelled datasets).
+             */
+            classes?: string[];
         };
         /** RegenerateEstimateOut */
         RegenerateEstimateOut: {
