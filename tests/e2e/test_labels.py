@@ -12,6 +12,7 @@ moved the layout shows its flags in the gallery and the lightbox.
 from __future__ import annotations
 
 import re
+import time
 import zipfile
 from pathlib import Path
 
@@ -84,7 +85,9 @@ def test_yolo_dataset_review_and_accepted_only_download(
     page.get_by_role("button", name="Accept 2").click()
     expect(tiles.nth(3)).to_have_attribute("data-review", "accepted")
     page.get_by_role("button", name="Done").click()
-    expect(page.get_by_test_id("job-quality")).to_contain_text("3 accepted", timeout=10_000)
+    quality = page.get_by_test_id("job-quality")
+    expect(quality).to_contain_text("3 accepted", timeout=10_000)
+    expect(quality).to_contain_text("1 rejected")
 
     # Stored: a reload shows the same decisions.
     page.reload()
@@ -107,13 +110,18 @@ def test_yolo_dataset_review_and_accepted_only_download(
     wait_for_animations(page)
     screenshot(page, "regenerate-rejected-dialog", full_page=False)
     dialog.get_by_role("button", name="Regenerate 1").click()
-    wait_for_job_status(page, "Completed")
-    outputs = api_json(page, server, "GET", f"/jobs/{job_id}/outputs")["items"]
-    regenerated = {o["id"]: o["regenerations"] for o in outputs}
-    assert regenerated.pop(rejected_id) == 1 and set(regenerated.values()) == {0}
+    expect(dialog).to_have_count(0)  # closes once the slot is queued again
     expect(page.locator(f"[data-output-id='{rejected_id}']")).to_have_attribute(
         "data-review", "unreviewed"
     )
+    deadline = time.monotonic() + 60
+    while api_json(page, server, "GET", f"/jobs/{job_id}")["status"] != "completed":
+        assert time.monotonic() < deadline, "the regenerated output never finished"
+        page.wait_for_timeout(250)
+    outputs = api_json(page, server, "GET", f"/jobs/{job_id}/outputs")["items"]
+    regenerated = {o["id"]: o["regenerations"] for o in outputs}
+    assert regenerated.pop(rejected_id) == 1 and set(regenerated.values()) == {0}
+    wait_for_job_status(page, "Completed")
 
     page.get_by_role("button", name="Download").click()
     with page.expect_download(timeout=60_000) as info:
