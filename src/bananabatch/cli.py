@@ -29,10 +29,13 @@ from rich.table import Column, Table
 
 from bananabatch import __version__
 from bananabatch.cli_backends import Backend, IngestSummary, LocalBackend, RemoteBackend
+from bananabatch.cli_review import ReviewPlan, describe_labels, run_review
 from bananabatch.client import ApiClient
 from bananabatch.config import Settings, get_settings
 from bananabatch.db.models import JobStatus
 from bananabatch.errors import BananaBatchError, ValidationFailed
+from bananabatch.export.entries import ExportSelection
+from bananabatch.quality.flags import Flag
 from bananabatch.runtime import build_runtime
 from bananabatch.services.job_requests import (
     MAX_PROMPTS_CSV_CHARS,
@@ -411,8 +414,16 @@ def run_automatic(
     name: Annotated[str, typer.Option(help="Job name.")] = "",
     prompts_csv: Annotated[Path | None, typer.Option(help="CSV of path,prompt rows.")] = None,
     include_originals: Annotated[
-        bool, typer.Option(help="Put originals beside variations.")
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--include-originals/--no-include-originals",
+            help="Put originals beside variations (default: yes for labelled datasets).",
+        ),
+    ] = None,
+    splits: Annotated[
+        list[str] | None,
+        typer.Option("--split", help="Augment this split (repeat); default: the training split."),
+    ] = None,
     aspect_ratio: AspectOption = None,
     image_size: SizeOption = None,
     fmt: FormatOption = "png",
@@ -439,6 +450,10 @@ def run_automatic(
         if not summary.accepted:
             console.print("[red]error:[/red] no usable images in the dataset; nothing to run.")
             raise typer.Exit(EXIT_BAD_INPUT)
+        with _errors_exit():
+            labels = backend.dataset_labels(dataset_id)
+        for line in describe_labels(labels) if labels else []:
+            console.print(line)
         req = AutomaticJobCreate(
             name=name or dataset.stem,
             dataset_id=dataset_id,
@@ -448,6 +463,7 @@ def run_automatic(
             seed=seed,
             options=options,
             include_originals=include_originals,
+            splits=splits,
             prompts_csv=csv_text,
             priority=priority,
             max_cost=max_cost,
@@ -656,12 +672,65 @@ def jobs_resume(job_id: str, out_path: OutOption = None) -> None:
 
 @jobs_app.command("export")
 def jobs_export(
-    job_id: str, dest: Annotated[Path, typer.Argument(help="A folder or a .zip file.")]
+    job_id: str,
+    dest: Annotated[Path, typer.Argument(help="A folder or a .zip file.")],
+    accepted_only: Annotated[
+        bool, typer.Option("--accepted-only", help="Only outputs accepted in review.")
+    ] = False,
+    include_flagged: Annotated[
+        bool,
+        typer.Option("--include-flagged", help="Keep label-unsafe outputs in a labelled export."),
+    ] = False,
 ) -> None:
-    """Export a job's results (works while it runs: pending outputs are in the manifest)."""
+    """Export a job's results (works while it runs: pending outputs are in the manifest).
+    A job on a YOLO, COCO or VOC dataset exports as that dataset, labels included."""
+    selection = ExportSelection(accepted_only=accepted_only, include_flagged=include_flagged)
     with _backend() as backend, _errors_exit():
-        n = backend.export(job_id, dest)
+        n = backend.export(job_id, dest, selection)
     console.print(f"Wrote {dest} ({n} files)")
+
+
+@app.command()
+def review(
+    job_id: str,
+    reject: Annotated[list[str] | None, typer.Option(help="Reject this output (repeat).")] = None,
+    accept: Annotated[list[str] | None, typer.Option(help="Accept this output (repeat).")] = None,
+    reject_flagged: Annotated[
+        bool, typer.Option("--reject-flagged", help="Reject outputs with quality flags.")
+    ] = False,
+    flag: Annotated[
+        list[Flag] | None,
+        typer.Option(help="With --reject-flagged: only these flags (repeat); default any."),
+    ] = None,
+    accept_rest: Annotated[
+        bool, typer.Option("--accept-rest", help="Accept every output not reviewed yet.")
+    ] = False,
+    regenerate: Annotated[
+        bool,
+        typer.Option("--regenerate-rejected", help="Generate the rejected outputs again."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before paying.")] = False,
+    out_path: OutOption = None,
+) -> None:
+    """Review a job's outputs: show flags and review state, reject or accept outputs
+    (by id, or all flagged ones), and generate the rejected ones again (priced first)."""
+    plan = ReviewPlan(
+        reject_ids=reject or [],
+        accept_ids=accept or [],
+        reject_flagged=reject_flagged,
+        flags=flag or [],
+        accept_rest=accept_rest,
+        regenerate=regenerate,
+    )
+    with _backend() as backend:
+        with _errors_exit():
+            if regenerate:
+                backend.ensure_can_run()
+            queued = run_review(
+                backend, job_id, plan, out, lambda q: yes or typer.confirm(q, default=False)
+            )
+        if queued:
+            _finish(backend, job_id, out_path)
 
 
 def main() -> None:

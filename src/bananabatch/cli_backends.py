@@ -17,17 +17,22 @@ from typing import Any, BinaryIO, Protocol, cast
 
 from bananabatch.api.schemas import IngestReportOut
 from bananabatch.client import ApiClient
+from bananabatch.datasets.schemas import DatasetLabelsOut
+from bananabatch.datasets.service import label_summary
 from bananabatch.db.models import TERMINAL_JOB_STATUSES, JobStatus
 from bananabatch.errors import BadUpload
-from bananabatch.export.archive import ExportSelection, stream_job_zip
+from bananabatch.export.archive import stream_job_zip
+from bananabatch.export.entries import ExportSelection
 from bananabatch.ingest.paths import is_ignored_path
 from bananabatch.ingest.service import IngestReport, create_dataset, ingest_files, ingest_zip
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
+from bananabatch.services import review as review_service
 from bananabatch.services.job_requests import EstimateOut, JobCreate
 from bananabatch.services.queries import JobDetail, JobList
+from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import GroupBy, SpendOut, spend_summary
 
 INGEST_CHUNK = 100
@@ -114,6 +119,10 @@ class Backend(Protocol):
 
     def store_references(self, refs: list[Path]) -> IngestSummary: ...
 
+    def dataset_labels(self, dataset_id: str) -> DatasetLabelsOut | None:
+        """What was found in the dataset: format, classes, splits, problems."""
+        ...
+
     def estimate(self, req: JobCreate) -> EstimateOut: ...
 
     def create(self, req: JobCreate) -> str: ...
@@ -130,7 +139,15 @@ class Backend(Protocol):
         """cancel | pause | resume | retry; returns outputs re-queued for retry."""
         ...
 
-    def export(self, job_id: str, dest: Path) -> int: ...
+    def export(self, job_id: str, dest: Path, selection: ExportSelection | None = None) -> int: ...
+
+    def review(self, job_id: str, body: ReviewIn) -> ReviewOut: ...
+
+    def regenerate_estimate(self, job_id: str) -> RegenerateEstimateOut: ...
+
+    def regenerate(self, job_id: str, expected_outputs: int) -> int:
+        """Queue the rejected outputs again; refused when their count is not the priced one."""
+        ...
 
     def status(self) -> dict[str, Any]:
         """Executor (RunPod endpoint workers and queue), storage and provider state."""
@@ -217,6 +234,11 @@ class LocalBackend:
                 progress(i + len(chunk), len(files))
         return dataset_id, summary
 
+    def dataset_labels(self, dataset_id: str) -> DatasetLabelsOut | None:
+        with self.rt.session_factory() as session:
+            summary = label_summary(session, self.rt.storage, dataset_id)
+        return DatasetLabelsOut.from_summary(summary)
+
     def store_references(self, refs: list[Path]) -> IngestSummary:
         handles: list[tuple[str, BinaryIO]] = [(p.name, p.open("rb")) for p in refs]
         try:
@@ -230,13 +252,23 @@ class LocalBackend:
     def estimate(self, req: JobCreate) -> EstimateOut:
         with self.rt.session_factory() as session:
             return job_service.estimate_job(
-                session, self.rt.settings, self.rt.catalog, req, preflight=self.rt.preflight
+                session,
+                self.rt.settings,
+                self.rt.catalog,
+                req,
+                preflight=self.rt.preflight,
+                storage=self.rt.storage,
             )
 
     def create(self, req: JobCreate) -> str:
         with self.rt.session_factory() as session:
             created = job_service.create_job(
-                session, self.rt.settings, self.rt.catalog, req, preflight=self.rt.preflight
+                session,
+                self.rt.settings,
+                self.rt.catalog,
+                req,
+                preflight=self.rt.preflight,
+                storage=self.rt.storage,
             )
             return created.job.id
 
@@ -293,7 +325,7 @@ class LocalBackend:
             }[action](session, job_id)
         return 0
 
-    def export(self, job_id: str, dest: Path) -> int:
+    def export(self, job_id: str, dest: Path, selection: ExportSelection | None = None) -> int:
         self.detail(job_id)  # NotFound before anything is written
 
         def to_zip(path: Path) -> None:
@@ -301,7 +333,7 @@ class LocalBackend:
                 self.rt.session_factory,
                 self.rt.storage,
                 job_id,
-                ExportSelection(),
+                selection or ExportSelection(),
                 part_bytes=self.rt.settings.export_part_bytes,
             )
             with path.open("wb") as fh:
@@ -309,6 +341,21 @@ class LocalBackend:
                     fh.write(chunk)
 
         return write_archive(to_zip, dest)
+
+    def review(self, job_id: str, body: ReviewIn) -> ReviewOut:
+        with self.rt.session_factory() as session:
+            return review_service.review_outputs(session, job_id, body)
+
+    def regenerate_estimate(self, job_id: str) -> RegenerateEstimateOut:
+        with self.rt.session_factory() as session:
+            return review_service.regenerate_estimate(session, self.rt.catalog, job_id)
+
+    def regenerate(self, job_id: str, expected_outputs: int) -> int:
+        with self.rt.session_factory() as session:
+            done = review_service.regenerate_rejected(
+                session, self.rt.storage, self.rt.catalog, job_id, expected_outputs
+            )
+        return done.outputs
 
     def close(self) -> None:
         asyncio.run(self.rt.stop())
@@ -342,6 +389,9 @@ class RemoteBackend:
             summary.merge(_summary_of(self.client.upload_files(dataset.id, chunk)))
             progress(i + len(chunk), len(files))
         return dataset.id, summary
+
+    def dataset_labels(self, dataset_id: str) -> DatasetLabelsOut | None:
+        return self.client.get_dataset(dataset_id).labels
 
     def store_references(self, refs: list[Path]) -> IngestSummary:
         return _summary_of(self.client.upload_files(None, [(p.name, p) for p in refs]))
@@ -392,8 +442,26 @@ class RemoteBackend:
         }[action](job_id)
         return 0
 
-    def export(self, job_id: str, dest: Path) -> int:
-        return write_archive(lambda path: self.client.download_export(job_id, path), dest)
+    def export(self, job_id: str, dest: Path, selection: ExportSelection | None = None) -> int:
+        chosen = selection or ExportSelection()
+        return write_archive(
+            lambda path: self.client.download_export(
+                job_id,
+                path,
+                accepted_only=chosen.accepted_only,
+                include_flagged=chosen.include_flagged,
+            ),
+            dest,
+        )
+
+    def review(self, job_id: str, body: ReviewIn) -> ReviewOut:
+        return self.client.review(job_id, body)
+
+    def regenerate_estimate(self, job_id: str) -> RegenerateEstimateOut:
+        return self.client.regenerate_estimate(job_id)
+
+    def regenerate(self, job_id: str, expected_outputs: int) -> int:
+        return self.client.regenerate_rejected(job_id, expected_outputs).requeued
 
     def close(self) -> None:
         self.client.close()

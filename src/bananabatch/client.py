@@ -31,6 +31,12 @@ from bananabatch.api.schemas import (
 )
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
 from bananabatch.services.job_requests import AutomaticJobCreate, SemiAutoJobCreate
+from bananabatch.services.review import (
+    RegenerateEstimateOut,
+    RegenerateOut,
+    ReviewIn,
+    ReviewOut,
+)
 
 TOKEN_ENV = "BANANABATCH_TOKEN"
 API_PREFIX = "/api/v1"
@@ -182,6 +188,18 @@ class ApiClient:
         body = {"output_ids": list(output_ids)} if output_ids else None
         return self._post(f"/jobs/{job_id}/retry-failed", RetryOut, body)
 
+    def review(self, job_id: str, body: ReviewIn) -> ReviewOut:
+        return self._post(f"/jobs/{job_id}/review", ReviewOut, body.model_dump(mode="json"))
+
+    def regenerate_estimate(self, job_id: str) -> RegenerateEstimateOut:
+        return self._get(f"/jobs/{job_id}/regenerate-rejected", RegenerateEstimateOut)
+
+    def regenerate_rejected(
+        self, job_id: str, expected_outputs: int | None = None
+    ) -> RegenerateOut:
+        body = {"expected_outputs": expected_outputs} if expected_outputs is not None else None
+        return self._post(f"/jobs/{job_id}/regenerate-rejected", RegenerateOut, body)
+
     def set_priority(self, job_id: str, priority: int) -> JobDetail:
         response = self._request("PATCH", f"/jobs/{job_id}", json={"priority": priority})
         return JobDetail.model_validate(response.json())
@@ -207,11 +225,17 @@ class ApiClient:
         *,
         batch_id: str | None = None,
         succeeded_only: bool = False,
+        accepted_only: bool = False,
+        include_flagged: bool = False,
     ) -> Path:
         """Stream the job's ZIP to `dest` (written to a temp name, then renamed)."""
         params: dict[str, Any] = {"succeeded_only": str(succeeded_only).lower()}
         if batch_id:
             params["batch_id"] = batch_id
+        if accepted_only:
+            params["accepted_only"] = "true"
+        if include_flagged:
+            params["include_flagged"] = "true"
         tmp = dest.with_name(dest.name + ".part")
         try:
             with self._http.stream("GET", f"/jobs/{job_id}/export", params=params) as response:

@@ -60,6 +60,50 @@ class GenerationOptions(_Model):
     aspect_ratio: str | None = None
     image_size: str | None = None
     output_format: Literal["png", "jpeg", "webp"] = "png"
+    fit_to_source: bool = Field(
+        default=False,
+        description="Dataset augmentation: ask for the listed aspect ratio closest to the "
+        "source's and bring the output back to the source's size (the labels follow).",
+    )
+    aspect_ratio_choices: list[str] = Field(default_factory=list)
+
+
+class LabelBox(_Model):
+    """One labelled object, in pixels of the image it travels with."""
+
+    class_id: int
+    bbox: tuple[float, float, float, float]  # x1, y1, x2, y2
+    polygons: list[list[float]] = Field(default_factory=list)  # flat x, y lists
+
+
+class SourceLabels(_Model):
+    """An image's labels (YOLO / COCO / VOC datasets) and the frame they refer to."""
+
+    width: int
+    height: int
+    objects: list[LabelBox] = Field(default_factory=list)
+
+
+class OutputTransform(_Model):
+    """How an output relates to its source, so its labels can be trusted or rebuilt."""
+
+    steps: list[str] = Field(default_factory=list)
+    geometric: bool = False  # the layout was moved on purpose (labels moved with it)
+    model_size: tuple[int, int] | None = None  # the model's own output size, before fitting
+    matrix: list[list[float]] | None = None  # 3x3: source pixels -> output pixels, when known
+
+
+class OutputChecks(_Model):
+    """Measurements the worker makes on every output; the server decides flags from them."""
+
+    phash: str  # perceptual hash, 16 hex digits
+    signature: str  # 16x16 grayscale thumbnail, hex: near-duplicates among siblings
+    source_distance: int | None = None  # phash bits differing from the source
+    source_difference: float | None = None  # mean absolute difference to the source, 0..1
+    # The layout against the source as it should appear in this frame (see quality.measure)
+    layout_similarity: float | None = None
+    layout_shift: float | None = None
+    layout_confidence: float | None = None
 
 
 class UploadTarget(_Model):
@@ -98,6 +142,7 @@ class TaskPayload(_Model):
         description="standard: one call per image now; batch: Gemini's Batch API (half price, "
         "results within 24 h).",
     )
+    labels: SourceLabels | None = None  # the source's labels (automatic, labelled datasets)
     inline_output_limit_bytes: int | None = Field(
         default=None,
         description="Largest image returned inline (base64); larger ones go to the slot's "
@@ -139,6 +184,9 @@ class SlotResult(_Model):
     attempts: int = 1
     duration_ms: int = 0
     calls: list[PaidCall] = Field(default_factory=list)
+    labels: SourceLabels | None = None  # the source's labels in this output's frame
+    transform: OutputTransform | None = None
+    checks: OutputChecks | None = None
 
 
 class TaskResult(_Model):

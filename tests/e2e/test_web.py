@@ -43,8 +43,8 @@ def make_dataset(root: Path) -> Path:
             d.ellipse((20 + i * 2, 20, 100 + i * 2, 100), fill=(250, 250, 240))
             d.rectangle((120, 10 + i * 3, 150, 30 + i * 3), fill=(30, 30, 30))
             im.save(folder / f"{cls}_{i:03d}.png")
-    # Clutter a real folder has: skipped, never uploaded.
-    (base / "notes.txt").write_text("labels live elsewhere")
+    # Clutter a real folder has: skipped, never uploaded (.txt would be kept: YOLO labels).
+    (base / "notes.md").write_text("labels live elsewhere")
     # A damaged image: uploaded, refused by the server, listed with its error.
     (base / "dog" / "corrupt.png").write_bytes(b"this is not a PNG at all")
     return base

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from bananabatch.catalog import Lifecycle, ModelInfo, TokenPrices
+from bananabatch.datasets.schemas import DatasetLabelsOut
 from bananabatch.ingest.service import DatasetSummary, IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -50,6 +51,7 @@ __all__ = [
     "DatasetCreate",
     "DatasetItemOut",
     "DatasetItemPage",
+    "DatasetLabelsOut",
     "DatasetList",
     "DatasetOut",
     "DatasetSummaryOut",
@@ -282,15 +284,23 @@ class DatasetSummaryOut(BaseModel):
     item_count: int
     folders: list[FolderOut]
     created_at: UtcDateTime
+    labels: DatasetLabelsOut | None = Field(
+        default=None,
+        description="What was found: format, classes, splits, images without labels and "
+        "per-file problems (null for an empty dataset).",
+    )
 
     @classmethod
-    def from_summary(cls, s: DatasetSummary) -> DatasetSummaryOut:
+    def from_summary(
+        cls, s: DatasetSummary, labels: dict[str, Any] | None = None
+    ) -> DatasetSummaryOut:
         return cls(
             id=s.id,
             name=s.name,
             item_count=s.item_count,
             folders=[FolderOut(folder=f.folder, count=f.count) for f in s.folders],
             created_at=s.created_at,
+            labels=DatasetLabelsOut.from_summary(labels) if labels and s.item_count else None,
         )
 
 
@@ -330,6 +340,11 @@ class IngestReportOut(BaseModel):
     replaced: list[ReplacedItemOut] = Field(
         description="Dataset paths that held another image, now replaced by this upload.",
     )
+    label_files: list[str] = Field(
+        default_factory=list,
+        description="Label and metadata files kept with the dataset (YOLO .txt, data.yaml, "
+        "COCO .json, VOC .xml); read with the images when the dataset is next looked at.",
+    )
 
     @classmethod
     def from_report(cls, report: IngestReport, thumb_url: Any) -> IngestReportOut:
@@ -356,6 +371,7 @@ class IngestReportOut(BaseModel):
                 ReplacedItemOut(rel_path=r.rel_path, previous_asset_id=r.previous_asset_id)
                 for r in report.replaced
             ],
+            label_files=list(report.label_files),
         )
 
 
@@ -393,6 +409,10 @@ class ExportSelectionIn(_In):
     output_ids: list[Id] = Field(min_length=1, max_length=100_000)
     include_originals: bool | None = Field(
         default=None, description="Add the source images; the job's setting when omitted."
+    )
+    include_rejected: bool = Field(default=False, description="Keep outputs rejected in review.")
+    include_flagged: bool = Field(
+        default=False, description="Labelled datasets: keep outputs flagged label-unsafe."
     )
 
 

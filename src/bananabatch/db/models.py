@@ -1,5 +1,5 @@
-"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output, plus Asset, Dataset and
-the login sessions.
+"""SQLAlchemy 2 typed models: Job -> Batch -> Task -> Output (+ flags), plus Asset,
+Dataset (+ items and label files), the login sessions and the spend ledger.
 
 Statuses are plain strings backed by the StrEnums below so migrations stay simple
 and SQLite-friendly. `Job.revision` is bumped on every change that a poller cares
@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -96,6 +97,10 @@ class Dataset(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # What `datasets.analyse` found (format, classes, splits, problems); read again
+    # lazily after an upload changed the dataset (`labels_stale`).
+    label_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    labels_stale: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     items: Mapped[list[DatasetItem]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", order_by="DatasetItem.rel_path"
@@ -116,9 +121,31 @@ class DatasetItem(Base):
     rel_path: Mapped[str] = mapped_column(String(1024))
     folder: Mapped[str] = mapped_column(String(255), default="")  # top-level folder ("" = flat)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    split: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Objects in pixels (`datasets.model.LabelObject` JSON); None: no label file.
+    labels: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    label_problem: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     dataset: Mapped[Dataset] = relationship(back_populates="items")
     asset: Mapped[Asset] = relationship()
+
+
+class DatasetFile(Base):
+    """A non-image file of a dataset upload (label files, data.yaml, COCO JSON), kept
+    byte for byte so an export can write it back untouched."""
+
+    __tablename__ = "dataset_files"
+    __table_args__ = (UniqueConstraint("dataset_id", "rel_path", name="uq_dataset_file_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    dataset_id: Mapped[str] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    rel_path: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    storage_key: Mapped[str] = mapped_column(String(512))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Job(Base):
@@ -203,6 +230,12 @@ class Task(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class ReviewState(StrEnum):
+    unreviewed = "unreviewed"
+    accepted = "accepted"
+    rejected = "rejected"
+
+
 class Output(Base):
     """One image slot with its full lineage."""
 
@@ -210,6 +243,7 @@ class Output(Base):
     __table_args__ = (
         Index("ix_outputs_job_status", "job_id", "status"),
         Index("ix_outputs_job_position", "job_id", "position"),
+        Index("ix_outputs_job_review", "job_id", "review"),
         UniqueConstraint("job_id", "archive_path", name="uq_output_archive_path"),
     )
 
@@ -243,6 +277,32 @@ class Output(Base):
     duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    # Labelled datasets and checks: the source's labels in this image's frame, how
+    # the image relates to its source, and the measurements flags are decided from.
+    labels: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    transform: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    quality: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    review: Mapped[str] = mapped_column(
+        String(16), default=ReviewState.unreviewed, server_default=ReviewState.unreviewed.value
+    )
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    regenerations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class OutputFlag(Base):
+    """A quality flag on an output (near-identical, near-duplicate, wrong size, layout
+    moved) with the reason shown to the user; `other_output_id` names the sibling of
+    a near-duplicate pair."""
+
+    __tablename__ = "output_flags"
+    __table_args__ = (Index("ix_output_flags_job_flag", "job_id", "flag"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    output_id: Mapped[str] = mapped_column(ForeignKey("outputs.id", ondelete="CASCADE"), index=True)
+    flag: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    other_output_id: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class AuthSession(Base):

@@ -5,13 +5,12 @@ The HTTP routes build on these functions. Metadata embedding lives in
 """
 
 from bananabatch.export.archive import (
-    ExportEntry,
-    ExportSelection,
-    export_filename,
+    export_entries,
     iter_export_entries,
     stream_job_zip,
     zip_entries,
 )
+from bananabatch.export.entries import ExportEntry, ExportSelection, export_filename
 from bananabatch.export.manifest import (
     MANIFEST_FIELDS,
     ManifestRow,
@@ -29,6 +28,7 @@ __all__ = [
     "ExportSelection",
     "ManifestRow",
     "embed_metadata",
+    "export_entries",
     "export_filename",
     "iter_export_entries",
     "manifest_row",

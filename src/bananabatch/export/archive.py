@@ -31,21 +31,30 @@ have a stored image become files; the others are manifest rows with their status
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from pathlib import PurePosixPath
-from typing import Literal
+from dataclasses import replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
-from bananabatch.db.models import Asset, Batch, Job, Output, OutputStatus
+from bananabatch.db.models import Asset, Batch, Job, Output, OutputStatus, ReviewState
 from bananabatch.errors import NotFound, ValidationFailed
+from bananabatch.export.entries import (
+    MANIFEST_CSV,
+    MANIFEST_JSONL,
+    ExportEntry,
+    ExportSelection,
+    NameBook,
+    excluded_reason,
+    export_filename,
+    job_flags,
+    safe_arcname,
+    stored_ext,
+    with_ext,
+)
+from bananabatch.export.formats import is_labelled_job, labelled_entries
 from bananabatch.export.manifest import (
-    ManifestRow,
     has_image,
     manifest_row,
     rows_to_csv,
@@ -59,136 +68,10 @@ from bananabatch.storage.local import LocalStorage
 
 logger = logging.getLogger(__name__)
 
-MANIFEST_JSONL = "manifest.jsonl"
-MANIFEST_CSV = "manifest.csv"
-RESERVED_NAMES = frozenset({MANIFEST_JSONL, MANIFEST_CSV})
-
 # The stream is re-chunked to at least this size: thousands of tiny header writes
 # would each become an ASGI message otherwise.
 STREAM_CHUNK_BYTES = 256 * 1024
 _ROWS_PER_FETCH = 500
-
-_MIME_EXT = {
-    "image/png": "png",
-    "image/jpeg": "jpg",
-    "image/jpg": "jpg",
-    "image/webp": "webp",
-    "image/gif": "gif",
-    "image/bmp": "bmp",
-    "image/tiff": "tif",
-}
-_EXT_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tiff": "tif"}
-_IMAGE_EXTS = frozenset({"png", "jpg", "webp", "gif", "bmp", "tif", "heic", "heif", "avif"})
-
-
-@dataclass(frozen=True)
-class ExportSelection:
-    """What to export. Filters combine (a batch AND succeeded only AND these ids)."""
-
-    batch_id: str | None = None
-    succeeded_only: bool = False
-    output_ids: frozenset[str] | None = None
-    include_originals: bool | None = None  # None -> job.include_originals
-    part: int | None = None  # 1-based part when split; None = everything in one ZIP
-
-
-@dataclass(frozen=True)
-class ExportEntry:
-    """One thing the export holds: an output (a manifest row, plus its image when
-    it has one) or the original of a source image.
-
-    `arcname` is the path inside the ZIP, "" for an output without an image.
-    `group` keeps a source's variations (or a run's images) in the same part.
-    `size` is the stored object's size in bytes when known.
-    """
-
-    kind: Literal["output", "original"]
-    group: str
-    arcname: str
-    storage_key: str | None
-    size: int | None
-    row: ManifestRow | None
-
-
-# ----------------------------------------------------------------------- naming
-
-
-def _norm_ext(ext: str) -> str:
-    ext = ext.lower().lstrip(".")
-    return _EXT_ALIASES.get(ext, ext)
-
-
-def _stored_ext(storage_key: str | None, mime_type: str | None) -> str | None:
-    """The extension of what is actually stored: from its MIME type, else its key."""
-    if mime_type:
-        ext = _MIME_EXT.get(mime_type.lower())
-        if ext:
-            return ext
-    if storage_key:
-        suffix = PurePosixPath(storage_key).suffix
-        if suffix:
-            return _norm_ext(suffix)
-    return None
-
-
-def with_ext(path: str, ext: str | None) -> str:
-    """`path` with an extension matching `ext` (`jpg` and `jpeg` count as one);
-    a known image extension is replaced, anything else is kept and `ext` appended."""
-    if not ext:
-        return path
-    pure = PurePosixPath(path)
-    suffix = pure.suffix
-    if suffix and _norm_ext(suffix) == _norm_ext(ext):
-        return path
-    if suffix and _norm_ext(suffix) in _IMAGE_EXTS:
-        return str(pure.with_suffix("." + ext))
-    return f"{path}.{ext}"
-
-
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def safe_arcname(path: str) -> str:
-    """A relative, forward-slash path with no `..`, empty parts, control characters
-    or colons, so no unzip tool (on any OS) can write outside its target folder."""
-    # ":" would be a drive letter or an NTFS alternate data stream on Windows.
-    cleaned = _CONTROL_CHARS.sub("", path).replace("\\", "/").replace(":", "_")
-    parts = [p.strip() for p in cleaned.split("/")]
-    return "/".join(p for p in parts if p and p not in (".", ".."))
-
-
-class _NameBook:
-    """Hands out unique archive names: a clash gets `~2`, `~3`, ... before the extension."""
-
-    def __init__(self) -> None:
-        self._used: set[str] = set(RESERVED_NAMES)
-
-    def claim(self, name: str) -> str:
-        candidate = name
-        n = 1
-        while candidate in self._used:
-            n += 1
-            pure = PurePosixPath(name)
-            candidate = str(pure.with_name(f"{pure.stem}~{n}{pure.suffix}"))
-        if candidate != name:
-            logger.warning("archive name %s is taken; using %s", name, candidate)
-        self._used.add(candidate)
-        return candidate
-
-
-def _slug(text: str, max_len: int = 40) -> str:
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:max_len].rstrip("-") or "job"
-
-
-def export_filename(job_name: str, job_id: str, *, part: int | None = None, parts: int = 1) -> str:
-    """`bananabatch-<name-slug>-<id8>.zip`, or `...-part2of3.zip` for one part of several."""
-    base = f"bananabatch-{_slug(job_name)}-{job_id[:8]}"
-    if part is not None and parts > 1:
-        base += f"-part{part}of{parts}"
-    return base + ".zip"
-
 
 # ----------------------------------------------------------------- what goes in
 
@@ -249,8 +132,11 @@ def iter_export_entries(
     sizes = SizeBook(storage) if storage is not None else None
     if sizes is not None:
         sizes.prefetch_export(session, stmt, wanted, include_originals)
+    if selection.accepted_only:
+        stmt = stmt.where(Output.review == ReviewState.accepted)
+    flags = job_flags(session, job_id)
 
-    names = _NameBook()
+    names = NameBook()
     entries: list[ExportEntry] = []
     originals_done: set[str] = set()
     seen_ids: set[str] = set()
@@ -267,7 +153,18 @@ def iter_export_entries(
             )
             if original is not None:
                 entries.append(original)
-        entries.append(_output_entry(job, batches[output.batch_id], output, group, names, sizes))
+        entries.append(
+            _output_entry(
+                job,
+                batches[output.batch_id],
+                output,
+                group,
+                names,
+                sizes,
+                flags=flags.get(output.id, ()),
+                excluded=excluded_reason(output, selection, flags.get(output.id, ())),
+            )
+        )
 
     if wanted is not None and len(seen_ids) < len(wanted):
         _check_selection(session, job_id, wanted - seen_ids)
@@ -300,10 +197,10 @@ def _original_entry(
     asset_size: int | None,
     asset_mime: str | None,
     group: str,
-    names: _NameBook,
+    names: NameBook,
     sizes: SizeBook | None,
 ) -> ExportEntry | None:
-    ext = _stored_ext(asset_key, asset_mime)
+    ext = stored_ext(asset_key, asset_mime)
     base = safe_arcname(output.source_path or "") or f"originals/{output.source_asset_id}"
     size = _measure(sizes, asset_key, asset_size)
     if size is None:
@@ -324,23 +221,27 @@ def _output_entry(
     batch: Batch,
     output: Output,
     group: str,
-    names: _NameBook,
+    names: NameBook,
     sizes: SizeBook | None,
+    *,
+    flags: tuple[str, ...] = (),
+    excluded: str | None = None,
 ) -> ExportEntry:
-    if not has_image(output):
-        row = manifest_row(job, batch, output, archive_path="")
+    if not has_image(output) or excluded:
+        row = manifest_row(job, batch, output, archive_path="", flags=flags)
+        row = replace(row, excluded=excluded if has_image(output) else None)
         return ExportEntry("output", group, "", None, None, row)
     key = output.storage_key
     assert key is not None  # has_image checked it
     size = _measure(sizes, key, None)
     if sizes is not None and size is None:
         logger.warning("image %s of output %s is missing from storage", key, output.id)
-        row = manifest_row(job, batch, output, archive_path="")
+        row = manifest_row(job, batch, output, archive_path="", flags=flags)
         row = replace(row, error=row.error or "image missing from storage")
         return ExportEntry("output", group, "", None, None, row)
     base = safe_arcname(output.archive_path) or f"outputs/{output.id}"
-    arcname = names.claim(with_ext(base, _stored_ext(key, output.mime_type)))
-    row = manifest_row(job, batch, output, archive_path=arcname)
+    arcname = names.claim(with_ext(base, stored_ext(key, output.mime_type)))
+    row = manifest_row(job, batch, output, archive_path=arcname, flags=flags)
     return ExportEntry("output", group, arcname, key, size, row)
 
 
@@ -402,7 +303,14 @@ def zip_entries(
         size=_byte_len(rows_to_csv(rows)),
         compress_type=manifest_type,
     )
-    files = [(e.arcname, e.storage_key, e.size) for e in entries if e.arcname and e.storage_key]
+    for entry in entries:  # label files and the like, made in memory
+        if entry.arcname and entry.data is not None:
+            zs.add(entry.data, entry.arcname, size=len(entry.data))
+    files = [
+        (e.arcname, e.storage_key, e.size)
+        for e in entries
+        if e.arcname and e.storage_key and e.data is None
+    ]
     # Local files open in microseconds: read ahead only where an open is a round trip.
     depth = 0 if isinstance(storage, LocalStorage) else READ_AHEAD
     reader = ReadAhead(storage, [key for _, key, _ in files], depth)
@@ -411,6 +319,19 @@ def zip_entries(
         zs.add(reader.chunks(index), arcname, size=size)
     length = len(zs) if zs.sized else None
     return _closing(_rechunk(zs, STREAM_CHUNK_BYTES), reader.close), length
+
+
+def export_entries(
+    session: Session, job_id: str, selection: ExportSelection, *, storage: Storage
+) -> tuple[list[ExportEntry], bool]:
+    """(entries, splittable): a labelled dataset job exports as the dataset (one part,
+    never cut); any other job as `iter_export_entries` lays it out."""
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} not found")
+    if is_labelled_job(job):
+        return labelled_entries(session, job_id, selection, storage.get_bytes), False
+    return iter_export_entries(session, job_id, selection, storage=storage), True
 
 
 def stream_job_zip(
@@ -430,12 +351,12 @@ def stream_job_zip(
     (NotFound when there is no such part). NotFound for an unknown job or batch.
     """
     with session_factory() as session:
-        entries = iter_export_entries(session, job_id, selection, storage=storage)
+        entries, splittable = export_entries(session, job_id, selection, storage=storage)
         job = session.get(Job, job_id)
         job_name = job.name if job is not None else ""
     total_parts = 1
     if selection.part is not None:
-        parts = split_parts(entries, part_bytes)
+        parts = split_parts(entries, part_bytes if splittable else 1 << 62)
         total_parts = len(parts)
         if not 1 <= selection.part <= total_parts:
             raise NotFound(

@@ -6,6 +6,11 @@ job exported mid-run says which images are still pending and why others failed;
 
 `run` and `variation` are 1-based, like the folder and file names in the archive
 (`run-003/image-2.png`); `Output.run_index` is 0-based in the database.
+
+Labelled datasets add where each image's labels are (`labels_path`, and how many
+objects), its split, its quality flags, its review state and why an output with
+an image was left out of the archive (`excluded`), so the manifest links every
+generated image to its source and its labels.
 """
 
 from __future__ import annotations
@@ -40,7 +45,16 @@ MANIFEST_FIELDS: tuple[str, ...] = (
     "cost",
     "attempt",
     "mime_type",
+    "split",
+    "labels_path",
+    "label_count",
+    "flags",
+    "review",
+    "regenerations",
+    "excluded",
 )
+
+LIST_FIELDS = frozenset({"reference_asset_ids", "flags"})
 
 # How a list of reference asset ids is written in one CSV cell (ids are hex, never contain it).
 CSV_LIST_SEPARATOR = ";"
@@ -73,11 +87,19 @@ class ManifestRow:
     cost: float
     attempt: int
     mime_type: str | None
+    split: str | None = None
+    labels_path: str | None = None  # the label file in the archive (COCO: its JSON)
+    label_count: int | None = None  # objects labelled in this image; None: no labels
+    flags: tuple[str, ...] = ()
+    review: str = "unreviewed"
+    regenerations: int = 0
+    excluded: str | None = None  # why an output with an image is not in the archive
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready mapping in MANIFEST_FIELDS order (lists stay lists, None is null)."""
         values = {name: getattr(self, name) for name in MANIFEST_FIELDS}
-        values["reference_asset_ids"] = list(self.reference_asset_ids)
+        for name in LIST_FIELDS:
+            values[name] = list(values[name])
         return values
 
     def csv_cells(self) -> list[str]:
@@ -87,7 +109,7 @@ class ManifestRow:
             value = getattr(self, name)
             if value is None:
                 cells.append("")
-            elif name == "reference_asset_ids":
+            elif name in LIST_FIELDS:
                 cells.append(CSV_LIST_SEPARATOR.join(value))
             elif isinstance(value, float):
                 cells.append(repr(value))  # shortest text that reads back as the same float
@@ -102,7 +124,12 @@ def has_image(output: Output) -> bool:
 
 
 def manifest_row(
-    job: Job, batch: Batch, output: Output, *, archive_path: str | None = None
+    job: Job,
+    batch: Batch,
+    output: Output,
+    *,
+    archive_path: str | None = None,
+    flags: tuple[str, ...] = (),
 ) -> ManifestRow:
     """The row for `output`. `archive_path` overrides `Output.archive_path` when the
     exporter had to adjust the name inside the ZIP (extension fix, collision)."""
@@ -130,6 +157,10 @@ def manifest_row(
         cost=float(output.cost or 0.0),
         attempt=output.attempt,
         mime_type=output.mime_type,
+        label_count=len(output.labels) if output.labels is not None else None,
+        flags=flags,
+        review=output.review or "unreviewed",
+        regenerations=output.regenerations or 0,
     )
 
 

@@ -22,7 +22,7 @@ from bananabatch.errors import ValidationFailed
 from bananabatch.export.manifest import csv_header, csv_line, jsonl_line
 
 if TYPE_CHECKING:
-    from bananabatch.export.archive import ExportEntry
+    from bananabatch.export.entries import ExportEntry
 
 # Per file: local header (30) + data descriptor (16) + central directory record (46),
 # the name twice; ZIP64 adds at most 20 + 8 + 28 bytes on top.

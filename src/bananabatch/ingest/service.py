@@ -25,6 +25,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bananabatch.config import Settings
+from bananabatch.datasets.model import is_label_file
+from bananabatch.datasets.service import MAX_LABEL_FILE_BYTES, mark_stale, store_dataset_file
 from bananabatch.db.models import Asset, Dataset, DatasetItem, utcnow
 from bananabatch.errors import BadUpload, BananaBatchError, NotFound, ValidationFailed
 from bananabatch.ingest.images import ImageRejected, validate_image
@@ -98,6 +100,7 @@ class IngestReport:
     errors: list[FileError] = field(default_factory=list)
     skipped: list[SkippedFile] = field(default_factory=list)
     replaced: list[ReplacedItem] = field(default_factory=list)
+    label_files: list[str] = field(default_factory=list)  # kept beside the images
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,35 @@ class _Ingestor:
         self.dataset_id = dataset_id
         self.report = IngestReport()
 
+    def is_label_file(self, rel_path: str) -> bool:
+        """Label and metadata files are kept with a dataset (never with references)."""
+        return self.dataset_id is not None and is_label_file(rel_path)
+
+    def limit_for(self, rel_path: str, image_limit: int) -> int:
+        if self.is_label_file(rel_path):
+            return min(MAX_LABEL_FILE_BYTES, self.settings.max_upload_bytes)
+        return image_limit
+
+    def add_label_file(self, rel_path: str, data: bytes) -> None:
+        assert self.dataset_id is not None
+        try:
+            store_dataset_file(self.session, self.storage, self.dataset_id, rel_path, data)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+        self.report.label_files.append(rel_path)
+
+    def finish(self) -> None:
+        """An upload changed the dataset: its labels are read again on the next look."""
+        if self.dataset_id is not None and (self.report.accepted or self.report.label_files):
+            mark_stale(self.session, self.dataset_id)
+            self.session.commit()
+
     def add(self, rel_path: str, data: bytes) -> None:
+        if self.is_label_file(rel_path):
+            self.add_label_file(rel_path, data)
+            return
         try:
             asset, duplicate, notes, previous = self._store_and_link(rel_path, data)
         except (ImageRejected, MemberRejected) as exc:
@@ -374,11 +405,13 @@ def ingest_files(
             ingestor.report.skipped.append(SkippedFile(rel, reason))
             continue
         rel = strip_root(rel, root)
-        data = _read_capped(fh, limit)
+        file_limit = ingestor.limit_for(rel, limit)
+        data = _read_capped(fh, file_limit)
         if data is None:
-            ingestor.report.errors.append(_too_large(rel, limit))
+            ingestor.report.errors.append(_too_large(rel, file_limit))
             continue
         ingestor.add(rel, data)
+    ingestor.finish()
     _log_report("upload", ingestor.report)
     return ingestor.report
 
@@ -408,9 +441,11 @@ def ingest_zip(
     ingestor.report.skipped.extend(scan.skipped)
     with zipfile.ZipFile(zip_path) as zf:
         for member in scan.members:
-            data = _read_zip_member(ingestor, zf, member, settings.max_image_bytes)
+            limit = ingestor.limit_for(member.rel_path, settings.max_image_bytes)
+            data = _read_zip_member(ingestor, zf, member, limit)
             if data is not None:
                 ingestor.add(member.rel_path, data)
+    ingestor.finish()
     _log_report(zip_path.name, ingestor.report)
     return ingestor.report
 
@@ -427,10 +462,11 @@ def _read_zip_member(
 
 def _log_report(what: str, report: IngestReport) -> None:
     log.info(
-        "ingest %s: %d accepted (%d duplicates), %d errors, %d skipped",
+        "ingest %s: %d accepted (%d duplicates), %d label files, %d errors, %d skipped",
         what,
         len(report.accepted),
         sum(1 for f in report.accepted if f.duplicate),
+        len(report.label_files),
         len(report.errors),
         len(report.skipped),
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog
 from bananabatch.contracts import GenerationOptions, Mode, OutputSlot, TaskPayload
+from bananabatch.datasets.service import task_labels
 from bananabatch.db.models import (
     Asset,
     Batch,
@@ -192,6 +193,7 @@ class Claimer:
                 OutputSlot(output_id=o.id, prompt=o.prompt, seed=o.seed, variation=o.variation)
                 for o in outputs
             ],
+            labels=task_labels(s, job, task.source_path),  # labelled datasets only
         )
         asset_ids = (
             [task.source_asset_id]

@@ -37,6 +37,7 @@ from bananabatch.db.session import session_scope
 from bananabatch.domain.spend import call_cost
 from bananabatch.executors.base import RemoteState, TaskStatusReport
 from bananabatch.orchestrator.retry import RetryPolicy, decide
+from bananabatch.quality.service import record_output
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_key
 
@@ -216,6 +217,7 @@ class Settler:
             self._charge(s, job, task.id, output, slot.calls or [PaidCall(outcome="image")])
             if self._store_image(job, output, slot) is None:
                 self._succeed(output)
+                record_output(s, job, output, slot)  # labels, checks, quality flags
                 outcome.successes += 1
         return outcome
 
@@ -336,6 +338,7 @@ class Settler:
                 problem = self._store_image(job, output, slot)
                 if problem is None:
                     self._succeed(output)
+                    record_output(s, job, output, slot)  # labels, checks, quality flags
                     outcome.successes += 1
                     continue
                 slot = slot.model_copy(

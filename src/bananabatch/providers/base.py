@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from bananabatch.contracts import ErrorKind, GenerationOptions, Usage
+from PIL import Image
+
+from bananabatch.contracts import (
+    ErrorKind,
+    GenerationOptions,
+    OutputChecks,
+    OutputTransform,
+    SourceLabels,
+    Usage,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class GenerationRequest:
     seed: int
     references: list[ReferenceImage] = field(default_factory=list)
     options: GenerationOptions = field(default_factory=GenerationOptions)
+    labels: SourceLabels | None = None  # the first reference's labels (labelled datasets)
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,13 @@ class GeneratedImage:
     height: int
     usage: Usage = field(default_factory=Usage)
     text: str | None = None  # any text the model returned beside the image
+    # Set by a provider that moves the layout on purpose (classic geometric steps):
+    # the request's labels in this image's frame, what was done, and the source as
+    # it appears in this frame (for the layout check).
+    labels: SourceLabels | None = None
+    transform: OutputTransform | None = None
+    reference_view: Image.Image | None = None
+    checks: OutputChecks | None = None  # measured by the worker after generation
 
 
 class ProviderError(Exception):

@@ -73,7 +73,17 @@ class AutomaticJobCreate(BaseModel):
     model: str | None = Field(default=None, max_length=MAX_MODEL_CHARS)
     seed: int | None = Field(default=None, ge=0, lt=2**31)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
-    include_originals: bool = False
+    include_originals: bool | None = Field(
+        default=None,
+        description="Put the source images in the export beside their variations. Default: "
+        "yes for datasets with labels (YOLO, COCO, VOC) or splits, no otherwise.",
+    )
+    splits: list[Annotated[str, Field(max_length=255)]] | None = Field(
+        default=None,
+        max_length=50,
+        description="Which splits to augment; the others pass through to the export untouched. "
+        "Default: the training split (every image when the dataset has no splits).",
+    )
     per_class_prompts: dict[ClassName, Prompt] = Field(
         default_factory=dict,
         max_length=MAX_PER_CLASS_PROMPTS,
@@ -136,6 +146,15 @@ class BudgetIn(BaseModel):
 JobCreate = Annotated[AutomaticJobCreate | SemiAutoJobCreate, Field(discriminator="mode")]
 
 
+class SplitEstimate(BaseModel):
+    """One split of a dataset and what the job does with it."""
+
+    name: str = Field(description='"" for images outside any split folder.')
+    images: int
+    augmented: bool = Field(description="False: the split passes through untouched.")
+    outputs: int = Field(description="Images generated from this split.")
+
+
 class EstimateOut(BaseModel):
     outputs: int
     tasks: int
@@ -151,6 +170,17 @@ class EstimateOut(BaseModel):
     warnings: list[str] = Field(
         description="Accepted, but worth knowing: a deprecated or unknown model, an "
         "unchecked key, a plan detail."
+    )
+    label_format: str | None = Field(
+        default=None, description="Automatic jobs: the dataset's format (yolo, coco, ...)."
+    )
+    splits: list[SplitEstimate] = Field(
+        default_factory=list, description="Automatic jobs: which images of which split are varied."
+    )
+    skipped_images: int = Field(
+        default=0,
+        description="Images left out because their labels could not be read completely "
+        "(exported as they came).",
     )
 
 

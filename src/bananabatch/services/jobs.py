@@ -39,16 +39,23 @@ from bananabatch.domain.planning import (
     Plan,
     SemiAutoPrompt,
     SemiAutoSpec,
-    SourceImage,
     plan_automatic,
     plan_semi_auto,
 )
 from bananabatch.domain.pricing import check_options, estimate_plan
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
-from bananabatch.ingest.service import dataset_sources
 from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
 from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
+from bananabatch.services.job_datasets import (
+    DatasetChoice,
+    choose_sources,
+    include_originals_for,
+    job_options,
+    job_spec,
+    split_estimates,
+    store_of,
+)
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     EstimateOut,
@@ -57,6 +64,7 @@ from bananabatch.services.job_requests import (
     SemiAutoJobCreate,
 )
 from bananabatch.services.job_rows import insert_plan_rows
+from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +75,7 @@ class _Prepared:
     warnings: list[str]
     plan: Plan
     seed: int
+    dataset: DatasetChoice | None = None
 
 
 @dataclass(frozen=True)
@@ -105,17 +114,18 @@ def _prepare(
     req: JobCreate,
     seed: int,
     preflight: GeminiPreflight | None = None,
+    storage: Storage | None = None,
 ) -> _Prepared:
     """Validate `req` and plan it. With a preflight, a Gemini job's key and model are
     then checked with Google (last: every local check is free and comes first)."""
     model, warnings = _resolve_model(settings, catalog, req.model, utc_today())
     check_options(model, req.options.aspect_ratio, req.options.image_size)
+    choice: DatasetChoice | None = None
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
             raise NotFound(f"Dataset {req.dataset_id} does not exist. Upload the images first.")
-        sources = [
-            SourceImage(rel_path=p, asset_id=a) for p, a in dataset_sources(session, req.dataset_id)
-        ]
+        choice = choose_sources(session, store_of(settings, storage), req)
+        sources = choice.sources
         spec = AutomaticSpec(
             prompt=req.prompt,
             variations=req.variations,
@@ -143,7 +153,7 @@ def _prepare(
     _check_transport(session, settings, req)
     if preflight is not None and model.provider == "gemini":
         warnings.extend(require_model_access(preflight, model.id))
-    return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed)
+    return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed, dataset=choice)
 
 
 def _references_per_call(req: JobCreate) -> int:
@@ -189,9 +199,10 @@ def estimate_job(
     req: JobCreate,
     *,
     preflight: GeminiPreflight | None,
+    storage: Storage | None = None,
 ) -> EstimateOut:
     """Validate like creation (preflight included when given) and price; creates nothing."""
-    prepared = _prepare(session, settings, catalog, req, req.seed or 0, preflight)
+    prepared = _prepare(session, settings, catalog, req, req.seed or 0, preflight, storage)
     est = estimate_plan(
         prepared.plan,
         prepared.model,
@@ -199,6 +210,7 @@ def estimate_job(
         prepared.warnings,
         references=_references_per_call(req),
     )
+    choice = prepared.dataset
     return EstimateOut(
         outputs=est.outputs,
         tasks=est.tasks,
@@ -212,14 +224,23 @@ def estimate_job(
         model_status=prepared.model.status_on(utc_today()),
         provider=prepared.model.provider,
         warnings=list(est.warnings),
+        label_format=choice.label_format if choice else None,
+        splits=split_estimates(prepared.dataset, prepared.plan),
+        skipped_images=choice.skipped if choice else 0,
     )
 
 
 def preview_prompts(
-    session: Session, settings: Settings, catalog: Catalog, req: JobCreate, limit: int = 6
+    session: Session,
+    settings: Settings,
+    catalog: Catalog,
+    req: JobCreate,
+    limit: int = 6,
+    *,
+    storage: Storage | None = None,
 ) -> list[PromptPreview]:
     """The first few rendered prompts, exactly as the job would render them."""
-    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0)
+    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0, storage=storage)
     previews: list[PromptPreview] = []
     for batch in prepared.plan.batches:
         for task in batch.tasks:
@@ -244,11 +265,12 @@ def create_job(
     req: JobCreate,
     *,
     preflight: GeminiPreflight | None,
+    storage: Storage | None = None,
 ) -> CreatedJob:
     """Validate, plan and store a queued job. Callers that can spend money pass the
     runtime's preflight, so a bad key or unusable model fails here, not per output."""
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-    prepared = _prepare(session, settings, catalog, req, seed, preflight)
+    prepared = _prepare(session, settings, catalog, req, seed, preflight, storage)
     plan, model = prepared.plan, prepared.model
     est = estimate_plan(
         plan, model, req.options.image_size, prepared.warnings, references=_references_per_call(req)
@@ -266,13 +288,13 @@ def create_job(
         priority=req.priority,
         max_cost=req.max_cost,
         seed=seed,
-        spec=req.model_dump(mode="json"),
-        options=req.options.model_dump(mode="json"),
+        spec=job_spec(req, prepared.dataset),
+        options=job_options(req, model),
         dataset_id=req.dataset_id if isinstance(req, AutomaticJobCreate) else None,
         reference_asset_ids=list(req.reference_asset_ids)
         if isinstance(req, SemiAutoJobCreate)
         else [],
-        include_originals=req.include_originals if isinstance(req, AutomaticJobCreate) else False,
+        include_originals=include_originals_for(req, prepared.dataset),
         total_outputs=plan.total_outputs,
         total_tasks=plan.total_tasks,
         cost_estimate=est.cost_usd,

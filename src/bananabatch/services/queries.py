@@ -28,11 +28,15 @@ from bananabatch.db.models import (
     Job,
     JobStatus,
     Output,
+    OutputFlag,
     OutputStatus,
+    ReviewState,
     Task,
     TaskStatus,
 )
 from bananabatch.errors import NotFound, ValidationFailed
+from bananabatch.quality.flags import FLAG_LABELS, Flag
+from bananabatch.quality.service import flag_summary, flags_by_output
 
 API_PREFIX = "/api/v1"
 QUEUED_JOB_STATUSES = (JobStatus.queued, JobStatus.running)
@@ -152,6 +156,20 @@ class RemoteActivity(BaseModel):
     avg_execution_ms: int | None = Field(description="Mean time finished tasks ran.")
 
 
+class QualityOut(BaseModel):
+    """Quality flags and review state of a job's outputs (succeeded ones)."""
+
+    flags: dict[str, int] = Field(description="Outputs carrying each flag.")
+    flagged: int = Field(description="Outputs with at least one flag.")
+    review: dict[str, int] = Field(description="unreviewed / accepted / rejected.")
+    label_format: str | None = Field(description="yolo, coco, voc, folders, images (automatic).")
+    labelled: bool = Field(description="Outputs carry labels (YOLO, COCO or VOC datasets).")
+    splits: list[str] | None = Field(description="Splits augmented; null when none exist.")
+    classes: list[str] = Field(
+        default_factory=list, description="Class names by class id (labelled datasets)."
+    )
+
+
 class JobDetail(JobSummary):
     seed: int
     options: JobOptionsOut
@@ -160,6 +178,7 @@ class JobDetail(JobSummary):
     include_originals: bool
     batches: list[BatchOut]
     remote: RemoteActivity
+    quality: QualityOut
 
 
 class JobList(BaseModel):
@@ -168,6 +187,17 @@ class JobList(BaseModel):
     server_time: UtcDateTime = Field(
         description="Pass it back as `updated_since` to get only jobs changed after this answer."
     )
+
+
+class OutputFlagOut(BaseModel):
+    flag: Flag
+    label: str = Field(description="The flag in words, for a badge.")
+    detail: str = Field(description="Why, with the measurement.")
+
+
+class LabelBoxOut(BaseModel):
+    class_id: int
+    bbox: list[float] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in pixels.")
 
 
 class OutputOut(BaseModel):
@@ -199,6 +229,18 @@ class OutputOut(BaseModel):
     thumbnail_url: str | None
     source_image_url: str | None = Field(description="The original (automatic mode).")
     source_thumbnail_url: str | None
+    flags: list[OutputFlagOut] = Field(default_factory=list)
+    review: ReviewState = ReviewState.unreviewed
+    regenerations: int = Field(default=0, description="Times it was generated again.")
+    label_count: int | None = Field(
+        default=None, description="Objects labelled in it (labelled datasets); null: no labels."
+    )
+    labels: list[LabelBoxOut] | None = Field(
+        default=None, description="Their boxes in this image's pixels (class names: job quality)."
+    )
+    transform: list[str] = Field(
+        default_factory=list, description="What was done to the source, step by step."
+    )
 
 
 class OutputPage(BaseModel):
@@ -479,11 +521,16 @@ def job_etag(session: Session, job_id: str) -> str:
 def job_detail(session: Session, job_id: str) -> JobDetail:
     """The job with counts by status for it and for each batch (two GROUP BY queries)."""
     job = _get_job(session, job_id)
-    rows = session.execute(
-        select(Output.batch_id, Output.status, func.count())
+    grouped = session.execute(
+        select(Output.batch_id, Output.status, Output.review, func.count())
         .where(Output.job_id == job_id)
-        .group_by(Output.batch_id, Output.status)
+        .group_by(Output.batch_id, Output.status, Output.review)
     ).all()
+    rows = [(b, st, n) for b, st, _, n in grouped]
+    reviews = {r.value: 0 for r in ReviewState}
+    for _, st, review, n in grouped:
+        if st == OutputStatus.succeeded:
+            reviews[review] = reviews.get(review, 0) + int(n)
     by_batch: dict[str, list[tuple[str, int]]] = {}
     for batch_id, status, n in rows:
         by_batch.setdefault(batch_id, []).append((status, n))
@@ -515,6 +562,7 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
             job_counts,
             _queue_position(session, job.id, job.status, job.priority, job.created_at),
         ),
+        quality=_quality(session, job, reviews),
         seed=job.seed,
         options=options,
         spec=dict(job.spec or {}),
@@ -522,6 +570,20 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         include_originals=job.include_originals,
         batches=batch_out,
         remote=_remote_activity(session, job_id),
+    )
+
+
+def _quality(session: Session, job: Job, reviews: dict[str, int]) -> QualityOut:
+    spec = job.spec or {}
+    flags, flagged = flag_summary(session, job.id)
+    return QualityOut(
+        flags=flags,
+        flagged=flagged,
+        review=reviews,
+        label_format=spec.get("label_format"),
+        labelled=bool(spec.get("labelled")),
+        splits=spec.get("splits"),
+        classes=[str(c) for c in spec.get("classes") or []],
     )
 
 
@@ -551,7 +613,7 @@ def _remote_activity(session: Session, job_id: str) -> RemoteActivity:
 # ---- outputs ---------------------------------------------------------------------------
 
 
-def output_out(o: Output) -> OutputOut:
+def output_out(o: Output, flags: list[tuple[str, str]] | None = None) -> OutputOut:
     has_image = o.status == OutputStatus.succeeded and o.storage_key is not None
     return OutputOut(
         id=o.id,
@@ -582,7 +644,22 @@ def output_out(o: Output) -> OutputOut:
         thumbnail_url=f"{API_PREFIX}/outputs/{o.id}/thumbnail" if has_image else None,
         source_image_url=asset_image_url(o.source_asset_id) if o.source_asset_id else None,
         source_thumbnail_url=asset_thumbnail_url(o.source_asset_id) if o.source_asset_id else None,
+        flags=[
+            OutputFlagOut(flag=Flag(f), label=FLAG_LABELS[Flag(f)], detail=d)
+            for f, d in flags or []
+        ],
+        review=ReviewState(o.review or ReviewState.unreviewed),
+        regenerations=o.regenerations or 0,
+        label_count=len(o.labels) if o.labels is not None else None,
+        labels=[LabelBoxOut(class_id=b["class_id"], bbox=list(b["bbox"])) for b in o.labels]
+        if o.labels is not None
+        else None,
+        transform=list((o.transform or {}).get("steps") or []),
     )
+
+
+def output_with_flags(session: Session, o: Output) -> OutputOut:
+    return output_out(o, flags_by_output(session, [o.id]).get(o.id))
 
 
 def list_outputs(
@@ -594,8 +671,11 @@ def list_outputs(
     batch_id: str | None = None,
     status: Sequence[str] | None = None,
     source: str | None = None,
+    review: Sequence[str] | None = None,
+    flag: Sequence[str] | None = None,
 ) -> OutputPage:
-    """Outputs in job order, keyset-paginated on (position, id): stable while the job runs."""
+    """Outputs in job order, keyset-paginated on (position, id): stable while the job runs.
+    `flag` keeps outputs with any of these flags ("any": with any flag at all)."""
     _check_limit(limit)
     if session.scalar(select(Job.id).where(Job.id == job_id)) is None:
         raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
@@ -612,6 +692,14 @@ def list_outputs(
         query = query.where(Output.status.in_(list(status)))
     if source:
         query = query.where(or_(Output.source_path == source, Output.source_asset_id == source))
+    if review:
+        query = query.where(Output.review.in_(list(review)))
+    if flag:
+        flagged = select(OutputFlag.output_id).where(OutputFlag.job_id == job_id)
+        named = [f for f in flag if f != "any"]
+        if len(named) == len(flag):
+            flagged = flagged.where(OutputFlag.flag.in_(named))
+        query = query.where(Output.id.in_(flagged))
     if cursor:
         raw_pos, last_id = _decode_cursor(cursor, 2)
         try:
@@ -626,7 +714,8 @@ def list_outputs(
             or_(Output.position > pos, and_(Output.position == pos, Output.id > last_id))
         )
     rows = session.scalars(query.order_by(Output.position, Output.id).limit(limit + 1)).all()
-    items = [output_out(o) for o in rows[:limit]]
+    flags = flags_by_output(session, [o.id for o in rows[:limit]])
+    items = [output_out(o, flags.get(o.id)) for o in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]

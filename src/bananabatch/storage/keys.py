@@ -18,3 +18,8 @@ def output_key(job_id: str, output_id: str, ext: str) -> str:
 
 def output_thumb_key(job_id: str, output_id: str) -> str:
     return f"outputs/{job_id}/thumbs/{output_id}.webp"
+
+
+def dataset_file_key(sha256: str, ext: str) -> str:
+    """A dataset's label or metadata file, content-addressed like assets."""
+    return f"dataset-files/{sha256[:2]}/{sha256}.{ext.lstrip('.') or 'bin'}"

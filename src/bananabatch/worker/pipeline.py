@@ -36,6 +36,7 @@ from bananabatch.providers.base import (
     ProviderError,
     ReferenceImage,
 )
+from bananabatch.quality.finish import generate_checked
 from bananabatch.storage.base import Storage
 from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
 
@@ -121,13 +122,14 @@ async def _generate_slot(
         seed=slot.seed,
         references=references,
         options=payload.options,
+        labels=payload.labels,
     )
     attempt = 0
     calls: list[PaidCall] = []
     while True:
         attempt += 1
         try:
-            image = await provider.generate(request)
+            image = await generate_checked(provider, request)
         except ProviderError as exc:
             if exc.kind in (ErrorKind.blocked, ErrorKind.no_image):
                 outcome: Literal["blocked", "no_image"] = (
@@ -168,6 +170,9 @@ async def _generate_slot(
         attempts=attempt,
         duration_ms=int((time.perf_counter() - started) * 1000),
         calls=calls,
+        labels=image.labels,
+        transform=image.transform,
+        checks=image.checks,
     )
 
 

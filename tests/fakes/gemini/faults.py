@@ -8,6 +8,8 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from tests.fakes.gemini.content import CONTENT_MARKERS
+
 _MARKER_RE = re.compile(r"\[\[([^\[\]]+)\]\]")
 
 MARKERS: dict[str, str] = {
@@ -23,6 +25,8 @@ MARKERS: dict[str, str] = {
     "[[thoughts]] / [[thoughts:N]]": "N thought parts (text + draft image, thought=true) first",
     "[[images:N]]": "N image parts; the last one is the final image",
 }
+
+MARKERS.update(CONTENT_MARKERS)  # answers made from the reference (content.py)
 
 FaultKind = Literal["ok", "http_error", "prompt_block", "finish", "text_only", "thoughts", "images"]
 

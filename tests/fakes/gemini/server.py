@@ -24,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.gemini.content import content_marker, from_reference
 from tests.fakes.gemini.faults import Fault, Script, faults_from_markers
 from tests.fakes.gemini.models import (
     DEFAULT_MODELS,
@@ -346,7 +347,8 @@ class FakeGeminiServer:
             }
             return 200, response_body(parsed, [candidate], prompt_tokens, 12), "text_only"
 
-        size = self._output_size(parsed)
+        content = content_marker(parsed.prompt) if parsed.references else None
+        size = self._content_size(parsed) if content else self._output_size(parsed)
         parts: list[dict[str, Any]] = []
         thoughts = fault.count if fault.kind == "thoughts" else 0
         finals = fault.count if fault.kind == "images" else 1
@@ -364,6 +366,11 @@ class FakeGeminiServer:
                 "seed": str(parsed.seed),
                 "prompt-sha256": hashlib.sha256(parsed.prompt.encode()).hexdigest(),
             }
+            if content is not None:
+                kind, amount = content
+                made = from_reference(parsed.references[0][1], size, kind, amount, meta)
+                parts.append(image_part(made))
+                continue
             fill = colour(parsed.model, parsed.prompt, parsed.seed, i)
             parts.append(image_part(png(size, fill, meta)))
         candidate = {
@@ -379,6 +386,15 @@ class FakeGeminiServer:
             thoughts * 40,
         )
         return 200, body, "image"
+
+    def _content_size(self, parsed: Parsed) -> tuple[int, int]:
+        """The asked aspect ratio at the server's resolution, like a real model; the
+        reference's size when no ratio was asked."""
+        config = parsed.image_config or {}
+        aspect = config.get("aspectRatio") or config.get("aspect_ratio")
+        if aspect:
+            return size_for(aspect, self.image_long_side)
+        return image_size(parsed.references[0][1])
 
     def _output_size(self, parsed: Parsed) -> tuple[int, int]:
         for _, data in parsed.references:

@@ -6,6 +6,7 @@ import {
   cleanPath,
   detectClasses,
   isImagePath,
+  isLabelPath,
   stripCommonRoot,
   walkEntries,
 } from "./files";
@@ -55,13 +56,34 @@ describe("buildSelection", () => {
     const sel = buildSelection([
       { file: file("1.jpg"), path: "pets/cat/1.jpg" },
       { file: file("2.png"), path: "pets/dog/2.png" },
-      { file: file("notes.txt"), path: "pets/notes.txt" },
+      { file: file("readme.md"), path: "pets/readme.md" },
       { file: file(".DS_Store"), path: "pets/.DS_Store" },
     ]);
     expect(sel.zip).toBeNull();
     expect(sel.root).toBe("pets");
     expect(sel.files.map((f) => f.relPath)).toEqual(["cat/1.jpg", "dog/2.png"]);
-    expect(sel.skipped).toEqual(["pets/notes.txt"]);
+    expect(sel.labelFiles).toBe(0);
+    expect(sel.skipped).toEqual(["pets/readme.md"]);
+  });
+
+  it("keeps YOLO, COCO and VOC label files beside the images", () => {
+    const sel = buildSelection([
+      { file: file("data.yaml"), path: "signs/data.yaml" },
+      { file: file("a.jpg"), path: "signs/images/train/a.jpg" },
+      { file: file("a.txt"), path: "signs/labels/train/a.txt" },
+      { file: file("x.json"), path: "signs/train/_annotations.coco.json" },
+      { file: file("a.xml"), path: "signs/Annotations/a.xml" },
+    ]);
+    expect(sel.root).toBe("signs");
+    expect(sel.files.map((f) => f.relPath)).toEqual([
+      "Annotations/a.xml",
+      "data.yaml",
+      "images/train/a.jpg",
+      "labels/train/a.txt",
+      "train/_annotations.coco.json",
+    ]);
+    expect(sel.labelFiles).toBe(4);
+    expect(isLabelPath("labels/.hidden.txt")).toBe(false);
   });
 
   it("recognises a single ZIP", () => {

@@ -44,6 +44,13 @@ export function isImagePath(relPath: string): boolean {
   return !isJunkPath(relPath) && IMAGE_EXTENSIONS.has(extension(relPath));
 }
 
+/** Label and metadata files of YOLO, COCO and Pascal VOC datasets travel with the images. */
+const LABEL_EXTENSIONS = new Set(["txt", "json", "xml", "yaml", "yml"]);
+
+export function isLabelPath(relPath: string): boolean {
+  return !isJunkPath(relPath) && LABEL_EXTENSIONS.has(extension(relPath));
+}
+
 export function isZipFile(file: { name: string; type?: string }): boolean {
   return extension(file.name) === "zip" || file.type === "application/zip";
 }
@@ -93,8 +100,10 @@ export function detectClasses(relPaths: string[]): FolderCount[] {
 }
 
 export interface Selection {
-  /** Images to upload, with their dataset-relative paths. */
+  /** Images and label files to upload, with their dataset-relative paths. */
   files: PickedFile[];
+  /** How many of `files` are label or metadata files (.txt, .json, .xml, .yaml). */
+  labelFiles: number;
   /** A ZIP archive to upload as a whole, if that is what was given. */
   zip: File | null;
   /** The dropped folder's name, a sensible dataset name. */
@@ -108,13 +117,13 @@ export function buildSelection(raw: { file: File; path: string }[]): Selection {
   const zips = raw.filter((r) => isZipFile(r.file));
   if (zips.length === 1 && raw.length === 1) {
     const zip = zips[0]!.file;
-    return { files: [], zip, root: zip.name.replace(/\.zip$/i, ""), skipped: [] };
+    return { files: [], labelFiles: 0, zip, root: zip.name.replace(/\.zip$/i, ""), skipped: [] };
   }
   const cleaned = raw.map((r) => ({ file: r.file, path: cleanPath(r.path || r.file.name) }));
   const skipped: string[] = [];
   const images: { file: File; path: string }[] = [];
   for (const r of cleaned) {
-    if (isImagePath(r.path)) images.push(r);
+    if (isImagePath(r.path) || isLabelPath(r.path)) images.push(r);
     else if (!isJunkPath(r.path)) skipped.push(r.path);
   }
   const order = new Intl.Collator("en", { numeric: true });
@@ -128,7 +137,8 @@ export function buildSelection(raw: { file: File; path: string }[]): Selection {
     seen.add(relPath);
     files.push({ file: img.file, relPath });
   });
-  return { files, zip: null, root, skipped };
+  const labelFiles = files.filter((f) => isLabelPath(f.relPath)).length;
+  return { files, labelFiles, zip: null, root, skipped };
 }
 
 /** Files from an <input type=file> (with or without webkitdirectory). */

@@ -23,6 +23,7 @@ from bananabatch.api.uploads import (
     safe_basename,
     upload_dir,
 )
+from bananabatch.datasets.service import label_summary
 from bananabatch.db.models import Dataset
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.ingest.service import (
@@ -62,11 +63,31 @@ async def list_datasets(
 
 
 @router.get(
-    "/{dataset_id}", response_model=DatasetSummaryOut, summary="Item count and folders (classes)"
+    "/{dataset_id}",
+    response_model=DatasetSummaryOut,
+    summary="Item count, folders, and the labels found (format, classes, splits, problems)",
 )
-async def get_dataset(dataset_id: DatasetId, session: SessionDep) -> DatasetSummaryOut:
+async def get_dataset(
+    dataset_id: DatasetId,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    labels: Annotated[
+        bool,
+        Query(
+            description="Read the labels (again, when uploads changed the dataset). False "
+            "answers without them: cheap to poll while an upload is still running."
+        ),
+    ] = True,
+) -> DatasetSummaryOut:
+    """The labels are read again after an upload changed the dataset (a YOLO, COCO or VOC
+    dataset of thousands of images takes a moment once), then answered from a cache."""
     summary = await run_in_threadpool(dataset_summary, session, dataset_id)
-    return DatasetSummaryOut.from_summary(summary)
+    found = (
+        await run_in_threadpool(label_summary, session, runtime.storage, dataset_id)
+        if labels
+        else None
+    )
+    return DatasetSummaryOut.from_summary(summary, found)
 
 
 @router.post(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -12,7 +13,7 @@ from starlette.responses import StreamingResponse
 
 from bananabatch.api.deps import JobId, RuntimeDep, SessionDep
 from bananabatch.api.schemas import ExportPartOut, ExportPartsOut, ExportSelectionIn
-from bananabatch.export import ExportSelection, iter_export_entries, plan_parts, stream_job_zip
+from bananabatch.export import ExportSelection, export_entries, plan_parts, stream_job_zip
 from bananabatch.runtime import Runtime
 from bananabatch.services.queries import API_PREFIX
 
@@ -28,6 +29,15 @@ BatchFilter = Annotated[str | None, Query(max_length=64, description="Only this 
 SucceededOnly = Annotated[bool, Query(description="Leave out outputs without an image.")]
 IncludeOriginals = Annotated[
     bool | None, Query(description="Add the source images; the job's setting when omitted.")
+]
+AcceptedOnly = Annotated[bool, Query(description="Only outputs accepted in review.")]
+IncludeRejected = Annotated[bool, Query(description="Keep outputs rejected in review.")]
+IncludeFlagged = Annotated[
+    bool,
+    Query(
+        description="Labelled datasets: keep outputs flagged label-unsafe (layout moved); "
+        "they are left out by default."
+    ),
 ]
 
 
@@ -66,13 +76,21 @@ async def export_job(
     succeeded_only: SucceededOnly = False,
     include_originals: IncludeOriginals = None,
     part: Annotated[int | None, Query(ge=1, description="1-based part, see /export/parts.")] = None,
+    accepted_only: AcceptedOnly = False,
+    include_rejected: IncludeRejected = False,
+    include_flagged: IncludeFlagged = False,
 ) -> StreamingResponse:
-    """Streams while the job still runs: pending outputs appear in the manifests only."""
+    """Streams while the job still runs: pending outputs appear in the manifests only.
+    A job on a labelled dataset (YOLO, COCO, VOC, or with splits) exports as that
+    dataset: every split, the originals and a label file for each output."""
     selection = ExportSelection(
         batch_id=batch_id,
         succeeded_only=succeeded_only,
         include_originals=include_originals,
         part=part,
+        accepted_only=accepted_only,
+        include_rejected=include_rejected,
+        include_flagged=include_flagged,
     )
     return await _zip_response(runtime, job_id, selection)
 
@@ -87,7 +105,10 @@ async def export_selection(
     job_id: JobId, body: ExportSelectionIn, runtime: RuntimeDep
 ) -> StreamingResponse:
     selection = ExportSelection(
-        output_ids=frozenset(body.output_ids), include_originals=body.include_originals
+        output_ids=frozenset(body.output_ids),
+        include_originals=body.include_originals,
+        include_rejected=body.include_rejected,
+        include_flagged=body.include_flagged,
     )
     return await _zip_response(runtime, job_id, selection)
 
@@ -104,16 +125,25 @@ async def list_export_parts(
     batch_id: BatchFilter = None,
     succeeded_only: SucceededOnly = False,
     include_originals: IncludeOriginals = None,
+    accepted_only: AcceptedOnly = False,
+    include_rejected: IncludeRejected = False,
+    include_flagged: IncludeFlagged = False,
 ) -> ExportPartsOut:
-    """Each part is a valid ZIP of at most `part_bytes` (BANANABATCH_EXPORT_PART_BYTES)."""
+    """Each part is a valid ZIP of at most `part_bytes` (BANANABATCH_EXPORT_PART_BYTES);
+    a labelled dataset is one part (a dataset cut in two would not load)."""
     selection = ExportSelection(
-        batch_id=batch_id, succeeded_only=succeeded_only, include_originals=include_originals
+        batch_id=batch_id,
+        succeeded_only=succeeded_only,
+        include_originals=include_originals,
+        accepted_only=accepted_only,
+        include_rejected=include_rejected,
+        include_flagged=include_flagged,
     )
     part_bytes = runtime.settings.export_part_bytes
-    entries = await run_in_threadpool(
-        iter_export_entries, session, job_id, selection, storage=runtime.storage
+    entries, splittable = await run_in_threadpool(
+        partial(export_entries, session, job_id, selection, storage=runtime.storage)
     )
-    parts = plan_parts(entries, part_bytes)
+    parts = plan_parts(entries, part_bytes if splittable else 1 << 62)
     query: dict[str, str] = {}
     if batch_id:
         query["batch_id"] = batch_id
@@ -121,6 +151,13 @@ async def list_export_parts(
         query["succeeded_only"] = "true"
     if include_originals is not None:
         query["include_originals"] = "true" if include_originals else "false"
+    for name, on in (
+        ("accepted_only", accepted_only),
+        ("include_rejected", include_rejected),
+        ("include_flagged", include_flagged),
+    ):
+        if on:
+            query[name] = "true"
     base = f"{API_PREFIX}/jobs/{job_id}/export"
     return ExportPartsOut(
         part_bytes=part_bytes,

@@ -28,10 +28,19 @@ from bananabatch.api.schemas import (
     RetryIn,
     RetryOut,
 )
-from bananabatch.db.models import JobStatus, OutputStatus
+from bananabatch.db.models import JobStatus, OutputStatus, ReviewState
+from bananabatch.quality.flags import Flag
 from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
+from bananabatch.services import review as review_service
+from bananabatch.services.review import (
+    RegenerateEstimateOut,
+    RegenerateIn,
+    RegenerateOut,
+    ReviewIn,
+    ReviewOut,
+)
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -53,7 +62,11 @@ async def estimate_job(
 ) -> EstimateOut:
     """Validates the request like creation does, and creates nothing."""
     return await run_in_threadpool(
-        partial(job_service.estimate_job, preflight=runtime.preflight),
+        partial(
+            job_service.estimate_job,
+            preflight=runtime.preflight,
+            storage=runtime.storage,
+        ),
         session,
         runtime.settings,
         runtime.catalog,
@@ -69,7 +82,15 @@ async def preview_job_prompts(
     limit: Annotated[int, Query(ge=1, le=50)] = 6,
 ) -> list[PromptPreview]:
     return await run_in_threadpool(
-        job_service.preview_prompts, session, runtime.settings, runtime.catalog, body, limit
+        partial(
+            job_service.preview_prompts,
+            session,
+            runtime.settings,
+            runtime.catalog,
+            body,
+            limit,
+            storage=runtime.storage,
+        )
     )
 
 
@@ -80,7 +101,7 @@ async def create_job(
     """A deprecated model is accepted (see `warnings`); a shut-down model, a key Google
     refuses or a model the key cannot use is a 422 before anything is stored or spent."""
     created = await run_in_threadpool(
-        partial(job_service.create_job, preflight=runtime.preflight),
+        partial(job_service.create_job, preflight=runtime.preflight, storage=runtime.storage),
         session,
         runtime.settings,
         runtime.catalog,
@@ -224,6 +245,13 @@ async def list_job_outputs(
     source: Annotated[
         str | None, Query(max_length=1024, description="A source path or source asset id.")
     ] = None,
+    review: Annotated[
+        list[ReviewState] | None, Query(description="Repeat to match several review states.")
+    ] = None,
+    flag: Annotated[
+        list[Flag | Literal["any"]] | None,
+        Query(description='Outputs with any of these flags; "any" for any flag at all.'),
+    ] = None,
 ) -> OutputPage:
     return await run_in_threadpool(
         partial(
@@ -235,5 +263,55 @@ async def list_job_outputs(
             batch_id=batch_id,
             status=status,
             source=source,
+            review=review,
+            flag=flag,
         )
     )
+
+
+@router.post("/{job_id}/review", response_model=ReviewOut, summary="Accept or reject outputs")
+async def review_outputs(job_id: JobId, body: ReviewIn, session: SessionDep) -> ReviewOut:
+    """By id, by quality flag, or both; only outputs with an image are reviewed."""
+    return await run_in_threadpool(review_service.review_outputs, session, job_id, body)
+
+
+@router.get(
+    "/{job_id}/regenerate-rejected",
+    response_model=RegenerateEstimateOut,
+    summary="The price of generating the rejected outputs again",
+)
+async def regenerate_rejected_estimate(
+    job_id: JobId, runtime: RuntimeDep, session: SessionDep
+) -> RegenerateEstimateOut:
+    return await run_in_threadpool(
+        review_service.regenerate_estimate, session, runtime.catalog, job_id
+    )
+
+
+@router.post(
+    "/{job_id}/regenerate-rejected",
+    response_model=RegenerateOut,
+    summary="Generate the rejected outputs again (those slots only)",
+)
+async def regenerate_rejected(
+    job_id: JobId,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    body: Annotated[RegenerateIn | None, Body()] = None,
+) -> RegenerateOut:
+    """Pass the `outputs` count the price was shown for as `expected_outputs`: when the
+    rejected set changed meanwhile the request is refused (409) instead of paying for
+    a different set. The old images are discarded."""
+    expected = body.expected_outputs if body is not None else None
+    done = await run_in_threadpool(
+        review_service.regenerate_rejected,
+        session,
+        runtime.storage,
+        runtime.catalog,
+        job_id,
+        expected,
+    )
+    if done.outputs:
+        _wake(runtime)
+    job = await run_in_threadpool(queries.job_detail, session, job_id)
+    return RegenerateOut(requeued=done.outputs, cost_usd=done.cost_usd, job=job)

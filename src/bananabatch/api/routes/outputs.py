@@ -48,7 +48,7 @@ def _download_name(output: Output) -> str:
 @router.get("/{output_id}", response_model=OutputOut, summary="One output with its lineage")
 async def get_output(output_id: OutputId, session: SessionDep) -> OutputOut:
     output = await run_in_threadpool(queries.get_output, session, output_id)
-    return queries.output_out(output)
+    return await run_in_threadpool(queries.output_with_flags, session, output)
 
 
 @router.get(

@@ -123,6 +123,24 @@ export function DownloadMenu({ job, selectedIds }: { job: JobDetail; selectedIds
               <FileArchive aria-hidden /> Succeeded images only
             </a>
           </DropdownMenuItem>
+          <DropdownMenuItem asChild disabled={(job.quality.review.accepted ?? 0) === 0}>
+            <a
+              href={api.exportUrl(job.id, { accepted_only: true })}
+              download
+              data-testid="download-accepted"
+            >
+              <FileArchive aria-hidden /> Accepted only (
+              {formatInt(job.quality.review.accepted ?? 0)})
+            </a>
+          </DropdownMenuItem>
+          {job.quality.labelled && (job.quality.flags.label_unsafe ?? 0) > 0 ? (
+            <DropdownMenuItem asChild>
+              <a href={api.exportUrl(job.id, { include_flagged: true })} download>
+                <FileArchive aria-hidden /> With layout-moved images (
+                {formatInt(job.quality.flags.label_unsafe ?? 0)})
+              </a>
+            </DropdownMenuItem>
+          ) : null}
           <DropdownMenuItem
             disabled={selectedIds.length === 0}
             onSelect={() => void downloadSelection()}

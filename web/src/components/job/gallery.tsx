@@ -19,6 +19,7 @@ import {
   type GalleryRow,
 } from "@/lib/grouping";
 import type { LightboxView } from "@/components/job/lightbox";
+import { type ReviewDecision, reviewKey } from "@/lib/review";
 import { cn } from "@/lib/utils";
 
 type Row = GalleryRow<OutputOut, BatchOut>;
@@ -33,14 +34,29 @@ export function useGalleryRows(job: JobDetail, outputs: OutputOut[]): Row[] {
   );
 }
 
-/** Arrow keys move between tiles: left/right within the order, up/down to the next row. */
-function onGalleryKeyDown(e: React.KeyboardEvent<HTMLDivElement>) {
+/**
+ * Arrow keys move between tiles: left/right within the order, up/down to the next row.
+ * A (accept), R or X (reject), U (clear) review the focused image and move on.
+ */
+function onGalleryKeyDown(
+  e: React.KeyboardEvent<HTMLDivElement>,
+  onReview: ((id: string, decision: ReviewDecision) => void) | undefined,
+) {
   const target = e.target as HTMLElement;
   if (!target.matches("[data-tile]")) return;
   const tiles = Array.from(e.currentTarget.querySelectorAll<HTMLElement>("[data-tile]"));
   const i = tiles.indexOf(target);
   if (i < 0) return;
   let next: HTMLElement | undefined;
+  const decision = e.ctrlKey || e.metaKey || e.altKey ? null : reviewKey(e.key);
+  if (decision && onReview) {
+    const id = target.dataset.outputId;
+    if (!id || target.dataset.reviewable === undefined) return;
+    e.preventDefault();
+    onReview(id, decision);
+    tiles[i + 1]?.focus();
+    return;
+  }
   if (e.key === "ArrowRight") next = tiles[i + 1];
   else if (e.key === "ArrowLeft") next = tiles[i - 1];
   else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
@@ -71,9 +87,11 @@ export function Gallery({
   onOpen,
   onToggle,
   onToggleMany,
+  onReview,
   complete,
 }: {
   complete: boolean;
+  onReview?: (id: string, decision: ReviewDecision) => void;
   job: JobDetail;
   rows: Row[];
   selectable: boolean;
@@ -278,7 +296,7 @@ export function Gallery({
       ref={listRef}
       role="region"
       aria-label="Gallery"
-      onKeyDown={onGalleryKeyDown}
+      onKeyDown={(e) => onGalleryKeyDown(e, onReview)}
       data-testid="gallery"
       data-loaded={complete ? "all" : "partial"}
       aria-busy={!complete}

@@ -3,32 +3,15 @@
 import { useCallback, useMemo, useState } from "react";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
-import {
-  Ban,
-  CheckSquare,
-  ChevronLeft,
-  Clock,
-  Coins,
-  Loader2,
-  Pause,
-  Play,
-  RotateCcw,
-  Settings2,
-  X,
-} from "lucide-react";
+import { CheckSquare, Loader2, RotateCcw, X } from "lucide-react";
 
-import { CancelJobDialog } from "@/components/app/job-actions";
-import { JobProgress } from "@/components/app/job-progress";
-import { ModelLabel } from "@/components/app/model-label";
 import { EmptyState, ErrorState, LoadingRows } from "@/components/app/states";
-import { JobStatusBadge } from "@/components/app/status-badge";
-import { DownloadMenu } from "@/components/job/download-menu";
+import { JobHeader, Summary } from "@/components/job/job-header";
 import { Gallery, useGalleryRows } from "@/components/job/gallery";
 import { Lightbox, type LightboxView } from "@/components/job/lightbox";
+import { QualityFilterSelect, QualitySummary } from "@/components/job/review-bar";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
-import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Card, CardContent } from "@/components/ui/card";
 import {
   Select,
   SelectContent,
@@ -39,13 +22,11 @@ import {
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError } from "@/lib/api/errors";
-import { useJob, useJobAction, useJobOutputs, useModels } from "@/lib/api/queries";
-import { BudgetHold } from "@/components/job/budget-hold";
+import { useJob, useJobAction, useJobOutputs, useReview } from "@/lib/api/queries";
 import type { JobDetail, OutputOut, OutputStatus } from "@/lib/api/types";
-import { formatAge, formatDuration, formatInt, formatUsd, parseApiDate } from "@/lib/format";
+import { formatInt } from "@/lib/format";
 import { orderedOutputs } from "@/lib/grouping";
-import { canCancel, canPause, canResume, modeLabel } from "@/lib/jobs";
-import { useNow } from "@/hooks/use-now";
+import { type QualityFilter, type ReviewDecision, matchesQuality, reviewable } from "@/lib/review";
 
 type StatusFilter = "all" | OutputStatus;
 const FILTERS: { value: StatusFilter; label: string }[] = [
@@ -60,200 +41,12 @@ const ALL_BATCHES = "__all__";
 const TILE_SIZES = { S: 112, M: 152, L: 208 } as const;
 type TileSize = keyof typeof TILE_SIZES;
 
-function Stat({
-  icon: Icon,
-  label,
-  children,
-}: {
-  icon: typeof Clock;
-  label: string;
-  children: React.ReactNode;
-}) {
-  return (
-    <Card className="gap-2 py-4">
-      <CardContent className="space-y-2">
-        <p className="flex items-center gap-1.5 text-xs font-medium tracking-wide text-muted-foreground uppercase">
-          <Icon className="size-3.5" aria-hidden /> {label}
-        </p>
-        {children}
-      </CardContent>
-    </Card>
-  );
-}
-
-function elapsed(job: JobDetail, now: Date): string {
-  const start = parseApiDate(job.started_at);
-  if (!start) return "Not started";
-  const end = parseApiDate(job.finished_at) ?? now;
-  return formatDuration(end.getTime() - start.getTime());
-}
-
-function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: string[] }) {
-  const action = useJobAction();
-  const [confirm, setConfirm] = useState(false);
-  const models = useModels();
-  // The job-level retry re-queues failed outputs only: a block is the model's answer to
-  // the prompt, so blocked outputs are retried one by one (lightbox or selection).
-  const failed = job.counts.failed;
-  return (
-    <div className="mb-6 space-y-3">
-      <Link
-        href="/"
-        className="inline-flex items-center gap-1 text-sm text-muted-foreground hover:text-foreground"
-      >
-        <ChevronLeft className="size-4" aria-hidden /> Jobs
-      </Link>
-      <div className="flex flex-wrap items-start justify-between gap-4">
-        <div className="min-w-0 space-y-2">
-          <h1 className="truncate text-2xl font-semibold tracking-tight" data-testid="job-title">
-            {job.name || `Job ${job.id.slice(0, 8)}`}
-          </h1>
-          <div className="flex flex-wrap items-center gap-2 text-sm text-muted-foreground">
-            <span data-testid="job-status">
-              <JobStatusBadge status={job.status} />
-            </span>
-            <Badge variant={job.mode === "semi_auto" ? "banana" : "secondary"}>
-              {modeLabel(job.mode)}
-            </Badge>
-            <ModelLabel model={job.model} provider={job.provider} models={models.data} />
-            {job.queue_position ? <span>· #{job.queue_position} in the queue</span> : null}
-          </div>
-        </div>
-        <div className="flex flex-wrap items-center gap-2">
-          {canPause(job.status) ? (
-            <Button
-              variant="outline"
-              onClick={() => action.mutate({ id: job.id, action: "pause" })}
-              disabled={action.isPending}
-            >
-              <Pause aria-hidden /> Pause
-            </Button>
-          ) : null}
-          {canResume(job.status) ? (
-            <Button
-              variant="outline"
-              onClick={() => action.mutate({ id: job.id, action: "resume" })}
-              disabled={action.isPending}
-            >
-              <Play aria-hidden /> Resume
-            </Button>
-          ) : null}
-          {failed > 0 ? (
-            <Button
-              variant="outline"
-              onClick={() => action.mutate({ id: job.id, action: "retry" })}
-              disabled={action.isPending}
-            >
-              <RotateCcw aria-hidden /> Retry failed ({formatInt(failed)})
-            </Button>
-          ) : null}
-          {canCancel(job.status) ? (
-            <Button
-              variant="outline"
-              className="text-destructive hover:text-destructive"
-              onClick={() => setConfirm(true)}
-            >
-              <Ban aria-hidden /> Cancel
-            </Button>
-          ) : null}
-          <DownloadMenu job={job} selectedIds={selectedIds} />
-        </div>
-      </div>
-      {job.hold_reason ? <BudgetHold job={job} /> : null}
-      <CancelJobDialog job={job} open={confirm} onOpenChange={setConfirm} />
-    </div>
-  );
-}
-
-/** Where the job's tasks stand at the executor: RunPod's queue can take a while. */
-function RemoteLine({ remote, now }: { remote: JobDetail["remote"]; now: Date }) {
-  const parts: string[] = [];
-  if (remote.queued > 0) {
-    const since = remote.oldest_queued_since
-      ? ` (oldest sent ${formatAge(remote.oldest_queued_since, now)})`
-      : "";
-    parts.push(`${formatInt(remote.queued)} waiting for a worker${since}`);
-  }
-  if (remote.running > 0) parts.push(`${formatInt(remote.running)} running`);
-  if (remote.avg_delay_ms !== null && remote.avg_execution_ms !== null) {
-    parts.push(
-      `mean wait ${formatDuration(remote.avg_delay_ms)}, run ${formatDuration(remote.avg_execution_ms)}`,
-    );
-  }
-  if (parts.length === 0) return null;
-  return (
-    <p className="text-xs text-muted-foreground" data-testid="job-remote">
-      Executor: {parts.join(" · ")}
-    </p>
-  );
-}
-
-function Summary({ job }: { job: JobDetail }) {
-  const now = useNow(1_000);
-  const spec = job.spec as { variations?: number; prompt?: string };
-  return (
-    <div className="mb-6 grid gap-3 md:grid-cols-2 xl:grid-cols-4">
-      <Stat icon={CheckSquare} label="Progress">
-        <JobProgress counts={job.counts} label="Job progress" />
-        <p className="text-xs text-muted-foreground">
-          {formatInt(job.counts.pending)} pending · {formatInt(job.counts.blocked)} blocked ·{" "}
-          {formatInt(job.counts.cancelled)} cancelled
-        </p>
-      </Stat>
-      <Stat icon={Coins} label="Cost">
-        {job.cost_estimate === 0 && job.cost_actual === 0 ? (
-          <>
-            <p className="text-2xl font-semibold">Free</p>
-            <p className="text-xs text-muted-foreground">
-              {job.provider === "classic" ? "Offline augmentation costs nothing" : "No charge"}
-            </p>
-          </>
-        ) : (
-          <>
-            <p className="text-2xl font-semibold tabular-nums">{formatUsd(job.cost_actual)}</p>
-            <p className="text-xs text-muted-foreground">Estimate {formatUsd(job.cost_estimate)}</p>
-          </>
-        )}
-      </Stat>
-      <Stat icon={Clock} label="Time">
-        <p className="text-2xl font-semibold tabular-nums">{elapsed(job, now)}</p>
-        <p className="text-xs text-muted-foreground">
-          Created {formatAge(job.created_at, now)}
-          {job.finished_at ? ` · finished ${formatAge(job.finished_at, now)}` : ""}
-        </p>
-        <RemoteLine remote={job.remote} now={now} />
-      </Stat>
-      <Stat icon={Settings2} label="Settings">
-        <dl className="grid grid-cols-2 gap-x-3 gap-y-1 text-xs">
-          {job.mode === "automatic" ? (
-            <>
-              <dt className="text-muted-foreground">Variations</dt>
-              <dd>{spec.variations ?? "—"}</dd>
-            </>
-          ) : (
-            <>
-              <dt className="text-muted-foreground">References</dt>
-              <dd>{job.reference_asset_ids.length}</dd>
-            </>
-          )}
-          <dt className="text-muted-foreground">Aspect / size</dt>
-          <dd>
-            {job.options.aspect_ratio ?? "default"} / {job.options.image_size ?? "default"}
-          </dd>
-          <dt className="text-muted-foreground">Format</dt>
-          <dd className="uppercase">{job.options.output_format}</dd>
-          <dt className="text-muted-foreground">Seed</dt>
-          <dd className="font-mono">{job.seed}</dd>
-        </dl>
-      </Stat>
-    </div>
-  );
-}
-
 function JobBody({ job }: { job: JobDetail }) {
   const outputs = useJobOutputs(job);
   const action = useJobAction();
   const [status, setStatus] = useState<StatusFilter>("all");
+  const [quality, setQuality] = useState<QualityFilter>("all");
+  const review = useReview(job.id);
   const [batch, setBatch] = useState<string>(ALL_BATCHES);
   const [tile, setTile] = useState<TileSize>("M");
   const [selecting, setSelecting] = useState(false);
@@ -266,9 +59,10 @@ function JobBody({ job }: { job: JobDetail }) {
     return all.filter(
       (o) =>
         (status === "all" || o.status === status) &&
-        (batch === ALL_BATCHES || o.batch_id === batch),
+        (batch === ALL_BATCHES || o.batch_id === batch) &&
+        matchesQuality(o, quality),
     );
-  }, [outputs.items, status, batch]);
+  }, [outputs.items, status, batch, quality]);
   const rows = useGalleryRows(job, filtered);
   const ordered = useMemo(() => orderedOutputs(rows), [rows]);
   const batchNames = useMemo(
@@ -302,7 +96,15 @@ function JobBody({ job }: { job: JobDetail }) {
     (o: OutputOut) => action.mutate({ id: job.id, action: "retry", outputIds: [o.id] }),
     [action, job.id],
   );
+  const reviewOne = useCallback(
+    (id: string, decision: ReviewDecision) => review.mutate({ decision, output_ids: [id] }),
+    [review],
+  );
   const selectedIds = useMemo(() => [...selected], [selected]);
+  const selectedReviewable = useMemo(
+    () => outputs.items.filter((o) => selected.has(o.id) && reviewable(o)).map((o) => o.id),
+    [outputs.items, selected],
+  );
   const selectedProblems = useMemo(
     () =>
       outputs.items.filter(
@@ -323,6 +125,11 @@ function JobBody({ job }: { job: JobDetail }) {
         </Alert>
       ) : null}
       <Summary job={job} />
+      {job.counts.succeeded > 0 ? (
+        <div className="-mt-3 mb-6">
+          <QualitySummary job={job} />
+        </div>
+      ) : null}
 
       <div className="sticky top-0 z-20 -mx-4 mb-2 flex flex-wrap items-center justify-between gap-3 border-b bg-background/95 px-4 py-3 backdrop-blur sm:-mx-6 sm:px-6 lg:-mx-8 lg:px-8">
         <Tabs value={status} onValueChange={(v) => setStatus(v as StatusFilter)}>
@@ -348,6 +155,9 @@ function JobBody({ job }: { job: JobDetail }) {
               <Loader2 className="size-3.5 animate-spin" aria-hidden />
               Loading {formatInt(outputs.items.length)} of {formatInt(job.counts.total)}
             </span>
+          ) : null}
+          {job.counts.succeeded > 0 ? (
+            <QualityFilterSelect job={job} value={quality} onChange={setQuality} />
           ) : null}
           {job.batches.length > 1 ? (
             <Select value={batch} onValueChange={setBatch}>
@@ -378,6 +188,28 @@ function JobBody({ job }: { job: JobDetail }) {
               <span className="text-sm text-muted-foreground tabular-nums" aria-live="polite">
                 {formatInt(selected.size)} selected
               </span>
+              {selectedReviewable.length > 0 ? (
+                <>
+                  <Button
+                    size="sm"
+                    variant="outline"
+                    onClick={() =>
+                      review.mutate({ decision: "accepted", output_ids: selectedReviewable })
+                    }
+                  >
+                    Accept {formatInt(selectedReviewable.length)}
+                  </Button>
+                  <Button
+                    size="sm"
+                    variant="outline"
+                    onClick={() =>
+                      review.mutate({ decision: "rejected", output_ids: selectedReviewable })
+                    }
+                  >
+                    Reject {formatInt(selectedReviewable.length)}
+                  </Button>
+                </>
+              ) : null}
               {selectedProblems.length > 0 ? (
                 <Button
                   size="sm"
@@ -458,6 +290,7 @@ function JobBody({ job }: { job: JobDetail }) {
           onOpen={open}
           onToggle={toggle}
           onToggleMany={toggleMany}
+          onReview={reviewOne}
           complete={!outputs.loadingMore}
         />
       )}
@@ -473,6 +306,8 @@ function JobBody({ job }: { job: JobDetail }) {
         onNavigate={setOpenId}
         onRetry={retryOne}
         retrying={action.isPending}
+        onReview={(o, decision) => reviewOne(o.id, decision)}
+        classes={job.quality.classes ?? []}
       />
     </>
   );

@@ -2,23 +2,27 @@
 
 import { useEffect } from "react";
 import {
+  Check,
   ChevronLeft,
   ChevronRight,
   Columns2,
   Download,
   Image as ImageIcon,
   RotateCcw,
+  X,
 } from "lucide-react";
 
 import { OutputStatusBadge } from "@/components/app/status-badge";
 import { ModelLabel } from "@/components/app/model-label";
 import { BeforeAfter } from "@/components/job/before-after";
+import { LabelOverlay } from "@/components/job/label-overlay";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogTitle } from "@/components/ui/dialog";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import type { OutputOut } from "@/lib/api/types";
 import { formatDuration, formatUsd, parseApiDate } from "@/lib/format";
 import { baseName } from "@/lib/grouping";
+import { type ReviewDecision, reviewKey, reviewable } from "@/lib/review";
 
 function Field({
   label,
@@ -56,6 +60,8 @@ export function Lightbox({
   onNavigate,
   onRetry,
   retrying,
+  onReview,
+  classes = [],
 }: {
   outputs: OutputOut[];
   openId: string | null;
@@ -67,6 +73,9 @@ export function Lightbox({
   onNavigate: (id: string) => void;
   onRetry: (output: OutputOut) => void;
   retrying: boolean;
+  onReview: (output: OutputOut, decision: ReviewDecision) => void;
+  /** Class names by id, for the label boxes drawn over the image. */
+  classes?: string[];
 }) {
   const index = openId ? outputs.findIndex((o) => o.id === openId) : -1;
   const output = index >= 0 ? outputs[index] : undefined;
@@ -78,6 +87,13 @@ export function Lightbox({
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement | null;
       if (target?.tagName === "INPUT") return; // the compare slider uses arrows
+      const decision = e.ctrlKey || e.metaKey || e.altKey ? null : reviewKey(e.key);
+      if (decision && reviewable(output)) {
+        e.preventDefault();
+        onReview(output, decision);
+        if (next && decision !== "unreviewed") onNavigate(next.id);
+        return;
+      }
       if (e.key === "ArrowLeft" && prev) {
         e.preventDefault();
         onNavigate(prev.id);
@@ -88,7 +104,7 @@ export function Lightbox({
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [output, prev, next, onNavigate]);
+  }, [output, prev, next, onNavigate, onReview]);
 
   const canCompare = Boolean(output?.source_image_url && output.image_url);
   const showCompare = view === "compare" && canCompare;
@@ -127,11 +143,14 @@ export function Lightbox({
                 {showCompare && output.source_image_url && output.image_url ? (
                   <BeforeAfter before={output.source_image_url} after={output.image_url} />
                 ) : output.image_url && output.status === "succeeded" ? (
-                  <img
-                    src={output.image_url}
-                    alt={`Result: ${output.prompt}`}
-                    className="bg-checker absolute inset-0 size-full rounded-lg object-contain"
-                  />
+                  <>
+                    <img
+                      src={output.image_url}
+                      alt={`Result: ${output.prompt}`}
+                      className="bg-checker absolute inset-0 size-full rounded-lg object-contain"
+                    />
+                    <LabelOverlay output={output} classes={classes} />
+                  </>
                 ) : (
                   <div className="flex size-full flex-col items-center justify-center gap-2 rounded-lg border border-dashed text-sm text-muted-foreground">
                     <OutputStatusBadge status={output.status} />
@@ -176,7 +195,31 @@ export function Lightbox({
               <dl className="space-y-4">
                 <Field label="Status">
                   <OutputStatusBadge status={output.status} />
+                  {reviewable(output) && output.review !== "unreviewed" ? (
+                    <span
+                      className={
+                        output.review === "accepted"
+                          ? "ml-2 text-xs font-medium text-success"
+                          : "ml-2 text-xs font-medium text-destructive"
+                      }
+                      data-testid="lightbox-review"
+                    >
+                      {output.review}
+                    </span>
+                  ) : null}
                 </Field>
+                {output.flags?.length ? (
+                  <Field label="Quality flags">
+                    <ul className="space-y-1" data-testid="lightbox-flags">
+                      {output.flags.map((f) => (
+                        <li key={`${f.flag}:${f.detail}`}>
+                          <span className="font-medium">{f.label}</span>
+                          <span className="block text-xs text-muted-foreground">{f.detail}</span>
+                        </li>
+                      ))}
+                    </ul>
+                  </Field>
+                ) : null}
                 {output.error ? (
                   <Field label={output.status === "blocked" ? "Why it was blocked" : "Error"}>
                     <span className="text-destructive">{output.error}</span>
@@ -213,8 +256,35 @@ export function Lightbox({
                 <Field label="In the ZIP" mono>
                   {output.archive_path}
                 </Field>
+                {output.label_count !== null && output.label_count !== undefined ? (
+                  <Field label="Labels">{output.label_count} object(s)</Field>
+                ) : null}
+                {output.transform?.length ? (
+                  <Field label="What was done">{output.transform.join(", ")}</Field>
+                ) : null}
               </dl>
               <div className="mt-6 flex flex-col gap-2">
+                {reviewable(output) ? (
+                  <div className="grid grid-cols-2 gap-2">
+                    <Button
+                      variant={output.review === "accepted" ? "default" : "outline"}
+                      onClick={() => onReview(output, "accepted")}
+                      aria-keyshortcuts="A"
+                    >
+                      <Check aria-hidden /> Accept
+                    </Button>
+                    <Button
+                      variant={output.review === "rejected" ? "destructive" : "outline"}
+                      onClick={() => onReview(output, "rejected")}
+                      aria-keyshortcuts="R"
+                    >
+                      <X aria-hidden /> Reject
+                    </Button>
+                    <p className="col-span-2 text-center text-[11px] text-muted-foreground">
+                      Keys: A accept · R reject · U clear
+                    </p>
+                  </div>
+                ) : null}
                 {output.image_url && output.status === "succeeded" ? (
                   <Button variant="outline" asChild>
                     <a href={output.image_url} download={baseName(output.archive_path)}>

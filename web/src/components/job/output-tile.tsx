@@ -1,12 +1,51 @@
 "use client";
 
 import { memo } from "react";
-import { Ban, CircleX, Loader2, ShieldAlert } from "lucide-react";
+import { Ban, Check, CircleX, Loader2, ShieldAlert, X } from "lucide-react";
 
 import { Checkbox } from "@/components/ui/checkbox";
 import type { OutputOut } from "@/lib/api/types";
 import { OUTPUT_STATUS_LABEL } from "@/lib/jobs";
+import { FLAGS, reviewable } from "@/lib/review";
 import { cn } from "@/lib/utils";
+
+const SHORT = new Map(FLAGS.map((f) => [f.value, f.short]));
+
+/** Quality flags as small badges over the thumbnail; the reason is the tooltip. */
+function FlagBadges({ output }: { output: OutputOut }) {
+  const flags = output.flags ?? [];
+  if (!flags.length) return null;
+  return (
+    <span className="absolute bottom-1 left-1 flex flex-wrap gap-0.5" data-testid="flag-badges">
+      {flags.map((f) => (
+        <span
+          key={`${f.flag}:${f.detail}`}
+          title={`${f.label}: ${f.detail}`}
+          data-flag={f.flag}
+          className="rounded bg-warning/90 px-1 py-px text-[10px] font-semibold text-[oklch(0.3_0.08_60)] shadow-sm"
+        >
+          {SHORT.get(f.flag) ?? f.flag}
+        </span>
+      ))}
+    </span>
+  );
+}
+
+function ReviewMark({ review }: { review: OutputOut["review"] }) {
+  if (review === "accepted")
+    return (
+      <span className="absolute top-1 right-1 rounded-full bg-success p-0.5 text-white shadow">
+        <Check className="size-3" aria-hidden />
+      </span>
+    );
+  if (review === "rejected")
+    return (
+      <span className="absolute top-1 right-1 rounded-full bg-destructive p-0.5 text-white shadow">
+        <X className="size-3" aria-hidden />
+      </span>
+    );
+  return null;
+}
 
 function Placeholder({ status }: { status: string }) {
   const common = "flex size-full flex-col items-center justify-center gap-1 text-[11px]";
@@ -57,6 +96,15 @@ export const OutputTile = memo(function OutputTile({
   onToggle: (id: string) => void;
 }) {
   const status = OUTPUT_STATUS_LABEL[output.status] ?? output.status;
+  const review = reviewable(output) ? (output.review ?? "unreviewed") : null;
+  const flagText = (output.flags ?? []).map((f) => f.label.toLowerCase()).join(", ");
+  const described = [
+    label,
+    status,
+    review && review !== "unreviewed" ? review : null,
+    flagText ? `flagged: ${flagText}` : null,
+    selectable ? (selected ? "selected" : "not selected") : null,
+  ].filter(Boolean);
   return (
     <div className="group relative shrink-0" style={{ width: size }}>
       <button
@@ -64,12 +112,16 @@ export const OutputTile = memo(function OutputTile({
         data-tile
         data-output-id={output.id}
         data-status={output.status}
+        data-review={review ?? undefined}
+        data-reviewable={review ? "" : undefined}
         onClick={() => (selectable ? onToggle(output.id) : onOpen(output.id))}
-        aria-label={`${label}, ${status}${selectable ? (selected ? ", selected" : ", not selected") : ""}`}
+        aria-label={described.join(", ")}
         aria-pressed={selectable ? selected : undefined}
         className={cn(
-          "bg-checker block aspect-square w-full overflow-hidden rounded-lg border transition-shadow outline-none focus-visible:ring-[3px] focus-visible:ring-ring",
+          "bg-checker relative block aspect-square w-full overflow-hidden rounded-lg border transition-shadow outline-none focus-visible:ring-[3px] focus-visible:ring-ring",
           selected && "ring-2 ring-banana-strong",
+          review === "accepted" && !selected && "ring-2 ring-success/70",
+          review === "rejected" && "opacity-55",
         )}
       >
         {output.thumbnail_url && output.status === "succeeded" ? (
@@ -83,6 +135,8 @@ export const OutputTile = memo(function OutputTile({
         ) : (
           <Placeholder status={output.status} />
         )}
+        <FlagBadges output={output} />
+        {review ? <ReviewMark review={review} /> : null}
       </button>
       {selectable ? (
         <Checkbox

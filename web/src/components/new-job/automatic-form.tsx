@@ -3,12 +3,11 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { FileArchive, FolderTree, Loader2, Play, RotateCcw, Wand2 } from "lucide-react";
+import { FolderTree, Loader2, Play, RotateCcw, Wand2 } from "lucide-react";
 import { toast } from "sonner";
 
 import { PageHeader } from "@/components/app/page-header";
 import { ErrorState } from "@/components/app/states";
-import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import {
@@ -21,7 +20,6 @@ import {
 } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { Progress } from "@/components/ui/progress";
 import { Switch } from "@/components/ui/switch";
 import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
 import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
@@ -37,24 +35,22 @@ import { NumberStepper } from "@/components/new-job/number-stepper";
 import { PromptEditor } from "@/components/new-job/prompt-editor";
 import { PromptPreview } from "@/components/new-job/prompt-preview";
 import { UploadPanel } from "@/components/new-job/upload-panel";
+import { ZipStatus, type ZipUpload } from "@/components/new-job/zip-status";
+import {
+  DatasetLabelsPanel,
+  SplitEstimateList,
+  hasLabelDetail,
+} from "@/components/new-job/dataset-labels";
 import { createDatasetQueue, useQueueState } from "@/hooks/use-upload-queue";
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
 import { ApiError, errorMessage } from "@/lib/api/errors";
 import { useModels } from "@/lib/api/queries";
-import type { AutomaticJobCreate, DatasetSummary, IngestReport } from "@/lib/api/types";
-import { buildSelection, detectClasses, fileErrorText, type FolderCount } from "@/lib/files";
-import { formatBytes, formatInt, plural } from "@/lib/format";
+import type { AutomaticJobCreate, DatasetSummary } from "@/lib/api/types";
+import { buildSelection, detectClasses, isImagePath, type FolderCount } from "@/lib/files";
+import { formatInt, plural } from "@/lib/format";
 import { analyzeTemplate, AUTOMATIC_VARIABLES } from "@/lib/template";
 import type { UploadQueue } from "@/lib/upload-queue";
-
-interface ZipUpload {
-  file: File;
-  fraction: number;
-  status: "uploading" | "done" | "error";
-  report: IngestReport | null;
-  error: string | null;
-}
 
 function defaultDatasetName(): string {
   return `Dataset ${new Date().toLocaleString("en-US", { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}`;
@@ -103,7 +99,8 @@ export function AutomaticJobForm() {
   const [prompt, setPrompt] = useState("");
   const [variations, setVariations] = useState(2);
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
-  const [includeOriginals, setIncludeOriginals] = useState(false);
+  const [includeOriginals, setIncludeOriginals] = useState<boolean | null>(null);
+  const [splits, setSplits] = useState<string[] | null>(null);
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
   const [priority, setPriority] = useState(0);
@@ -122,8 +119,8 @@ export function AutomaticJobForm() {
   const progressKey = useDebounced(`${totals.done}:${zip?.status ?? ""}`, 600);
 
   const summary = useQuery({
-    queryKey: ["dataset", dataset?.id, progressKey],
-    queryFn: () => api.dataset(dataset!.id),
+    queryKey: ["dataset", dataset?.id, progressKey, uploading],
+    queryFn: () => api.dataset(dataset!.id, !uploading),
     enabled: Boolean(dataset),
     placeholderData: (prev) => prev,
   });
@@ -148,7 +145,7 @@ export function AutomaticJobForm() {
       if (!sel.zip && sel.files.length === 0) {
         toast.error("No images found", {
           description: sel.skipped.length
-            ? `${plural(sel.skipped.length, "file")} skipped: only JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC and AVIF images are used.`
+            ? `${plural(sel.skipped.length, "file")} skipped: only images (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF) and label files (.txt, .json, .xml, .yaml) are used.`
             : "Choose a folder that contains images.",
         });
         return;
@@ -183,7 +180,8 @@ export function AutomaticJobForm() {
       }
       setLocalClasses((prev) => {
         const merged = new Map(prev.map((c) => [c.folder, c.count]));
-        for (const c of detectClasses(sel.files.map((f) => f.relPath))) {
+        const images = sel.files.map((f) => f.relPath).filter(isImagePath);
+        for (const c of detectClasses(images)) {
           merged.set(c.folder, (merged.get(c.folder) ?? 0) + c.count);
         }
         return [...merged.entries()].map(([folder, count]) => ({ folder, count }));
@@ -210,11 +208,22 @@ export function AutomaticJobForm() {
     setLocalClasses([]);
     setSkipped([]);
     setZip(null);
+    setSplits(null);
+    setIncludeOriginals(null);
   };
 
   const analysis = useMemo(() => analyzeTemplate(prompt, AUTOMATIC_VARIABLES), [prompt]);
   const selectedModel = models.data?.find((m) => m.id === settings.model);
 
+  const labels = stored?.labels ?? null;
+  const labelled = hasLabelDetail(labels);
+  // Only the chosen splits are varied (the estimate has the exact count).
+  const augmentedCount =
+    labelled && labels
+      ? labels.splits
+          .filter((s) => (splits ?? labels.default_splits).includes(s.name))
+          .reduce((sum, s) => sum + s.images, 0)
+      : itemCount;
   const parsedSeed = parseSeed(seed);
   const request: AutomaticJobCreate | null = useMemo(() => {
     if (!dataset || !settings.model) return null;
@@ -229,6 +238,7 @@ export function AutomaticJobForm() {
       model: settings.model,
       options: toJobOptions(settings),
       include_originals: includeOriginals,
+      splits,
       priority,
       max_cost: cap,
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
@@ -244,6 +254,7 @@ export function AutomaticJobForm() {
     prompt,
     variations,
     includeOriginals,
+    splits,
     priority,
     parsedSeed,
     classPrompts,
@@ -361,50 +372,7 @@ export function AutomaticJobForm() {
                   {itemCount > 0 ? ` · ${plural(itemCount, "image")} stored` : ""}
                 </p>
               ) : null}
-              {zip ? (
-                <div className="space-y-2 rounded-lg border p-3" aria-live="polite">
-                  <p className="flex items-center gap-2 text-sm font-medium">
-                    <FileArchive className="size-4 text-muted-foreground" aria-hidden />
-                    {zip.file.name}
-                    <span className="text-xs font-normal text-muted-foreground">
-                      {formatBytes(zip.file.size)}
-                    </span>
-                  </p>
-                  {zip.status === "uploading" ? (
-                    <Progress value={zip.fraction * 100} aria-label="ZIP upload progress" />
-                  ) : zip.status === "error" ? (
-                    <Alert variant="destructive">
-                      <AlertTitle>The ZIP could not be imported</AlertTitle>
-                      <AlertDescription>{zip.error}</AlertDescription>
-                    </Alert>
-                  ) : zip.report ? (
-                    <div className="space-y-2 text-sm">
-                      <p data-testid="upload-complete">
-                        Imported {plural(zip.report.accepted.length, "image")}
-                        {zip.report.errors.length
-                          ? `, ${plural(zip.report.errors.length, "file")} refused`
-                          : ""}
-                        .
-                      </p>
-                      {zip.report.errors.length ? (
-                        <ul
-                          aria-label="Refused files"
-                          className="max-h-40 space-y-1 overflow-auto rounded-md border bg-background p-2 text-xs"
-                        >
-                          {zip.report.errors.map((e) => (
-                            <li key={e.rel_path} className="flex gap-2">
-                              <span className="font-mono">{e.rel_path}</span>
-                              <span className="text-destructive">
-                                {fileErrorText(e.rel_path, e.message)}
-                              </span>
-                            </li>
-                          ))}
-                        </ul>
-                      ) : null}
-                    </div>
-                  ) : null}
-                </div>
-              ) : null}
+              {zip ? <ZipStatus zip={zip} /> : null}
               {queue && totals.files > 0 ? (
                 <UploadPanel queue={queue} totals={totals} version={version} />
               ) : null}
@@ -415,7 +383,9 @@ export function AutomaticJobForm() {
                   <span className="font-mono">{skipped[0]}</span>).
                 </p>
               ) : null}
-              {folders.length > 0 ? (
+              {labels && labelled ? (
+                <DatasetLabelsPanel labels={labels} splits={splits} onSplitsChange={setSplits} />
+              ) : folders.length > 0 ? (
                 <ClassChips
                   folders={folders}
                   source={stored && stored.item_count > 0 ? "server" : "local"}
@@ -478,7 +448,7 @@ export function AutomaticJobForm() {
                 </div>
                 <p id="variations-hint" className="pb-2 text-xs text-muted-foreground">
                   {itemCount > 0
-                    ? `${formatInt(itemCount)} images × ${variations} = ${formatInt(itemCount * variations)} new images`
+                    ? `${formatInt(augmentedCount)} images × ${variations} = ${formatInt(augmentedCount * variations)} new images`
                     : "1 to 100 per image."}
                 </p>
               </div>
@@ -499,7 +469,7 @@ export function AutomaticJobForm() {
                 </div>
                 <Switch
                   id="include-originals"
-                  checked={includeOriginals}
+                  checked={includeOriginals ?? labelled}
                   onCheckedChange={setIncludeOriginals}
                 />
               </div>
@@ -557,11 +527,19 @@ export function AutomaticJobForm() {
             error={estimate.error}
             waitingFor={waitingFor}
             extra={
-              uploading && itemCount > 0 ? (
-                <p className="text-xs text-muted-foreground">
-                  The estimate grows as the upload continues.
-                </p>
-              ) : null
+              <>
+                {estimate.data ? (
+                  <SplitEstimateList
+                    splits={estimate.data.splits ?? []}
+                    skipped={estimate.data.skipped_images ?? 0}
+                  />
+                ) : null}
+                {uploading && itemCount > 0 ? (
+                  <p className="text-xs text-muted-foreground">
+                    The estimate grows as the upload continues.
+                  </p>
+                ) : null}
+              </>
             }
           >
             <Button

@@ -9,7 +9,7 @@ import createClient from "openapi-fetch";
 import { networkError, toApiError } from "./errors";
 import { announceUnauthorized, API_BASE, downloadPost, uploadForm } from "./http";
 import type { paths } from "./schema";
-import type { IngestReport, JobCreate } from "./types";
+import type { IngestReport, JobCreate, ReviewRequest } from "./types";
 
 const client = createClient<paths>({
   baseUrl: "",
@@ -70,8 +70,13 @@ export const api = {
   models: () => unwrap(client.GET("/api/v1/models")),
 
   createDataset: (name: string) => unwrap(client.POST("/api/v1/datasets", { body: { name } })),
-  dataset: (id: string) =>
-    unwrap(client.GET("/api/v1/datasets/{dataset_id}", { params: { path: { dataset_id: id } } })),
+  /** `labels: false` while an upload runs: no reading of label files on every poll. */
+  dataset: (id: string, labels = true) =>
+    unwrap(
+      client.GET("/api/v1/datasets/{dataset_id}", {
+        params: { path: { dataset_id: id }, query: { labels } },
+      }),
+    ),
 
   /** Relative paths go both in each part's filename and in an aligned `paths` field. */
   uploadDatasetFiles: (
@@ -147,9 +152,32 @@ export const api = {
       }),
     ),
 
+  review: (id: string, body: ReviewRequest) =>
+    unwrap(
+      client.POST("/api/v1/jobs/{job_id}/review", {
+        ...jobPath(id),
+        body: { all_outputs: false, only_unreviewed: false, ...body },
+      }),
+    ),
+  regenerateEstimate: (id: string) =>
+    unwrap(client.GET("/api/v1/jobs/{job_id}/regenerate-rejected", jobPath(id))),
+  regenerateRejected: (id: string, expectedOutputs: number) =>
+    unwrap(
+      client.POST("/api/v1/jobs/{job_id}/regenerate-rejected", {
+        ...jobPath(id),
+        body: { expected_outputs: expectedOutputs },
+      }),
+    ),
+
   exportUrl: (
     id: string,
-    query: { batch_id?: string; succeeded_only?: boolean; include_originals?: boolean } = {},
+    query: {
+      batch_id?: string;
+      succeeded_only?: boolean;
+      include_originals?: boolean;
+      accepted_only?: boolean;
+      include_flagged?: boolean;
+    } = {},
   ) => withQuery(`${API_BASE}/jobs/${encodeURIComponent(id)}/export`, query),
   exportParts: (id: string) =>
     unwrap(client.GET("/api/v1/jobs/{job_id}/export/parts", jobPath(id))),

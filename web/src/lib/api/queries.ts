@@ -2,13 +2,20 @@
 "use client";
 
 import { useEffect, useMemo, useRef } from "react";
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  type InfiniteData,
+  useInfiniteQuery,
+  useMutation,
+  useQuery,
+  useQueryClient,
+} from "@tanstack/react-query";
 import { toast } from "sonner";
 
 import { api, type JobsQuery } from "./client";
 import { errorMessage } from "./errors";
-import type { JobDetail } from "./types";
+import type { JobDetail, OutputPage, ReviewRequest } from "./types";
 import { pollInterval } from "@/lib/jobs";
+import { type ReviewDecision, withReview } from "@/lib/review";
 
 export const keys = {
   health: ["health"] as const,
@@ -177,5 +184,57 @@ export function useSetPriority() {
     },
     onError: (err) =>
       toast.error("Could not change the priority", { description: errorMessage(err) }),
+  });
+}
+
+/**
+ * Accept / reject / clear outputs. The gallery updates at once (the cached pages
+ * are rewritten); the job's counts come back from the server.
+ */
+export function useReview(jobId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (body: ReviewRequest) => api.review(jobId, body),
+    onMutate: async (body) => {
+      if (!body.output_ids) return;
+      await qc.cancelQueries({ queryKey: keys.outputs(jobId) });
+      const ids = new Set(body.output_ids);
+      qc.setQueryData<InfiniteData<OutputPage>>(keys.outputs(jobId), (data) =>
+        data
+          ? {
+              ...data,
+              pages: data.pages.map((p) => ({
+                ...p,
+                items: withReview(p.items, ids, body.decision as ReviewDecision),
+              })),
+            }
+          : data,
+      );
+    },
+    onError: (err) => {
+      toast.error("The review was not saved", { description: errorMessage(err) });
+      void qc.invalidateQueries({ queryKey: keys.outputs(jobId) });
+    },
+    onSettled: (_data, _err, body) => {
+      void qc.invalidateQueries({ queryKey: keys.job(jobId) });
+      if (!body.output_ids) void qc.invalidateQueries({ queryKey: keys.outputs(jobId) });
+    },
+  });
+}
+
+/** Generate the rejected outputs again, for the count the user saw priced. */
+export function useRegenerateRejected(jobId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: (expected: number) => api.regenerateRejected(jobId, expected),
+    onSuccess: (result) => {
+      qc.setQueryData(keys.job(jobId), result.job);
+      void qc.invalidateQueries({ queryKey: ["jobs"] });
+      void qc.invalidateQueries({ queryKey: keys.outputs(jobId) });
+      toast.success(
+        `${result.requeued} rejected output${result.requeued === 1 ? "" : "s"} queued again`,
+      );
+    },
+    onError: (err) => toast.error("Nothing was queued", { description: errorMessage(err) }),
   });
 }

@@ -130,7 +130,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Item count and folders (classes) */
+        /**
+         * Item count, folders, and the labels found (format, classes, splits, problems)
+         * @description The labels are read again after an upload changed the dataset (a YOLO, COCO or VOC
+         *     dataset of thousands of images takes a moment once), then answered from a cache.
+         */
         get: operations["datasets-get_dataset"];
         put?: never;
         post?: never;
@@ -442,6 +446,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept or reject outputs
+         * @description By id, by quality flag, or both; only outputs with an image are reviewed.
+         */
+        post: operations["jobs-review_outputs"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/regenerate-rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The price of generating the rejected outputs again */
+        get: operations["jobs-regenerate_rejected_estimate"];
+        put?: never;
+        /**
+         * Generate the rejected outputs again (those slots only)
+         * @description Pass the `outputs` count the price was shown for as `expected_outputs`: when the
+         *     rejected set changed meanwhile the request is refused (409) instead of paying for
+         *     a different set. The old images are discarded.
+         */
+        post: operations["jobs-regenerate_rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/outputs/{output_id}": {
         parameters: {
             query?: never;
@@ -503,6 +550,8 @@ export interface paths {
         /**
          * Download the job (or a batch, or a part) as a ZIP
          * @description Streams while the job still runs: pending outputs appear in the manifests only.
+         *     A job on a labelled dataset (YOLO, COCO, VOC, or with splits) exports as that
+         *     dataset: every split, the originals and a label file for each output.
          */
         get: operations["export-export_job"];
         put?: never;
@@ -523,7 +572,8 @@ export interface paths {
         };
         /**
          * How a large export splits into parts
-         * @description Each part is a valid ZIP of at most `part_bytes` (BANANABATCH_EXPORT_PART_BYTES).
+         * @description Each part is a valid ZIP of at most `part_bytes` (BANANABATCH_EXPORT_PART_BYTES);
+         *     a labelled dataset is one part (a dataset cut in two would not load).
          */
         get: operations["export-list_export_parts"];
         put?: never;
@@ -637,9 +687,14 @@ export interface components {
             options?: components["schemas"]["JobOptionsIn"];
             /**
              * Include Originals
-             * @default false
+             * @description Put the source images in the export beside their variations. Default: yes for datasets with labels (YOLO, COCO, VOC) or splits, no otherwise.
              */
-            include_originals: boolean;
+            include_originals?: boolean | null;
+            /**
+             * Splits
+             * @description Which splits to augment; the others pass through to the export untouched. Default: the training split (every image when the dataset has no splits).
+             */
+            splits?: string[] | null;
             /**
              * Per Class Prompts
              * @description Top-level folder (class) -> prompt template for its images.
@@ -730,6 +785,47 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
+        /** DatasetLabelsOut */
+        DatasetLabelsOut: {
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "images" | "folders" | "yolo" | "coco" | "voc";
+            /** Task */
+            task: ("detect" | "segment" | "classify") | null;
+            /** Classes */
+            classes: components["schemas"]["LabelClassOut"][];
+            /** Splits */
+            splits: components["schemas"]["LabelSplitOut"][];
+            /**
+             * Default Splits
+             * @description Splits a job augments unless told otherwise.
+             */
+            default_splits: string[];
+            /**
+             * Unlabelled Count
+             * @description Images without a label file (YOLO/COCO/VOC).
+             */
+            unlabelled_count: number;
+            /**
+             * Unlabelled
+             * @description The first of them.
+             */
+            unlabelled: string[];
+            /** Problem Count */
+            problem_count: number;
+            /**
+             * Problem Images
+             * @description Images whose labels could not be read completely: exported as they came, never augmented.
+             */
+            problem_images: number;
+            /**
+             * Problems
+             * @description The first problems, one per file.
+             */
+            problems: components["schemas"]["LabelProblemOut"][];
+        };
         /** DatasetList */
         DatasetList: {
             /** Items */
@@ -764,6 +860,8 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /** @description What was found: format, classes, splits, images without labels and per-file problems (null for an empty dataset). */
+            labels?: components["schemas"]["DatasetLabelsOut"] | null;
         };
         /** DbHealth */
         DbHealth: {
@@ -834,6 +932,22 @@ export interface components {
              * @description Accepted, but worth knowing: a deprecated or unknown model, an unchecked key, a plan detail.
              */
             warnings: string[];
+            /**
+             * Label Format
+             * @description Automatic jobs: the dataset's format (yolo, coco, ...).
+             */
+            label_format?: string | null;
+            /**
+             * Splits
+             * @description Automatic jobs: which images of which split are varied.
+             */
+            splits?: components["schemas"]["SplitEstimate"][];
+            /**
+             * Skipped Images
+             * @description Images left out because their labels could not be read completely (exported as they came).
+             * @default 0
+             */
+            skipped_images: number;
         };
         /** ExecutorHealth */
         ExecutorHealth: {
@@ -881,6 +995,18 @@ export interface components {
              * @description Add the source images; the job's setting when omitted.
              */
             include_originals?: boolean | null;
+            /**
+             * Include Rejected
+             * @description Keep outputs rejected in review.
+             * @default false
+             */
+            include_rejected: boolean;
+            /**
+             * Include Flagged
+             * @description Labelled datasets: keep outputs flagged label-unsafe.
+             * @default false
+             */
+            include_flagged: boolean;
         };
         /** FileErrorOut */
         FileErrorOut: {
@@ -894,6 +1020,11 @@ export interface components {
             /** Message */
             message: string;
         };
+        /**
+         * Flag
+         * @enum {string}
+         */
+        Flag: "near_identical" | "near_duplicate" | "wrong_size" | "label_unsafe";
         /** FolderOut */
         FolderOut: {
             /**
@@ -967,6 +1098,11 @@ export interface components {
              * @description Dataset paths that held another image, now replaced by this upload.
              */
             replaced: components["schemas"]["ReplacedItemOut"][];
+            /**
+             * Label Files
+             * @description Label and metadata files kept with the dataset (YOLO .txt, data.yaml, COCO .json, VOC .xml); read with the images when the dataset is next looked at.
+             */
+            label_files?: string[];
         };
         /** IngestedFileOut */
         IngestedFileOut: {
@@ -1074,6 +1210,7 @@ export interface components {
             /** Batches */
             batches: components["schemas"]["BatchOut"][];
             remote: components["schemas"]["RemoteActivity"];
+            quality: components["schemas"]["QualityOut"];
             /**
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
@@ -1164,6 +1301,7 @@ export interface components {
             /** Batches */
             batches: components["schemas"]["BatchOut"][];
             remote: components["schemas"]["RemoteActivity"];
+            quality: components["schemas"]["QualityOut"];
         };
         /** JobList */
         JobList: {
@@ -1291,6 +1429,67 @@ export interface components {
             /** Finished At */
             finished_at: string | null;
         };
+        /** LabelBoxOut */
+        LabelBoxOut: {
+            /** Class Id */
+            class_id: number;
+            /**
+             * Bbox
+             * @description x1, y1, x2, y2 in pixels.
+             */
+            bbox: number[];
+        };
+        /** LabelClassOut */
+        LabelClassOut: {
+            /**
+             * Id
+             * @description 0-based class id used in exports (YOLO ids, VOC order).
+             */
+            id: number;
+            /** Name */
+            name: string;
+            /**
+             * Source Id
+             * @description The id the dataset used (e.g. COCO category id).
+             */
+            source_id: number | string;
+            /**
+             * Count
+             * @description Labelled objects (images for class folders).
+             */
+            count: number;
+        };
+        /** LabelProblemOut */
+        LabelProblemOut: {
+            /** Path */
+            path: string;
+            /**
+             * Code
+             * @description bad_label, bad_annotation, bad_yaml, orphan_label, ...
+             */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /** LabelSplitOut */
+        LabelSplitOut: {
+            /**
+             * Name
+             * @description The split's folder name; "" for images outside any split.
+             */
+            name: string;
+            /** Role */
+            role: ("train" | "val" | "test") | null;
+            /** Images */
+            images: number;
+            /**
+             * Labelled
+             * @description Images with a label file (or a class folder).
+             */
+            labelled: number;
+            /** Objects */
+            objects: number;
+        };
         /** LoginIn */
         LoginIn: {
             /** Password */
@@ -1390,6 +1589,20 @@ export interface components {
             /** Batch Prices */
             batch_prices: string;
         };
+        /** OutputFlagOut */
+        OutputFlagOut: {
+            flag: components["schemas"]["Flag"];
+            /**
+             * Label
+             * @description The flag in words, for a badge.
+             */
+            label: string;
+            /**
+             * Detail
+             * @description Why, with the measurement.
+             */
+            detail: string;
+        };
         /** OutputOut */
         OutputOut: {
             /** Id */
@@ -1456,6 +1669,31 @@ export interface components {
             source_image_url: string | null;
             /** Source Thumbnail Url */
             source_thumbnail_url: string | null;
+            /** Flags */
+            flags?: components["schemas"]["OutputFlagOut"][];
+            /** @default unreviewed */
+            review: components["schemas"]["ReviewState"];
+            /**
+             * Regenerations
+             * @description Times it was generated again.
+             * @default 0
+             */
+            regenerations: number;
+            /**
+             * Label Count
+             * @description Objects labelled in it (labelled datasets); null: no labels.
+             */
+            label_count?: number | null;
+            /**
+             * Labels
+             * @description Their boxes in this image's pixels (class names: job quality).
+             */
+            labels?: components["schemas"]["LabelBoxOut"][] | null;
+            /**
+             * Transform
+             * @description What was done to the source, step by step.
+             */
+            transform?: string[];
         };
         /** OutputPage */
         OutputPage: {
@@ -1499,6 +1737,82 @@ export interface components {
             /** Default Model */
             default_model: string;
             gemini_key: components["schemas"]["GeminiKeyHealth"];
+        };
+        /**
+         * QualityOut
+         * @description Quality flags and review state of a job's outputs (succeeded ones).
+         */
+        QualityOut: {
+            /**
+             * Flags
+             * @description Outputs carrying each flag.
+             */
+            flags: {
+                [key: string]: number;
+            };
+            /**
+             * Flagged
+             * @description Outputs with at least one flag.
+             */
+            flagged: number;
+            /**
+             * Review
+             * @description unreviewed / accepted / rejected.
+             */
+            review: {
+                [key: string]: number;
+            };
+            /**
+             * Label Format
+             * @description yolo, coco, voc, folders, images (automatic).
+             */
+            label_format: string | null;
+            /**
+             * Labelled
+             * @description Outputs carry labels (YOLO, COCO or VOC datasets).
+             */
+            labelled: boolean;
+            /**
+             * Splits
+             * @description Splits augmented; null when none exist.
+             */
+            splits: string[] | null;
+            /**
+             * Classes
+             * @description Class names by class id (labelled datasets).
+             */
+            classes?: string[];
+        };
+        /** RegenerateEstimateOut */
+        RegenerateEstimateOut: {
+            /**
+             * Outputs
+             * @description Rejected outputs that would be generated again.
+             */
+            outputs: number;
+            /** Price Per Image */
+            price_per_image: number;
+            /** Cost Usd */
+            cost_usd: number;
+        };
+        /** RegenerateIn */
+        RegenerateIn: {
+            /**
+             * Expected Outputs
+             * @description The count the user was shown with the price; refused when it changed.
+             */
+            expected_outputs?: number | null;
+        };
+        /** RegenerateOut */
+        RegenerateOut: {
+            /** Requeued */
+            requeued: number;
+            /**
+             * Cost Usd
+             * @description What generating them again is expected to cost.
+             */
+            cost_usd: number;
+            job: components["schemas"]["JobDetail"];
         };
         /**
          * RemoteActivity
@@ -1555,6 +1869,64 @@ export interface components {
             requeued: number;
             job: components["schemas"]["JobDetail"];
         };
+        /** ReviewCounts */
+        ReviewCounts: {
+            /**
+             * Unreviewed
+             * @default 0
+             */
+            unreviewed: number;
+            /**
+             * Accepted
+             * @default 0
+             */
+            accepted: number;
+            /**
+             * Rejected
+             * @default 0
+             */
+            rejected: number;
+        };
+        /**
+         * ReviewIn
+         * @description Which outputs to mark, and how. Only outputs with an image are reviewed.
+         */
+        ReviewIn: {
+            decision: components["schemas"]["ReviewState"];
+            /**
+             * Output Ids
+             * @description These outputs (of this job).
+             */
+            output_ids?: string[] | null;
+            /**
+             * Flags
+             * @description Outputs carrying any of these flags; [] means any flag at all. Combined with output_ids when both are given.
+             */
+            flags?: components["schemas"]["Flag"][] | null;
+            /**
+             * All Outputs
+             * @description Every output with an image (with only_unreviewed: the rest).
+             * @default false
+             */
+            all_outputs: boolean;
+            /**
+             * Only Unreviewed
+             * @description Leave outputs already accepted or rejected as they are.
+             * @default false
+             */
+            only_unreviewed: boolean;
+        };
+        /** ReviewOut */
+        ReviewOut: {
+            /** Updated */
+            updated: number;
+            review: components["schemas"]["ReviewCounts"];
+        };
+        /**
+         * ReviewState
+         * @enum {string}
+         */
+        ReviewState: "unreviewed" | "accepted" | "rejected";
         /**
          * SemiAutoJobCreate
          * @description Creative generation: shared reference images, prompts with counts split into runs.
@@ -1666,6 +2038,29 @@ export interface components {
             paid_twice_cost: number;
             /** Batch Calls */
             batch_calls: number;
+        };
+        /**
+         * SplitEstimate
+         * @description One split of a dataset and what the job does with it.
+         */
+        SplitEstimate: {
+            /**
+             * Name
+             * @description "" for images outside any split folder.
+             */
+            name: string;
+            /** Images */
+            images: number;
+            /**
+             * Augmented
+             * @description False: the split passes through untouched.
+             */
+            augmented: boolean;
+            /**
+             * Outputs
+             * @description Images generated from this split.
+             */
+            outputs: number;
         };
         /**
          * StatusCounts
@@ -1946,7 +2341,10 @@ export interface operations {
     };
     "datasets-get_dataset": {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Read the labels (again, when uploads changed the dataset). False answers without them: cheap to poll while an upload is still running. */
+                labels?: boolean;
+            };
             header?: never;
             path: {
                 /** @description Dataset id. */
@@ -2609,6 +3007,10 @@ export interface operations {
                 status?: components["schemas"]["OutputStatus"][] | null;
                 /** @description A source path or source asset id. */
                 source?: string | null;
+                /** @description Repeat to match several review states. */
+                review?: components["schemas"]["ReviewState"][] | null;
+                /** @description Outputs with any of these flags; "any" for any flag at all. */
+                flag?: (components["schemas"]["Flag"] | "any")[] | null;
             };
             header?: never;
             path: {
@@ -2626,6 +3028,110 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["OutputPage"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-review_outputs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReviewOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-regenerate_rejected_estimate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegenerateEstimateOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-regenerate_rejected": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["RegenerateIn"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RegenerateOut"];
                 };
             };
             /** @description Error (JSON body). */
@@ -2760,6 +3266,12 @@ export interface operations {
                 include_originals?: boolean | null;
                 /** @description 1-based part, see /export/parts. */
                 part?: number | null;
+                /** @description Only outputs accepted in review. */
+                accepted_only?: boolean;
+                /** @description Keep outputs rejected in review. */
+                include_rejected?: boolean;
+                /** @description Labelled datasets: keep outputs flagged label-unsafe (layout moved); they are left out by default. */
+                include_flagged?: boolean;
             };
             header?: never;
             path: {
@@ -2835,6 +3347,12 @@ export interface operations {
                 succeeded_only?: boolean;
                 /** @description Add the source images; the job's setting when omitted. */
                 include_originals?: boolean | null;
+                /** @description Only outputs accepted in review. */
+                accepted_only?: boolean;
+                /** @description Keep outputs rejected in review. */
+                include_rejected?: boolean;
+                /** @description Labelled datasets: keep outputs flagged label-unsafe (layout moved); they are left out by default. */
+                include_flagged?: boolean;
             };
             header?: never;
             path: {

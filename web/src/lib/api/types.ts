@@ -37,3 +37,12 @@ export type OutputOut = Schemas["OutputOut"];
 export type OutputPage = Schemas["OutputPage"];
 export type RetryOut = Schemas["RetryOut"];
 export type ExportParts = Schemas["ExportPartsOut"];
+export type DatasetLabels = Schemas["DatasetLabelsOut"];
+export type SplitEstimate = Schemas["SplitEstimate"];
+export type OutputFlag = Schemas["OutputFlagOut"];
+export type JobQuality = Schemas["QualityOut"];
+export type ReviewIn = Schemas["ReviewIn"];
+/** A review request as the UI builds it: the decision and whichever selectors it needs. */
+export type ReviewRequest = Pick<ReviewIn, "decision"> & Partial<Omit<ReviewIn, "decision">>;
+export type ReviewOut = Schemas["ReviewOut"];
+export type RegenerateEstimate = Schemas["RegenerateEstimateOut"];

@@ -1,0 +1,170 @@
+"""The worker's last step for every generated image, whatever the provider.
+
+Before the call, a dataset job that keeps its sources' frames (`fit_to_source`)
+asks for the model's aspect ratio closest to the source's. After it, the image is
+brought back to the source's size, the source's labels are carried into its
+frame (unless the provider moved them itself, as the classic provider does with
+albumentations), and the measurements behind the quality flags are taken: the
+server decides the flags, the worker (which has both images in memory) measures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from dataclasses import replace
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from bananabatch.contracts import OutputChecks, OutputTransform, SourceLabels
+from bananabatch.providers.base import GeneratedImage, GenerationRequest, ImageProvider
+from bananabatch.quality import measure
+from bananabatch.quality.fit import (
+    as_list,
+    fit_image,
+    fit_matrix,
+    map_labels,
+    nearest_aspect_ratio,
+    stretch_matrix,
+    warp,
+)
+
+log = logging.getLogger(__name__)
+
+_PIL_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+
+
+def _open(data: bytes) -> Image.Image:
+    with Image.open(io.BytesIO(data)) as opened:
+        img = ImageOps.exif_transpose(opened)
+        img.load()
+    return img.convert("RGB")
+
+
+def _source(request: GenerationRequest) -> Image.Image | None:
+    if not request.references:
+        return None
+    try:
+        return _open(request.references[0].data)
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None  # the provider reports an unreadable reference itself
+
+
+def prepare(request: GenerationRequest) -> GenerationRequest:
+    """With `fit_to_source`, ask for the listed aspect ratio closest to the source's."""
+    options = request.options
+    if not options.fit_to_source or options.aspect_ratio or not options.aspect_ratio_choices:
+        return request
+    if not request.references:
+        return request
+    try:
+        with Image.open(io.BytesIO(request.references[0].data)) as img:
+            size = ImageOps.exif_transpose(img).size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return request
+    choice = nearest_aspect_ratio(size, options.aspect_ratio_choices)
+    if choice is None:
+        return request
+    return replace(request, options=options.model_copy(update={"aspect_ratio": choice}))
+
+
+def _encode(img: Image.Image, mime_type: str) -> bytes:
+    fmt = _PIL_FORMAT.get(mime_type, "PNG")
+    buf = io.BytesIO()
+    extra: dict[str, int] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    img.save(buf, fmt, **extra)
+    return buf.getvalue()
+
+
+def _labels_frame(labels: SourceLabels, source: Image.Image) -> np.ndarray:
+    """3x3 from the labels' frame to the decoded source (the same size, normally)."""
+    return np.diag([source.width / labels.width, source.height / labels.height, 1.0])
+
+
+def finish(request: GenerationRequest, image: GeneratedImage) -> GeneratedImage:
+    """Fit, carry labels, measure. Advisory: bytes that do not decode as an image go
+    on as they are, unmeasured (the provider answers for what it returned)."""
+    try:
+        out = _open(image.data)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+        log.warning("output not measured: it does not decode as an image (%s)", exc)
+        return replace(image, reference_view=None)
+    source = _source(request)
+    transform = image.transform or OutputTransform()
+    steps = list(transform.steps)
+    data, labels, view = image.data, image.labels, image.reference_view
+    model_size = out.size
+    fitted = False
+    if source is not None and request.options.fit_to_source and out.size != source.size:
+        out = fit_image(out, source.size)
+        data = _encode(out, image.mime_type)
+        fitted = True
+        steps.append(
+            f"fitted the model's {model_size[0]}x{model_size[1]} to the source's "
+            f"{source.width}x{source.height}"
+        )
+    if fitted and source is not None and view is not None:
+        # a provider that moved the labels itself did so in its own frame
+        view = fit_image(view, out.size)
+        if labels is not None:
+            labels = map_labels(labels, fit_matrix(model_size, source.size), out.size)
+    matrix = None
+    if source is not None and view is None:
+        # The provider did not move the layout on purpose: the source is expected
+        # where the model frame puts it, stretched and (when fitted) cropped.
+        matrix = stretch_matrix(source.size, model_size)
+        if fitted:
+            matrix = fit_matrix(model_size, source.size) @ matrix
+        view = source if np.allclose(matrix, np.eye(3)) else warp(source, matrix, out.size)
+        if labels is None and request.labels is not None:
+            labels = map_labels(request.labels, matrix @ _labels_frame(request.labels, source),
+                                out.size)  # fmt: skip
+    transform = transform.model_copy(
+        update={
+            "steps": steps,
+            "model_size": model_size if fitted else transform.model_size,
+            "matrix": as_list(matrix) if matrix is not None else transform.matrix,
+        }
+    )
+    checks = _measure(request, out, source, view)
+    return replace(
+        image,
+        data=data,
+        width=out.width,
+        height=out.height,
+        labels=labels,
+        transform=transform,
+        reference_view=None,  # not needed past this point; keeps results small
+        checks=checks,
+    )
+
+
+def _measure(
+    request: GenerationRequest,
+    out: Image.Image,
+    source: Image.Image | None,
+    view: Image.Image | None,
+) -> OutputChecks:
+    digest = measure.phash(out)
+    values: dict[str, object] = {"phash": digest, "signature": measure.signature(out)}
+    if source is not None:
+        same_frame = fit_image(source, out.size)
+        values["source_distance"] = measure.hash_distance(measure.phash(same_frame), digest)
+        values["source_difference"] = round(measure.mean_difference(same_frame, out), 4)
+    keeps_layout = request.options.fit_to_source or request.labels is not None
+    if view is not None and keeps_layout:
+        layout = measure.compare_layout(view, out)
+        values["layout_similarity"] = layout.similarity
+        values["layout_shift"] = layout.shift
+        values["layout_confidence"] = layout.confidence
+    return OutputChecks.model_validate(values)
+
+
+async def generate_checked(provider: ImageProvider, request: GenerationRequest) -> GeneratedImage:
+    """`provider.generate` with the aspect ratio chosen for the source before the call
+    and `finish` after it (off the event loop: it decodes and resizes images)."""
+    asked = prepare(request)
+    image = await provider.generate(asked)
+    return await asyncio.to_thread(finish, asked, image)
