@@ -96,7 +96,8 @@ async def test_gemini_outputs_are_fitted_checked_and_flagged(
                 dataset_id=dataset_id, prompt="x", prompts_csv=csv, variations=2, model=MODEL
             ),
             storage=runtime.storage,
-        )
+            preflight=None,
+        ).job
     await _run(runtime, job.id)
 
     asked = {r.image_config.get("aspectRatio") for r in fake.requests if r.image_config}
@@ -160,7 +161,9 @@ async def test_a_wrong_aspect_ratio_is_flagged(
                 model=MODEL,
                 options=JobOptionsIn(aspect_ratio="16:9"),
             ),
-        )
+            preflight=None,
+            storage=runtime.storage,
+        ).job
     await _run(runtime, job.id)  # the fake answers at the reference's (square) size
     with runtime.session_factory() as s:
         details = s.scalars(

@@ -65,7 +65,8 @@ async def run_and_export(
             rt.catalog,
             AutomaticJobCreate(dataset_id=dataset_id, prompt=PROMPT, variations=2, seed=11, **job),  # type: ignore[arg-type]
             storage=rt.storage,
-        )
+            preflight=None,
+        ).job
     await rt.start()
     await asyncio.wait_for(rt.orchestrator.wait_for_jobs([created.id]), 120)
     await rt.orchestrator.stop()
@@ -248,6 +249,7 @@ async def test_chosen_splits_and_bad_labels_are_left_alone(
                 dataset_id=dataset_id, prompt="flip", variations=2, splits=["train", "val"]
             ),
             storage=runtime.storage,
+            preflight=None,
         )
     assert [(e.name, e.images, e.augmented, e.outputs) for e in est.splits] == [
         ("train", 3, True, 4),

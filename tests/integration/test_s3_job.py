@@ -26,11 +26,11 @@ from bananabatch.storage.keys import output_thumb_key
 from bananabatch.storage.s3 import S3Storage
 from tests.fakes.s3_server import PREFIX, S3Bucket
 from tests.imagegen import make_dataset
+from tests.integration.job_helpers import upload_folder
 from tests.integration.test_engine import (
     _assert_storage_matches_db,
     _outputs,
     _run,
-    _upload_folder,
     _upload_refs,
 )
 
@@ -49,7 +49,7 @@ async def test_automatic_classic_job_on_s3(
     s3_runtime: Runtime, s3_bucket: S3Bucket, tmp_path: Path
 ) -> None:
     make_dataset(tmp_path / "ds", {"cat": 4, "dog": 3})
-    dataset_id = _upload_folder(s3_runtime, tmp_path / "ds")
+    dataset_id = upload_folder(s3_runtime, tmp_path / "ds")
     with s3_runtime.session_factory() as s:
         job = job_service.create_job(
             s,
@@ -59,6 +59,7 @@ async def test_automatic_classic_job_on_s3(
                 dataset_id=dataset_id, prompt="{night|rain} photo of a {class}", variations=2
             ),
             preflight=s3_runtime.preflight,
+            storage=s3_runtime.storage,
         ).job
     assert job.total_outputs == 14
     await _run(s3_runtime, job.id, limit=120)
@@ -108,6 +109,7 @@ async def test_semi_auto_job_reads_its_references_from_s3(s3_runtime: Runtime) -
                 prompts=[SemiAutoPromptIn(prompt="a red car at night", count=6)],
             ),
             preflight=s3_runtime.preflight,
+            storage=s3_runtime.storage,
         ).job
     await _run(s3_runtime, job.id, limit=120)
     outputs = _outputs(s3_runtime, job.id)
