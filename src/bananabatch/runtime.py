@@ -33,7 +33,7 @@ from bananabatch.orchestrator.scheduler import Orchestrator
 from bananabatch.providers.gemini_preflight import GeminiPreflight
 from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
-from bananabatch.storage.local import LocalStorage
+from bananabatch.storage.factory import build_storage
 from bananabatch.tmpfiles import remove_stale_tmp
 from bananabatch.worker.pipeline import SlotSink, WorkerOptions, run_task
 
@@ -145,27 +145,6 @@ def _open_database(url: str) -> Engine:
             f"Cannot open the database {shown}: {type(reason).__name__}"
             + (f" ({first_line})" if first_line else "")
         ) from exc
-
-
-def build_storage(settings: Settings) -> Storage:
-    """The bucket when BANANABATCH_S3_BUCKET is set (checked reachable now, so a wrong
-    bucket, endpoint or missing credentials stop the start with a message), else the
-    `store` folder in the data dir."""
-    bucket = (settings.s3_bucket or "").strip()
-    if not bucket:
-        return LocalStorage(settings.data_dir / "store")
-    from bananabatch.storage.s3 import S3Storage  # boto3 loads only when S3 is configured
-
-    storage = S3Storage(
-        bucket,
-        prefix=settings.s3_prefix,
-        endpoint_url=settings.s3_endpoint_url,
-        region=settings.s3_region,
-    )
-    storage.check()
-    shown = f"{bucket}/{storage.prefix}" if storage.prefix else bucket
-    log.info("storage: S3 bucket %s at %s", shown, storage.where)
-    return storage
 
 
 def build_runtime(settings: Settings) -> Runtime:

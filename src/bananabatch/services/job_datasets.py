@@ -23,7 +23,7 @@ from bananabatch.errors import ValidationFailed
 from bananabatch.ingest.service import dataset_sources
 from bananabatch.services.job_requests import AutomaticJobCreate, JobCreate, SplitEstimate
 from bananabatch.storage.base import Storage
-from bananabatch.storage.local import LocalStorage
+from bananabatch.storage.factory import build_storage
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,9 @@ class DatasetChoice:
 
 
 def store_of(settings: Settings, storage: Storage | None) -> Storage:
-    """The runtime's storage; callers without a runtime (scripts, tests) use the embedded
-    engine's local store, the one `build_runtime` makes from the same settings."""
-    return storage if storage is not None else LocalStorage(settings.data_dir / "store")
+    """The runtime's storage; callers without a runtime (scripts, tests) get the one
+    `build_runtime` makes from the same settings (the bucket, when one is set)."""
+    return storage if storage is not None else build_storage(settings)
 
 
 def choose_sources(session: Session, storage: Storage, req: AutomaticJobCreate) -> DatasetChoice:
