@@ -2,7 +2,7 @@
 
 The web UI generates its TypeScript types from the OpenAPI schema built from
 these, so names are part of the contract. Job, output and dataset views are
-defined beside the queries that fill them (`services/queries.py`) and job
+defined beside the queries that fill them (`services/queries/`) and job
 creation requests in `services/job_requests.py`; both are re-exported here.
 """
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from bananabatch.cli_backends import Backend
+from bananabatch.cli.backends import Backend
 from bananabatch.datasets.schemas import DatasetLabelsOut
 from bananabatch.db.models import ReviewState
 from bananabatch.quality.flags import FLAG_LABELS, Flag

@@ -1,0 +1,5 @@
+"""`python -m bananabatch.cli`."""
+
+from bananabatch.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""`bananabatch jobs ...`: list, show and act on jobs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Column, Table
+
+from bananabatch.cli.app import LIST_WIDTH, console, errors_exit, jobs_app, open_backend, out
+from bananabatch.cli.options import OutOption
+from bananabatch.cli.run import finish
+from bananabatch.db.models import JobStatus
+from bananabatch.export.entries import ExportSelection
+
+
+@jobs_app.command("list")
+def jobs_list(
+    status: Annotated[str | None, typer.Option(help="Only jobs in this status.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=200)] = 50,
+) -> None:
+    """List jobs, newest first."""
+    with open_backend() as backend, errors_exit():
+        jobs = backend.list_jobs(status, limit)
+    id_width = max((len(j.id) for j in jobs.items), default=2)
+    table = Table(
+        Column("id", no_wrap=True, min_width=id_width),
+        "name",
+        "mode",
+        "model",
+        Column("status", no_wrap=True),
+        "progress",
+        "cost",
+    )
+    for job in jobs.items:
+        done = job.counts.total - job.counts.pending
+        table.add_row(
+            job.id,
+            job.name,
+            job.mode,
+            job.model,
+            job.status.value,
+            f"{done}/{job.counts.total}",
+            f"${job.cost_actual:.2f}",
+        )
+    # Like `docker ps`: never cut a cell (the id is what `jobs show` takes) to fit a narrow
+    # terminal or a pipe's 80 columns; a long line wraps in the terminal instead.
+    Console(width=max(out.width, LIST_WIDTH)).print(table)
+
+
+@jobs_app.command("show")
+def jobs_show(job_id: str) -> None:
+    """Show a job with its counts and batches."""
+    with open_backend() as backend, errors_exit():
+        job = backend.detail(job_id)
+    c = job.counts
+    out.print(f"[bold]{job.name}[/bold] ({job.id})")
+    out.print(
+        f"mode {job.mode} · model {job.model} · status {job.status.value} · priority {job.priority}"
+    )
+    out.print(
+        f"pending {c.pending}, succeeded {c.succeeded}, failed {c.failed}, blocked {c.blocked}, "
+        f"cancelled {c.cancelled}, total {c.total} · cost ${job.cost_actual:.2f} "
+        f"of ~${job.cost_estimate:.2f}"
+    )
+    r = job.remote
+    if r.queued or r.running or r.avg_delay_ms is not None:
+        waited = ""
+        if r.oldest_queued_since is not None:
+            age = (datetime.now(UTC) - r.oldest_queued_since).total_seconds()
+            waited = f" (oldest waiting {age / 60:.0f} min)"
+        timings = (
+            f" · mean queue wait {r.avg_delay_ms / 1000:.1f} s, run {r.avg_execution_ms / 1000:.1f} s"
+            if r.avg_delay_ms is not None and r.avg_execution_ms is not None
+            else ""
+        )
+        out.print(f"executor: {r.queued} task(s) queued{waited}, {r.running} running{timings}")
+    for batch in job.batches:
+        out.print(
+            f"  batch {batch.position + 1}: {batch.name} "
+            f"({batch.counts.succeeded}/{batch.count} succeeded)"
+        )
+
+
+def _act(job_id: str, action: str, message: str) -> None:
+    with open_backend() as backend, errors_exit():
+        n = backend.act(job_id, action)
+    console.print(message.format(job_id=job_id, n=n))
+
+
+@jobs_app.command("budget")
+def jobs_budget(
+    job_id: str,
+    max_cost: Annotated[
+        float | None, typer.Option(min=0.01, help="The job's new cap in USD; omit to remove it.")
+    ] = None,
+) -> None:
+    """Change a job's budget cap; raising it releases a job held at its cap."""
+    with open_backend() as backend, errors_exit():
+        detail = backend.set_budget(job_id, max_cost)
+    cap = f"${detail.max_cost:.2f}" if detail.max_cost is not None else "no cap"
+    console.print(
+        f"Job {job_id}: {cap}, ${detail.cost_actual:.2f} spent, now {detail.status.value}."
+    )
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: str) -> None:
+    """Cancel a job (what has not started is never paid for)."""
+    _act(job_id, "cancel", "Job {job_id} cancelled")
+
+
+@jobs_app.command("pause")
+def jobs_pause(job_id: str) -> None:
+    """Pause a job: nothing new is dispatched until it is resumed."""
+    _act(job_id, "pause", "Job {job_id} paused")
+
+
+@jobs_app.command("retry")
+def jobs_retry(job_id: str, out_path: OutOption = None) -> None:
+    """Queue a job's failed outputs again and wait for them."""
+    with open_backend() as backend:
+        with errors_exit():
+            backend.ensure_can_run()
+            n = backend.act(job_id, "retry")
+        console.print(f"{n} failed output(s) queued again")
+        finish(backend, job_id, out_path)
+
+
+@jobs_app.command("resume")
+def jobs_resume(job_id: str, out_path: OutOption = None) -> None:
+    """Continue an interrupted or paused job and wait for it to finish."""
+    with open_backend() as backend:
+        with errors_exit():
+            backend.ensure_can_run()
+            if backend.detail(job_id).status == JobStatus.paused:
+                backend.act(job_id, "resume")
+        finish(backend, job_id, out_path)
+
+
+@jobs_app.command("export")
+def jobs_export(
+    job_id: str,
+    dest: Annotated[Path, typer.Argument(help="A folder or a .zip file.")],
+    accepted_only: Annotated[
+        bool, typer.Option("--accepted-only", help="Only outputs accepted in review.")
+    ] = False,
+    include_flagged: Annotated[
+        bool,
+        typer.Option("--include-flagged", help="Keep label-unsafe outputs in a labelled export."),
+    ] = False,
+) -> None:
+    """Export a job's results (works while it runs: pending outputs are in the manifest).
+    A job on a YOLO, COCO or VOC dataset exports as that dataset, labels included."""
+    selection = ExportSelection(accepted_only=accepted_only, include_flagged=include_flagged)
+    with open_backend() as backend, errors_exit():
+        n = backend.export(job_id, dest, selection)
+    console.print(f"Wrote {dest} ({n} files)")

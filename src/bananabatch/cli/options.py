@@ -1,0 +1,25 @@
+"""Option types shared by several commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+MaxCostOption = Annotated[
+    float | None,
+    typer.Option(
+        min=0.01,
+        help="Most this job may spend (USD); it stops there (exit 5) with what it made.",
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write results to a folder, or to a .zip file.")
+]
+ModelOption = Annotated[str | None, typer.Option(help="Model id (see `bananabatch models`).")]
+SeedOption = Annotated[int | None, typer.Option(help="Seed for reproducible prompts and images.")]
+AspectOption = Annotated[str | None, typer.Option("--aspect-ratio", help='e.g. "1:1", "16:9".')]
+SizeOption = Annotated[str | None, typer.Option("--image-size", help='e.g. "1K", "2K".')]
+FormatOption = Annotated[str, typer.Option("--format", help="png, jpeg or webp.")]
+PriorityOption = Annotated[int, typer.Option(help="Higher runs first.")]

@@ -1,0 +1,108 @@
+"""Read side: the views of jobs, batches, outputs and datasets the API answers with.
+
+Every function runs a fixed number of queries whatever the page size (counts by
+status come from one GROUP BY, never one query per job), and the cheap
+`*_etag` functions let pollers get a 304 without building anything.
+"""
+
+from bananabatch.services.queries.datasets import (
+    list_dataset_items,
+    list_datasets,
+)
+from bananabatch.services.queries.jobs import (
+    counts_by_job,
+    get_job,
+    job_detail,
+    job_etag,
+    job_list_etag,
+    list_jobs,
+    queue_positions,
+    summary_fields,
+)
+from bananabatch.services.queries.outputs import (
+    get_output,
+    list_outputs,
+    output_out,
+    output_with_flags,
+)
+from bananabatch.services.queries.paging import (
+    asset_image_url,
+    asset_thumbnail_url,
+    check_limit,
+    check_offset,
+    decode_cursor,
+    encode_cursor,
+    etag_of,
+)
+from bananabatch.services.queries.views import (
+    API_PREFIX,
+    MAX_OFFSET,
+    MAX_PAGE,
+    QUEUED_JOB_STATUSES,
+    BatchOut,
+    DatasetItemOut,
+    DatasetItemPage,
+    DatasetList,
+    DatasetOut,
+    JobDetail,
+    JobList,
+    JobOptionsOut,
+    JobSummary,
+    LabelBoxOut,
+    OutputFlagOut,
+    OutputOut,
+    OutputPage,
+    QualityOut,
+    RemoteActivity,
+    StatusCounts,
+    UtcDateTime,
+    as_utc,
+    to_naive_utc,
+)
+
+__all__ = [
+    "API_PREFIX",
+    "MAX_OFFSET",
+    "MAX_PAGE",
+    "QUEUED_JOB_STATUSES",
+    "BatchOut",
+    "DatasetItemOut",
+    "DatasetItemPage",
+    "DatasetList",
+    "DatasetOut",
+    "JobDetail",
+    "JobList",
+    "JobOptionsOut",
+    "JobSummary",
+    "LabelBoxOut",
+    "OutputFlagOut",
+    "OutputOut",
+    "OutputPage",
+    "QualityOut",
+    "RemoteActivity",
+    "StatusCounts",
+    "UtcDateTime",
+    "as_utc",
+    "asset_image_url",
+    "asset_thumbnail_url",
+    "check_limit",
+    "check_offset",
+    "counts_by_job",
+    "decode_cursor",
+    "encode_cursor",
+    "etag_of",
+    "get_job",
+    "get_output",
+    "job_detail",
+    "job_etag",
+    "job_list_etag",
+    "list_dataset_items",
+    "list_datasets",
+    "list_jobs",
+    "list_outputs",
+    "output_out",
+    "output_with_flags",
+    "queue_positions",
+    "summary_fields",
+    "to_naive_utc",
+]

@@ -1,0 +1,257 @@
+"""The read models the API answers with (jobs, batches, outputs, datasets), and the
+UTC conventions they follow. They live beside the queries that fill them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from bananabatch.db.models import (
+    JobStatus,
+    OutputStatus,
+    ReviewState,
+)
+from bananabatch.quality.flags import Flag
+
+API_PREFIX = "/api/v1"
+QUEUED_JOB_STATUSES = (JobStatus.queued, JobStatus.running)
+MAX_PAGE = 500
+MAX_OFFSET = 2**31 - 1
+"""Largest list offset or cursor position accepted (far past any real list)."""
+
+
+def as_utc(value: datetime) -> datetime:
+    """The DB stores naive UTC; answer with an explicit zone so browsers do not guess."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(as_utc)]
+
+
+def to_naive_utc(value: datetime) -> datetime:
+    """A client's timestamp as the DB stores it (naive UTC).
+
+    A time at the very edge of the calendar (0001-01-01 in UTC+14) has no UTC
+    equivalent; it is clamped instead of overflowing into a 500.
+    """
+    if not value.tzinfo:
+        return value
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        return datetime.min if value.year == datetime.min.year else datetime.max
+
+
+# ---- DTOs ------------------------------------------------------------------------------
+
+
+class StatusCounts(BaseModel):
+    """Outputs by status; `total` is their sum."""
+
+    pending: int = 0
+    succeeded: int = 0
+    blocked: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    total: int = 0
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, int]]) -> StatusCounts:
+        values: dict[str, int] = {s.value: 0 for s in OutputStatus}
+        for status, n in pairs:
+            values[str(status)] = values.get(str(status), 0) + int(n)
+        known = {k: v for k, v in values.items() if k in cls.model_fields}
+        return cls(**known, total=sum(values.values()))
+
+    @property
+    def done(self) -> int:
+        return self.total - self.pending
+
+    @property
+    def progress(self) -> float:
+        return round(self.done / self.total, 4) if self.total else 0.0
+
+
+class JobOptionsOut(BaseModel):
+    aspect_ratio: str | None = None
+    image_size: str | None = None
+    output_format: Literal["png", "jpeg", "webp"] = "png"
+
+
+class BatchOut(BaseModel):
+    id: str
+    position: int
+    name: str
+    slug: str
+    prompt: str
+    count: int
+    counts: StatusCounts
+    progress: float = Field(ge=0.0, le=1.0)
+
+
+class JobSummary(BaseModel):
+    id: str
+    mode: Literal["automatic", "semi_auto"]
+    name: str
+    status: JobStatus
+    provider: str
+    model: str
+    priority: int
+    total_outputs: int
+    total_tasks: int
+    counts: StatusCounts
+    progress: float = Field(ge=0.0, le=1.0, description="Outputs in a final state / total.")
+    cost_estimate: float
+    cost_actual: float
+    max_cost: float | None = Field(description="The job's budget cap (USD), if any.")
+    hold_reason: str | None = Field(
+        description="Why the orchestrator paused the job (a budget cap), with what to do."
+    )
+    error: str | None
+    revision: int
+    queue_position: int | None = Field(
+        description="1-based rank among queued/running jobs (priority, then age); null otherwise."
+    )
+    dataset_id: str | None
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+    started_at: UtcDateTime | None
+    finished_at: UtcDateTime | None
+
+
+class RemoteActivity(BaseModel):
+    """Where the job's tasks stand at the executor (RunPod's queue can be slow to start)."""
+
+    queued: int = Field(description="Tasks sent and waiting in the executor's queue.")
+    running: int = Field(description="Tasks sent and running.")
+    oldest_queued_since: UtcDateTime | None = Field(
+        description="When the longest-waiting queued task was sent."
+    )
+    avg_delay_ms: int | None = Field(description="Mean time finished tasks waited in the queue.")
+    avg_execution_ms: int | None = Field(description="Mean time finished tasks ran.")
+
+
+class QualityOut(BaseModel):
+    """Quality flags and review state of a job's outputs (succeeded ones)."""
+
+    flags: dict[str, int] = Field(description="Outputs carrying each flag.")
+    flagged: int = Field(description="Outputs with at least one flag.")
+    review: dict[str, int] = Field(description="unreviewed / accepted / rejected.")
+    label_format: str | None = Field(description="yolo, coco, voc, folders, images (automatic).")
+    labelled: bool = Field(description="Outputs carry labels (YOLO, COCO or VOC datasets).")
+    splits: list[str] | None = Field(description="Splits augmented; null when none exist.")
+    classes: list[str] = Field(
+        default_factory=list, description="Class names by class id (labelled datasets)."
+    )
+
+
+class JobDetail(JobSummary):
+    seed: int
+    options: JobOptionsOut
+    spec: dict[str, Any] = Field(description="The creation request as it was given.")
+    reference_asset_ids: list[str]
+    include_originals: bool
+    batches: list[BatchOut]
+    remote: RemoteActivity
+    quality: QualityOut
+
+
+class JobList(BaseModel):
+    items: list[JobSummary]
+    total: int
+    server_time: UtcDateTime = Field(
+        description="Pass it back as `updated_since` to get only jobs changed after this answer."
+    )
+
+
+class OutputFlagOut(BaseModel):
+    flag: Flag
+    label: str = Field(description="The flag in words, for a badge.")
+    detail: str = Field(description="Why, with the measurement.")
+
+
+class LabelBoxOut(BaseModel):
+    class_id: int
+    bbox: list[float] = Field(min_length=4, max_length=4, description="x1, y1, x2, y2 in pixels.")
+
+
+class OutputOut(BaseModel):
+    id: str
+    job_id: str
+    batch_id: str
+    task_id: str
+    position: int
+    run_index: int
+    variation: int
+    source_path: str | None
+    source_asset_id: str | None
+    archive_path: str
+    prompt: str
+    model: str
+    seed: int
+    attempt: int
+    status: OutputStatus
+    error_kind: str | None
+    error: str | None
+    mime_type: str | None
+    width: int | None
+    height: int | None
+    cost: float
+    duration_ms: int | None
+    created_at: UtcDateTime
+    finished_at: UtcDateTime | None
+    image_url: str | None = Field(description="Set once the image exists.")
+    thumbnail_url: str | None
+    source_image_url: str | None = Field(description="The original (automatic mode).")
+    source_thumbnail_url: str | None
+    flags: list[OutputFlagOut] = Field(default_factory=list)
+    review: ReviewState = ReviewState.unreviewed
+    regenerations: int = Field(default=0, description="Times it was generated again.")
+    label_count: int | None = Field(
+        default=None, description="Objects labelled in it (labelled datasets); null: no labels."
+    )
+    labels: list[LabelBoxOut] | None = Field(
+        default=None, description="Their boxes in this image's pixels (class names: job quality)."
+    )
+    transform: list[str] = Field(
+        default_factory=list, description="What was done to the source, step by step."
+    )
+
+
+class OutputPage(BaseModel):
+    items: list[OutputOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end."
+    )
+
+
+class DatasetOut(BaseModel):
+    id: str
+    name: str
+    item_count: int
+    created_at: UtcDateTime
+
+
+class DatasetList(BaseModel):
+    items: list[DatasetOut]
+
+
+class DatasetItemOut(BaseModel):
+    id: int
+    asset_id: str
+    rel_path: str
+    folder: str
+    width: int
+    height: int
+    size_bytes: int
+    mime_type: str
+    image_url: str
+    thumbnail_url: str
+
+
+class DatasetItemPage(BaseModel):
+    items: list[DatasetItemOut]
+    next_cursor: str | None
