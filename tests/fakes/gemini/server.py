@@ -20,12 +20,17 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+from tests.fakes.gemini.batch import BatchControls, BatchStore
+from tests.fakes.gemini.batch_routes import RawReply, Reply
+from tests.fakes.gemini.batch_routes import route as batch_route
 from tests.fakes.gemini.content import content_marker, from_reference
 from tests.fakes.gemini.faults import Fault, Script, faults_from_markers
+from tests.fakes.gemini.files import FileStore
 from tests.fakes.gemini.models import (
     DEFAULT_MODELS,
     MODELS_PATH_RE,
@@ -92,6 +97,12 @@ class FakeGeminiServer:
         self._in_flight = 0
         self.max_in_flight = 0
         """The most generateContent calls the server was answering at once."""
+        self.files = FileStore()
+        self.batch_controls = BatchControls()
+        self.batches = BatchStore(self.files, self.batch_controls)
+        self.downloads = 0
+        """Result-file downloads asked for (answered or failed)."""
+        self._clock_offset = timedelta(0)
 
     # ---------------------------------------------------------- lifecycle ----
 
@@ -142,9 +153,19 @@ class FakeGeminiServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def now(self) -> datetime:
+        """The fake's clock (Files expire after 48 h of it); `advance` moves it."""
+        return datetime.now(UTC) + self._clock_offset
+
+    def advance(self, delta: timedelta) -> None:
+        self._clock_offset += delta
+
     def reset(self) -> None:
-        """Forget scripted faults, recorded requests and marker counters."""
+        """Forget scripted faults, recorded requests, marker counters, files and batches."""
         self.script.clear()
+        self.files.clear()
+        self.batches.clear()
+        self.downloads = 0
         with self._lock:
             self._records.clear()
             self._marker_calls.clear()
@@ -207,10 +228,8 @@ class FakeGeminiServer:
         if seconds > 0:
             self._stopping.wait(seconds)
 
-    def handle(
-        self, method: str, path: str, headers: dict[str, str], raw: bytes
-    ) -> tuple[int, dict[str, Any]]:
-        """One HTTP exchange -> (status, JSON body). Runs on a handler thread."""
+    def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> Reply:
+        """One HTTP exchange -> (status, JSON body) or a raw reply. Runs on a handler thread."""
         route, _, query = path.partition("?")
         with self._lock:
             self._hits[f"{method} {route}"] += 1
@@ -222,6 +241,9 @@ class FakeGeminiServer:
             if refusal is not None:
                 return refusal[0], refusal[1]
             return self._models(models_route.group("version"), models_route.group("model"), params)
+        batch_reply = batch_route(self, method, route, params, headers, raw, api_key)
+        if batch_reply is not None:
+            return batch_reply
         match = GENERATE_PATH_RE.match(route)
         if method != "POST" or match is None:
             return error_body(404, f"Method or path not found: {method} {route}")
@@ -238,27 +260,43 @@ class FakeGeminiServer:
         finally:
             with self._lock:
                 self._in_flight -= 1
-        self._record(
-            RecordedRequest(
-                api_version=parsed.api_version,
-                model=parsed.model,
-                api_key=api_key,
-                prompt=parsed.prompt,
-                seed=parsed.seed,
-                reference_mime_types=[mime for mime, _ in parsed.references],
-                reference_sizes=[image_size(data) for _, data in parsed.references],
-                reference_sha256=[
-                    hashlib.sha256(data).hexdigest() for _, data in parsed.references
-                ],
-                image_config=parsed.image_config,
-                response_modalities=parsed.response_modalities,
-                body=parsed.body,
-                status=status,
-                outcome=outcome,
-                headers=dict(headers),
-            )
-        )
+        self._record(self._recorded(parsed, api_key, status, outcome, dict(headers)))
         return status, body
+
+    def generate_line(
+        self, model: str, request: dict[str, Any], api_key: str | None
+    ) -> tuple[int, dict[str, Any], str]:
+        """One Batch API line, generated exactly like a `generateContent` call (and
+        recorded with the header `x-fake-route: batch`)."""
+        try:
+            parsed = parse_body("v1beta", model, json.dumps(request).encode())
+        except BadRequest as exc:
+            status, body = error_body(exc.status, exc.message)
+            return status, body, "bad_request"
+        status, body, outcome = self._answer(parsed, api_key)
+        self._record(self._recorded(parsed, api_key, status, outcome, {"x-fake-route": "batch"}))
+        return status, body, outcome
+
+    @staticmethod
+    def _recorded(
+        parsed: Parsed, api_key: str | None, status: int, outcome: str, headers: dict[str, str]
+    ) -> RecordedRequest:
+        return RecordedRequest(
+            api_version=parsed.api_version,
+            model=parsed.model,
+            api_key=api_key,
+            prompt=parsed.prompt,
+            seed=parsed.seed,
+            reference_mime_types=[mime for mime, _ in parsed.references],
+            reference_sizes=[image_size(data) for _, data in parsed.references],
+            reference_sha256=[hashlib.sha256(data).hexdigest() for _, data in parsed.references],
+            image_config=parsed.image_config,
+            response_modalities=parsed.response_modalities,
+            body=parsed.body,
+            status=status,
+            outcome=outcome,
+            headers=headers,
+        )
 
     def _refuse_key(self, api_key: str | None) -> Answer | None:
         """Google's answer to a missing, invalid or blocked key; None for a good key."""
@@ -426,15 +464,19 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
-            status, body = self.fake.handle(self.command, self.path, headers, raw)
+            reply = self.fake.handle(self.command, self.path, headers, raw)
         except Exception:  # a bug in the fake must show up as a 500, not a hung client
             log.exception("fake Gemini failed on %s %s", self.command, self.path)
-            status, body = error_body(500, "fake server bug; see the test log")
-        payload = json.dumps(body).encode()
+            reply = error_body(500, "fake server bug; see the test log")
+        if not isinstance(reply, RawReply):
+            reply = RawReply(reply[0], json.dumps(reply[1]).encode())
+        payload = reply.body
         try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
         except OSError:  # the client gave up (timeout) or the server is stopping
