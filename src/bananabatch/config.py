@@ -110,6 +110,24 @@ class Settings(BaseSettings):
     gemini_preflight_ttl_seconds: float = Field(
         default=300.0, ge=0.0, description="How long a preflight verdict is reused."
     )
+    batch_max_lines: int = Field(
+        default=200, ge=1, le=5000, description="Batch API: most output slots in one batch."
+    )
+    batch_gather_seconds: float = Field(
+        default=2.0, ge=0.0, description="Batch API: tasks claimed within this share a batch."
+    )
+    batch_poll_seconds: float = Field(
+        default=60.0, gt=0.0, description="Batch API: how often a waiting batch is asked about."
+    )
+    batch_download_retry_seconds: float = Field(
+        default=30.0, gt=0.0, description="Batch API: first wait after a failed result download."
+    )
+    batch_download_attempts: int = Field(
+        default=14,
+        ge=1,
+        description="Batch API: downloads tried (waits doubling up to 30 min, about 6 h in all) "
+        "before a batch's results count as lost and its outputs are queued again.",
+    )
 
     runpod_api_key: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("RUNPOD_API_KEY", "BANANABATCH_RUNPOD_API_KEY")

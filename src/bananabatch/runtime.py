@@ -21,7 +21,10 @@ from bananabatch.db.migrate import upgrade
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.errors import ServiceUnavailable, ValidationFailed
 from bananabatch.executors.base import Executor
+from bananabatch.executors.gemini_batch import BatchTuning, GeminiBatchExecutor
+from bananabatch.executors.gemini_batch_records import BatchRecords
 from bananabatch.executors.local import LocalExecutor
+from bananabatch.executors.routing import RoutingExecutor
 from bananabatch.executors.runpod import RunPodExecutor
 from bananabatch.executors.signing import TransportSigner
 from bananabatch.executors.transport import (
@@ -34,7 +37,7 @@ from bananabatch.providers.gemini_preflight import GeminiPreflight
 from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.factory import build_storage
-from bananabatch.tmpfiles import remove_stale_tmp
+from bananabatch.tmpfiles import remove_stale_tmp, tmp_root
 from bananabatch.worker.pipeline import SlotSink, WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
@@ -120,6 +123,31 @@ def build_executor(
     return LocalExecutor(runner, max_in_flight=settings.resolved_concurrency)
 
 
+def build_batch_executor(
+    settings: Settings, session_factory: sessionmaker[Session], storage: Storage
+) -> GeminiBatchExecutor | None:
+    """The Gemini Batch API route, when this server has a Gemini key."""
+    if not settings.gemini_configured or settings.gemini_api_key is None:
+        return None
+    tmp = tmp_root(settings.data_dir)
+    tmp.mkdir(parents=True, exist_ok=True)
+    return GeminiBatchExecutor(
+        records=BatchRecords(session_factory),
+        store=storage,
+        api_key=settings.gemini_api_key.get_secret_value(),
+        base_url=settings.gemini_base_url,
+        api_version=settings.gemini_api_version,
+        tuning=BatchTuning(
+            max_lines=settings.batch_max_lines,
+            gather_seconds=settings.batch_gather_seconds,
+            poll_seconds=settings.batch_poll_seconds,
+            download_retry_seconds=settings.batch_download_retry_seconds,
+            download_attempts=settings.batch_download_attempts,
+        ),
+        tmp_dir=tmp,
+    )
+
+
 def _open_database(url: str) -> Engine:
     """Migrate and connect, or say in words which setting is wrong (never a traceback,
     never the password)."""
@@ -161,7 +189,8 @@ def build_runtime(settings: Settings) -> Runtime:
     catalog = load_catalog()
     providers = ProviderPool(settings)
     signer = build_signer(settings)
-    executor = build_executor(settings, providers, storage, signer)
+    standard = build_executor(settings, providers, storage, signer)
+    executor = RoutingExecutor(standard, build_batch_executor(settings, session_factory, storage))
     builder: PayloadBuilder = (
         LocalPayloadBuilder()
         if executor.name == "local"

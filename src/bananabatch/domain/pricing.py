@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bananabatch.catalog import ModelInfo, load_catalog
+from bananabatch.contracts import Route
 from bananabatch.domain.planning import Plan
 from bananabatch.domain.spend import output_estimate
 from bananabatch.errors import ValidationFailed
@@ -75,18 +76,20 @@ def estimate_plan(
     warnings: Sequence[str] = (),
     *,
     references: int = 0,
+    route: Route = "standard",
 ) -> Estimate:
     """Outputs, tasks and cost of `plan` on `model`; warnings are the caller's plus the plan's.
 
     The cost is the images plus their input tokens (prompt and `references` images per
-    call), priced like the spend ledger prices the calls, so the two agree."""
-    price = model.price_for(image_size)
+    call), priced like the spend ledger prices the calls, so the two agree. `cost_usd` is
+    on the job's `route`; `batch_cost_usd` always on the Batch API's, for the form."""
+    price = model.price_for(image_size, batch=route == "batch")
     outputs = plan.total_outputs
     merged = tuple(dict.fromkeys([*warnings, *plan.warnings]))
-    cost = sum(
-        output_estimate(model, image_size, out.prompt, references, "standard")
-        for out in plan.outputs()
-    )
+    cost = batch = 0.0
+    for out in plan.outputs():
+        cost += output_estimate(model, image_size, out.prompt, references, route)
+        batch += output_estimate(model, image_size, out.prompt, references, "batch")
     return Estimate(
         outputs=outputs,
         tasks=plan.total_tasks,
@@ -97,7 +100,7 @@ def estimate_plan(
         model_known=model.known,
         warnings=merged,
         image_size=model.effective_image_size(image_size),
-        batch_cost_usd=batch_cost(model, image_size, outputs),
+        batch_cost_usd=_usd(batch),
         batch_price_per_image=batch_output_cost(model, image_size),
     )
 

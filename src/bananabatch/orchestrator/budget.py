@@ -64,7 +64,7 @@ class BudgetGuard:
     def unit(self, job: Job) -> float:
         """Worst-case USD of one output of `job` in one dispatch."""
         model, _ = self.catalog.resolve(job.model)
-        image = model.price_for(job.options.get("image_size"))
+        image = model.price_for(job.options.get("image_size"), batch=job.route == "batch")
         average = (job.cost_estimate or 0.0) / max(job.total_outputs or 1, 1)
         return max(image, average) * WORST_CASE_MARGIN
 

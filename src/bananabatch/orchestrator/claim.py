@@ -30,7 +30,7 @@ from bananabatch.db.models import (
 )
 from bananabatch.db.session import session_scope
 from bananabatch.errors import BananaBatchError
-from bananabatch.executors.transport import PayloadBuilder, StoredImage
+from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder, StoredImage
 from bananabatch.orchestrator.budget import BudgetGuard, hold, release_daily_holds
 from bananabatch.orchestrator.settle import Settler, refresh_job
 
@@ -87,6 +87,7 @@ class Claimer:
     ) -> None:
         self._sf = session_factory
         self._builder = builder
+        self._local_builder = LocalPayloadBuilder()
         self._settler = settler
         self._executor_name = executor_name
         self._catalog = catalog
@@ -194,6 +195,7 @@ class Claimer:
                 for o in outputs
             ],
             labels=task_labels(s, job, task.source_path),  # labelled datasets only
+            route="batch" if job.route == "batch" else "standard",
         )
         asset_ids = (
             [task.source_asset_id]
@@ -202,7 +204,9 @@ class Claimer:
         )
         try:
             images = [self._stored(s, asset_id) for asset_id in asset_ids]
-            return Claimed(task.id, job.id, self._builder.build(draft, images))
+            # the Batch API executor runs in this process: it reads and writes the store
+            builder = self._local_builder if draft.route == "batch" else self._builder
+            return Claimed(task.id, job.id, builder.build(draft, images))
         except (BananaBatchError, OSError) as exc:
             log.warning("task %s cannot be sent: %s", task.id, exc)
             return Claimed(task.id, job.id, None, problem=str(exc))

@@ -34,6 +34,7 @@ from bananabatch.contracts import ErrorKind
 from bananabatch.db.models import TERMINAL_JOB_STATUSES, Job, JobStatus, Task, TaskStatus
 from bananabatch.db.session import session_scope
 from bananabatch.executors.base import Executor, RemoteState, SubmitFailure, TaskStatusReport
+from bananabatch.executors.routing import holds_a_slot
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder
 from bananabatch.orchestrator.claim import Claimed, Claimer
 from bananabatch.orchestrator.limiter import AdaptiveLimiter
@@ -287,10 +288,8 @@ class Orchestrator:
     # ---- dispatching ---------------------------------------------------------------------
 
     async def _dispatch(self) -> bool:
-        room = min(
-            self.limiter.available(len(self._in_flight)),
-            self._executor.max_in_flight - len(self._in_flight),
-        )
+        busy = sum(1 for _, handle in self._in_flight.values() if holds_a_slot(handle))
+        room = min(self.limiter.available(busy), self._executor.max_in_flight - busy)
         if room <= 0 or self._stopping:
             return False
         in_flight_by_job: dict[str, int] = {}

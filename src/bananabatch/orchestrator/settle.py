@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog
-from bananabatch.contracts import ErrorKind, PaidCall, SlotError, SlotResult, TaskResult
+from bananabatch.contracts import ErrorKind, PaidCall, Route, SlotError, SlotResult, TaskResult
 from bananabatch.db.models import (
     Job,
     JobStatus,
@@ -246,7 +246,8 @@ class Settler:
             output.width, output.height = self._dimensions(key)
             self._succeed(output)
             # its call never reached us: charged per image, as the worst case
-            self._charge(s, job, output.task_id, output, [PaidCall(outcome="image")])
+            route: Route = "batch" if job.route == "batch" else "standard"
+            self._charge(s, job, output.task_id, output, [PaidCall(outcome="image", route=route)])
             adopted += 1
             log.info("adopted output %s that a worker had already uploaded", output.id)
         return adopted

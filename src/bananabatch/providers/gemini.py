@@ -347,6 +347,19 @@ def build_contents(request: GenerationRequest) -> list[types.Content]:
     return [types.Content(role="user", parts=parts)]
 
 
+def answer_image(response: types.GenerateContentResponse, output_format: str) -> GeneratedImage:
+    """The image of an answer in the job's format; a block or text-only answer raises
+    with its usage attached (it was answered, so billed: the ledger says so)."""
+    try:
+        image = image_from_response(response)
+    except (BlockedError, NoImageError) as exc:
+        exc.usage = usage_from_response(response)
+        raise
+    if image.mime_type != _MIME_BY_FORMAT.get(output_format):
+        image = convert_format(image, output_format)
+    return image
+
+
 # ---------------------------------------------------------------- provider ----
 
 
@@ -398,14 +411,7 @@ class GeminiProvider:
             error = classify_exception(exc)
             log.info("gemini %s: %s (%s)", request.model, error.kind, error.message)
             raise error from exc
-        try:
-            image = image_from_response(response)
-        except (BlockedError, NoImageError) as exc:
-            exc.usage = usage_from_response(response)  # answered, so billed: the ledger says so
-            raise
-        if image.mime_type != _MIME_BY_FORMAT.get(request.options.output_format):
-            image = await asyncio.to_thread(convert_format, image, request.options.output_format)
-        return image
+        return await asyncio.to_thread(answer_image, response, request.options.output_format)
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()

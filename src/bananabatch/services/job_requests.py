@@ -102,6 +102,11 @@ class AutomaticJobCreate(BaseModel):
         description="Most this job may spend (USD); work that could pass it is held (the job "
         "pauses with the reason) until the cap is raised.",
     )
+    use_batch_api: bool = Field(
+        default=False,
+        description="Send the generations through Gemini's Batch API: half price, results "
+        "within 24 h (Gemini models only).",
+    )
 
 
 class SemiAutoPromptIn(BaseModel):
@@ -130,6 +135,11 @@ class SemiAutoJobCreate(BaseModel):
         le=1_000_000,
         description="Most this job may spend (USD); work that could pass it is held (the job "
         "pauses with the reason) until the cap is raised.",
+    )
+    use_batch_api: bool = Field(
+        default=False,
+        description="Send the generations through Gemini's Batch API: half price, results "
+        "within 24 h (Gemini models only).",
     )
 
 

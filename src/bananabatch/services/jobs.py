@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bananabatch.catalog import Catalog, ModelInfo
 from bananabatch.config import Settings
-from bananabatch.contracts import Mode
+from bananabatch.contracts import Mode, Route
 from bananabatch.db.models import (
     TERMINAL_JOB_STATUSES,
     Asset,
@@ -120,6 +120,11 @@ def _prepare(
     then checked with Google (last: every local check is free and comes first)."""
     model, warnings = _resolve_model(settings, catalog, req.model, utc_today())
     check_options(model, req.options.aspect_ratio, req.options.image_size)
+    if req.use_batch_api and model.provider != "gemini":
+        raise ValidationFailed(
+            f"The Batch API is Gemini's: {model.id} is not a Gemini model. Pick a Gemini "
+            "model or turn the Batch API off."
+        )
     choice: DatasetChoice | None = None
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
@@ -156,6 +161,10 @@ def _prepare(
     return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed, dataset=choice)
 
 
+def _route(req: JobCreate) -> Route:
+    return "batch" if req.use_batch_api else "standard"
+
+
 def _references_per_call(req: JobCreate) -> int:
     """Images sent with each call: the source (automatic) or every reference."""
     return 1 if isinstance(req, AutomaticJobCreate) else len(req.reference_asset_ids)
@@ -163,8 +172,8 @@ def _references_per_call(req: JobCreate) -> int:
 
 def _check_transport(session: Session, settings: Settings, req: JobCreate) -> None:
     """On RunPod, refuse a job whose images cannot travel before anything is spent."""
-    if settings.resolved_executor != "runpod":
-        return
+    if settings.resolved_executor != "runpod" or req.use_batch_api:
+        return  # Batch API work is sent from this server, never through RunPod
     if isinstance(req, AutomaticJobCreate):
         largest = session.scalar(
             select(func.max(Asset.size_bytes))
@@ -209,6 +218,7 @@ def estimate_job(
         req.options.image_size,
         prepared.warnings,
         references=_references_per_call(req),
+        route=_route(req),
     )
     choice = prepared.dataset
     return EstimateOut(
@@ -273,7 +283,12 @@ def create_job(
     prepared = _prepare(session, settings, catalog, req, seed, preflight, storage)
     plan, model = prepared.plan, prepared.model
     est = estimate_plan(
-        plan, model, req.options.image_size, prepared.warnings, references=_references_per_call(req)
+        plan,
+        model,
+        req.options.image_size,
+        prepared.warnings,
+        references=_references_per_call(req),
+        route=_route(req),
     )
     for warning in prepared.warnings:
         log.warning("job %r: %s", req.name, warning)
@@ -287,6 +302,7 @@ def create_job(
         status=JobStatus.queued,
         priority=req.priority,
         max_cost=req.max_cost,
+        route=_route(req),
         seed=seed,
         spec=job_spec(req, prepared.dataset),
         options=job_options(req, model),

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from bananabatch.api.deps import RuntimeDep
 from bananabatch.api.routes._files import stored_file_response
 from bananabatch.errors import BadUpload, Forbidden, PayloadTooLarge
+from bananabatch.executors.routing import RoutingExecutor
 from bananabatch.executors.runpod import RunPodExecutor
 from bananabatch.image_metadata import sniff_format
 
@@ -84,6 +85,9 @@ async def runpod_webhook(
         job_id = str(doc.get("id", "")) if isinstance(doc, dict) else ""
     except ValueError:
         job_id = ""
-    if isinstance(runtime.executor, RunPodExecutor) and job_id:
-        runtime.executor.notify(job_id)
+    engine = runtime.executor
+    if isinstance(engine, RoutingExecutor):
+        engine = engine.standard
+    if isinstance(engine, RunPodExecutor) and job_id:
+        engine.notify(job_id)
     return {"ok": True}

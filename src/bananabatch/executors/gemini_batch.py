@@ -1,0 +1,494 @@
+"""The Gemini Batch API executor: half price, results within 24 h.
+
+Tasks submitted within `gather_seconds` are packed into batches of at most
+`max_lines` output slots, written as JSONL (one `key` per slot and round), uploaded
+through the Files API and created with `batches.create`. Every batch is recorded
+durably before it is created and its name right after (`gemini_batch_records`), so a
+crash never creates a second batch for the same work: a recorded batch without a
+name is looked up by its display name with `batches.list` first.
+
+Polling is slow (`poll_seconds`). A finished batch's result file is read as a
+stream; each line goes through the worker pipeline (`ReplayProvider`), so the image
+is fitted, checked, stamped and written to its slot's key as it is read, and is
+reported at once. A crash mid-download loses nothing: the file is read again (free)
+and only slots not yet stored are taken from it. EXPIRED, FAILED and results that
+stay unreachable after every retry fail their slots as transient, so the
+orchestrator queues them again (in a new batch); lost results were billed and are
+recorded so (the re-run shows as paid twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from bananabatch.contracts import (
+    PERMANENT_KINDS,
+    ErrorKind,
+    OutputSlot,
+    PaidCall,
+    SlotError,
+    SlotResult,
+    TaskPayload,
+    TaskResult,
+)
+from bananabatch.db.models import utcnow
+from bananabatch.executors.base import RemoteState, SubmitFailure, TaskStatusReport
+from bananabatch.executors.gemini_batch_lines import (
+    BATCH_HANDLE_PREFIX,
+    ReplayProvider,
+    request_json,
+    task_handle,
+)
+from bananabatch.executors.gemini_batch_records import DEAD_STATES, BatchRecords, BatchView
+from bananabatch.providers.base import GenerationRequest, ReferenceImage
+from bananabatch.providers.gemini import classify_api_error
+from bananabatch.quality.finish import prepare
+from bananabatch.storage.base import Storage
+from bananabatch.worker.pipeline import WorkerOptions, run_task
+
+log = logging.getLogger(__name__)
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+REMOTE_STATES = {
+    types.JobState.JOB_STATE_PENDING: "pending",
+    types.JobState.JOB_STATE_RUNNING: "running",
+    types.JobState.JOB_STATE_SUCCEEDED: "succeeded",
+    types.JobState.JOB_STATE_FAILED: "failed",
+    types.JobState.JOB_STATE_CANCELLED: "cancelled",
+    types.JobState.JOB_STATE_EXPIRED: "expired",
+}
+WORKER = "gemini-batch"
+
+
+@dataclass(frozen=True)
+class BatchTuning:
+    max_lines: int = 200  # a few hundred requests: a lost batch costs little, files stay small
+    gather_seconds: float = 2.0  # tasks claimed within this window share a batch
+    poll_seconds: float = 60.0  # batches take minutes to hours: ask rarely
+    download_retry_seconds: float = 30.0  # doubles per failed download...
+    download_retry_max_seconds: float = 1800.0  # ...up to this
+    download_attempts: int = 14  # about 6 hours of retries before the results count as lost
+
+
+class GeminiBatchExecutor:
+    name = WORKER
+    max_in_flight = 100_000  # waiting at Google costs nothing here
+
+    def __init__(
+        self,
+        *,
+        records: BatchRecords,
+        store: Storage,
+        api_key: str,
+        base_url: str | None = None,
+        api_version: str = "v1beta",
+        tuning: BatchTuning | None = None,
+        tmp_dir: Path | None = None,
+    ) -> None:
+        self._records = records
+        self._store = store
+        self._tuning = tuning or BatchTuning()
+        self._tmp_dir = tmp_dir
+        self._api_key = api_key
+        self._files_url = f"{(base_url or DEFAULT_BASE_URL).rstrip('/')}/{api_version}"
+        self._client = genai.Client(
+            vertexai=False,
+            api_key=api_key,
+            http_options=types.HttpOptions(
+                base_url=base_url,
+                api_version=api_version,
+                retry_options=types.HttpRetryOptions(attempts=1),
+            ),
+        )
+        self._tasks: dict[str, TaskPayload] = {}
+        self._forming: list[tuple[float, TaskPayload]] = []
+        self._batch_of: dict[str, str] = {}  # output id -> its live batch
+        self._results: dict[str, list[SlotResult]] = {}  # finished, not yet reported
+        self._reported: dict[str, set[str]] = {}
+        self._lock = asyncio.Lock()
+
+    def set_waker(self, wake: Callable[[], None]) -> None:
+        return None  # results arrive through poll: nothing finishes in between
+
+    # ---- port --------------------------------------------------------------------------
+
+    async def submit(self, payloads: list[TaskPayload]) -> list[str | SubmitFailure]:
+        ids = [s.output_id for p in payloads for s in p.slots]
+        live = await asyncio.to_thread(self._records.live_lines, ids)
+        now = time.monotonic()
+        handles: list[str | SubmitFailure] = []
+        for p in payloads:
+            if p.provider != "gemini":
+                handles.append(SubmitFailure("The Batch API route needs a Gemini model.", True))
+                continue
+            self._tasks[p.task_id] = p
+            self._results.setdefault(p.task_id, [])
+            self._reported.setdefault(p.task_id, set())
+            fresh = [s for s in p.slots if s.output_id not in live]
+            for s in p.slots:
+                if s.output_id in live:  # already in a batch: never sent twice
+                    self._batch_of[s.output_id] = live[s.output_id].batch_id
+            if fresh:
+                self._forming.append((now, p.model_copy(update={"slots": fresh})))
+            handles.append(task_handle(p.task_id))
+        return handles
+
+    async def poll(self, handles: list[str]) -> list[TaskStatusReport]:
+        async with self._lock:
+            await self._form_batches()
+            await self._advance()
+        return [self._report(h) for h in handles]
+
+    async def cancel(self, handle: str) -> bool:
+        """Withdraw a task still waiting to be packed; once in a batch it runs (and is
+        paid for), so its outputs are kept."""
+        task_id = handle.removeprefix(BATCH_HANDLE_PREFIX)
+        task = self._tasks.get(task_id)
+        if task is None or any(s.output_id in self._batch_of for s in task.slots):
+            return False
+        self._forming = [(t, p) for t, p in self._forming if p.task_id != task_id]
+        self._forget(task_id)
+        return True
+
+    async def health(self) -> dict[str, object]:
+        counts = await asyncio.to_thread(self._records.counts)
+        return {"kind": "gemini-batch", "ok": True, "batches": counts}
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+
+    # ---- reporting ---------------------------------------------------------------------
+
+    def _report(self, handle: str) -> TaskStatusReport:
+        task_id = handle.removeprefix(BATCH_HANDLE_PREFIX)
+        payload = self._tasks.get(task_id)
+        if payload is None:  # this process restarted: the slots' batch is found again
+            return TaskStatusReport(
+                handle, RemoteState.lost, error="restarted", counts_as_attempt=False
+            )
+        new, self._results[task_id] = self._results[task_id], []
+        self._reported[task_id].update(r.output_id for r in new)
+        result = TaskResult(task_id=task_id, slots=new, worker=WORKER) if new else None
+        if len(self._reported[task_id]) >= len(payload.slots):
+            self._forget(task_id)
+            return TaskStatusReport(handle, RemoteState.completed, result=result, worker=WORKER)
+        state = RemoteState.running if result or self._any_running(payload) else RemoteState.queued
+        return TaskStatusReport(handle, state, result=result, worker=WORKER)
+
+    def _any_running(self, payload: TaskPayload) -> bool:
+        return any(s.output_id in self._batch_of for s in payload.slots)
+
+    def _forget(self, task_id: str) -> None:
+        payload = self._tasks.pop(task_id, None)
+        for s in payload.slots if payload else []:
+            self._batch_of.pop(s.output_id, None)
+        self._results.pop(task_id, None)
+        self._reported.pop(task_id, None)
+
+    def _finish(self, task_id: str, result: SlotResult) -> None:
+        if task_id in self._results and result.output_id not in self._reported[task_id]:
+            self._results[task_id].append(result)
+
+    # ---- packing and creating ----------------------------------------------------------
+
+    async def _form_batches(self) -> None:
+        if not self._forming:
+            return
+        waiting = sum(len(p.slots) for _, p in self._forming)
+        young = time.monotonic() - self._forming[0][0] < self._tuning.gather_seconds
+        if waiting < self._tuning.max_lines and young:
+            return
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for _, p in self._forming:
+            groups.setdefault((p.job_id, p.model), []).extend(
+                (s.output_id, p.task_id) for s in p.slots
+            )
+        self._forming.clear()
+        size = self._tuning.max_lines
+        for (job_id, model), slots in groups.items():
+            for chunk in (slots[i : i + size] for i in range(0, len(slots), size)):
+                view = await asyncio.to_thread(self._records.record, job_id, model, chunk)
+                for output_id, _ in chunk:
+                    self._batch_of[output_id] = view.id
+                await self._create(view)
+
+    async def _create(self, view: BatchView) -> None:
+        """Create the recorded batch at Google, unless it already exists there."""
+        poll = timedelta(seconds=self._tuning.poll_seconds)
+        try:
+            found = await self._find(view.display_name)
+            if found is not None:
+                state = REMOTE_STATES.get(found.state or types.JobState.JOB_STATE_PENDING)
+                await asyncio.to_thread(
+                    self._records.created, view.id, found.name or "", state or "pending", poll
+                )
+                log.info("batch %s existed already: adopted %s", view.display_name, found.name)
+                return
+            path = await asyncio.to_thread(self._write_jsonl, view)
+            if path is None:
+                return  # a task of this batch is not back yet (restart): created later
+            try:
+                uploaded = await self._client.aio.files.upload(
+                    file=path,
+                    config={"mime_type": "application/jsonl", "display_name": view.display_name},
+                )
+            finally:
+                path.unlink(missing_ok=True)
+            made = await self._client.aio.batches.create(
+                model=view.model,
+                src=uploaded.name or "",
+                config={"display_name": view.display_name},
+            )
+            await asyncio.to_thread(
+                self._records.created, view.id, made.name or "", "pending", poll
+            )
+            log.info("batch %s created as %s (%s)", view.display_name, made.name, view.model)
+        except genai_errors.APIError as exc:
+            error = classify_api_error(exc)
+            if error.kind in PERMANENT_KINDS:
+                await asyncio.to_thread(
+                    self._records.update,
+                    view.id,
+                    state="failed",
+                    error=f"Gemini refused the batch: {error.message}",
+                    finished_at=utcnow(),
+                )
+                return
+            await self._retry_later(view, f"creating the batch failed: {error.message}")
+        except (httpx.HTTPError, OSError) as exc:
+            await self._retry_later(view, f"creating the batch failed: {exc!r}")
+
+    async def _find(self, display: str) -> types.BatchJob | None:
+        pager = await self._client.aio.batches.list(config={"page_size": 100})
+        async for job in pager:
+            if job.display_name == display:
+                return job
+        return None
+
+    async def _retry_later(self, view: BatchView, message: str) -> None:
+        log.warning("batch %s: %s", view.display_name, message)
+        await asyncio.to_thread(
+            self._records.update,
+            view.id,
+            error=message,
+            next_check_at=utcnow() + timedelta(seconds=self._tuning.download_retry_seconds),
+        )
+
+    def _write_jsonl(self, view: BatchView) -> Path | None:
+        lines = self._records.lines_of(view.id)
+        refs: dict[str, bytes] = {}
+        with tempfile.NamedTemporaryFile(
+            "wb", suffix=".jsonl", dir=self._tmp_dir, delete=False
+        ) as out:
+            for line in lines:
+                payload = self._tasks.get(line.task_id)
+                slot = _slot(payload, line.output_id) if payload else None
+                if payload is None or slot is None:
+                    Path(out.name).unlink(missing_ok=True)
+                    return None
+                request = prepare(self._request(payload, slot, refs))
+                out.write(json.dumps({"key": line.key, "request": request_json(request)}).encode())
+                out.write(b"\n")
+            return Path(out.name)
+
+    def _request(
+        self, payload: TaskPayload, slot: OutputSlot, cache: dict[str, bytes]
+    ) -> GenerationRequest:
+        references = []
+        for ref in payload.references:
+            if ref.storage_key is None:
+                raise ValueError("the Batch API route reads references from the store")
+            if ref.storage_key not in cache:
+                cache[ref.storage_key] = self._store.get_bytes(ref.storage_key)
+            references.append(
+                ReferenceImage(cache[ref.storage_key], mime_type=ref.mime_type, name=ref.name)
+            )
+        return GenerationRequest(
+            model=payload.model,
+            prompt=slot.prompt,
+            seed=slot.seed,
+            references=references,
+            options=payload.options,
+            labels=payload.labels,
+        )
+
+    # ---- following batches -------------------------------------------------------------
+
+    async def _advance(self) -> None:
+        wanted = {
+            self._batch_of[s.output_id]
+            for task_id, p in self._tasks.items()
+            for s in p.slots
+            if s.output_id in self._batch_of and s.output_id not in self._reported[task_id]
+        }
+        if not wanted:
+            return
+        now = utcnow()
+        for view in await asyncio.to_thread(self._records.get, wanted):
+            if view.state in DEAD_STATES:
+                self._fail_dead(view)
+            elif view.next_check_at > now:
+                continue
+            elif view.state == "creating":
+                await self._create(view)
+            elif view.state in ("pending", "running"):
+                await self._check(view)
+            elif view.state == "succeeded":
+                await self._download(view)
+
+    async def _check(self, view: BatchView) -> None:
+        try:
+            job = await self._client.aio.batches.get(name=view.remote_name or "")
+        except (genai_errors.APIError, httpx.HTTPError) as exc:
+            await self._retry_later(view, f"asking for the batch failed: {exc}")
+            return
+        state = REMOTE_STATES.get(job.state or types.JobState.JOB_STATE_PENDING, "pending")
+        poll = timedelta(seconds=self._tuning.poll_seconds)
+        if state == "succeeded":
+            result_file = job.dest.file_name if job.dest else None
+            await asyncio.to_thread(
+                self._records.update,
+                view.id,
+                state="succeeded",
+                result_file=result_file,
+                finished_at=utcnow(),
+                error=None,
+            )
+            await self._download(_replace(view, state="succeeded", result_file=result_file))
+            return
+        values: dict[str, Any] = {"state": state, "next_check_at": utcnow() + poll}
+        if state in DEAD_STATES:
+            values |= {"finished_at": utcnow(), "error": f"the batch ended {state.upper()}"}
+        await asyncio.to_thread(self._records.update, view.id, **values)
+        if state in DEAD_STATES:
+            self._fail_dead(_replace(view, state=state))
+
+    def _waiting_slots(self, view: BatchView) -> dict[str, tuple[TaskPayload, OutputSlot]]:
+        found: dict[str, tuple[TaskPayload, OutputSlot]] = {}
+        for task_id, p in self._tasks.items():
+            done = self._reported[task_id] | {r.output_id for r in self._results[task_id]}
+            for s in p.slots:
+                if self._batch_of.get(s.output_id) == view.id and s.output_id not in done:
+                    found[s.output_id] = (p, s)
+        return found
+
+    def _fail_dead(self, view: BatchView, *, paid: bool = False) -> None:
+        """Slots of a batch that ended without results fail as transient (queued again);
+        a batch Google refused at creation fails them as invalid."""
+        refused = view.remote_name is None and view.state == "failed"
+        kind = ErrorKind.invalid if refused else ErrorKind.transient
+        message = {
+            "expired": "the Batch API expired the batch (not run within 48 h); queued again",
+            "failed": "the Batch API batch failed; queued again",
+            "cancelled": "the batch was cancelled at Google; queued again",
+            "lost": "the batch's results could not be downloaded after every retry; queued "
+            "again (the lost images were billed)",
+        }.get(view.state, f"the batch ended {view.state}")
+        if refused:
+            message = "Gemini refused the batch"
+        calls = [PaidCall(outcome="image", route="batch")] if paid else []
+        for output_id, (p, _) in self._waiting_slots(view).items():
+            error = SlotError(kind=kind, message=message)
+            self._finish(
+                p.task_id,
+                SlotResult(output_id=output_id, status="failed", error=error, calls=calls),
+            )
+            self._batch_of.pop(output_id, None)
+
+    async def _download(self, view: BatchView) -> None:
+        waiting = self._waiting_slots(view)
+        if not waiting or not view.result_file:
+            return
+        keys = {line.key: line.output_id for line in self._records.lines_of(view.id)}
+        url = f"{self._files_url}/{view.result_file}:download"
+        read: list[str] = []
+        try:
+            async with (
+                httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=30.0)) as http,
+                http.stream(
+                    "GET", url, params={"alt": "media"}, headers={"x-goog-api-key": self._api_key}
+                ) as resp,
+            ):
+                if resp.status_code >= 400:
+                    raise httpx.HTTPStatusError(
+                        f"HTTP {resp.status_code}", request=resp.request, response=resp
+                    )
+                async for raw in resp.aiter_lines():
+                    if not raw.strip():
+                        continue
+                    line = json.loads(raw)
+                    output_id = keys.get(str(line.get("key")))
+                    if output_id in waiting:
+                        payload, slot = waiting.pop(output_id)
+                        self._finish(payload.task_id, await self._replay(payload, slot, line))
+                        read.append(str(line.get("key")))
+        except (httpx.HTTPError, ValueError) as exc:
+            await asyncio.to_thread(self._records.mark_done, read)
+            await self._download_failed(view, exc)
+            return
+        by_output = {output_id: key for key, output_id in keys.items()}
+        read.extend(by_output[output_id] for output_id in waiting)
+        await asyncio.to_thread(self._records.mark_done, read)
+        for output_id, (payload, _) in waiting.items():  # the file had no line for it
+            error = SlotError(kind=ErrorKind.transient, message="no result line in the batch")
+            self._finish(
+                payload.task_id, SlotResult(output_id=output_id, status="failed", error=error)
+            )
+        await asyncio.to_thread(self._records.update, view.id, download_attempts=0, error=None)
+
+    async def _download_failed(self, view: BatchView, exc: Exception) -> None:
+        attempts = view.download_attempts + 1
+        if attempts >= self._tuning.download_attempts:
+            await asyncio.to_thread(
+                self._records.update,
+                view.id,
+                state="lost",
+                download_attempts=attempts,
+                error=f"results unreachable after {attempts} downloads: {exc}",
+            )
+            self._fail_dead(_replace(view, state="lost"), paid=True)
+            return
+        wait = min(
+            self._tuning.download_retry_seconds * 2 ** (attempts - 1),
+            self._tuning.download_retry_max_seconds,
+        )
+        log.warning("batch %s: download %d failed (%s)", view.display_name, attempts, exc)
+        await asyncio.to_thread(
+            self._records.update,
+            view.id,
+            download_attempts=attempts,
+            next_check_at=utcnow() + timedelta(seconds=wait),
+            error=f"downloading the results failed ({exc}); retry {attempts}",
+        )
+
+    async def _replay(
+        self, payload: TaskPayload, slot: OutputSlot, line: dict[str, Any]
+    ) -> SlotResult:
+        one = payload.model_copy(update={"slots": [slot]})
+        options = WorkerOptions(retries=0, worker_name=WORKER, store=self._store)
+        provider = ReplayProvider(line)
+        result = await run_task(one, lambda _: provider, options)
+        done = result.slots[0]
+        calls = [c.model_copy(update={"route": "batch"}) for c in done.calls]
+        return done.model_copy(update={"calls": calls})
+
+
+def _slot(payload: TaskPayload, output_id: str) -> OutputSlot | None:
+    return next((s for s in payload.slots if s.output_id == output_id), None)
+
+
+def _replace(view: BatchView, **changes: Any) -> BatchView:
+    return replace(view, **changes)
