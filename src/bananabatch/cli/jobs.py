@@ -78,6 +78,16 @@ def jobs_show(job_id: str) -> None:
             else ""
         )
         out.print(f"executor: {r.queued} task(s) queued{waited}, {r.running} running{timings}")
+    if job.route == "batch":
+        out.print("route: Gemini Batch API (half price, results within 24 h)")
+    for g in job.gemini_batches:
+        since = g.submitted_at or g.updated_at
+        age = (datetime.now(UTC) - since).total_seconds()
+        when = f"{age / 3600:.1f} h" if age >= 3600 else f"{age / 60:.0f} min"
+        problem = f" · {g.error}" if g.error else ""
+        out.print(
+            f"  Gemini batch {g.display_name}: {g.lines} line(s), submitted {when} ago, {g.state}{problem}"
+        )
     for batch in job.batches:
         out.print(
             f"  batch {batch.position + 1}: {batch.name} "

@@ -23,3 +23,10 @@ AspectOption = Annotated[str | None, typer.Option("--aspect-ratio", help='e.g. "
 SizeOption = Annotated[str | None, typer.Option("--image-size", help='e.g. "1K", "2K".')]
 FormatOption = Annotated[str, typer.Option("--format", help="png, jpeg or webp.")]
 PriorityOption = Annotated[int, typer.Option(help="Higher runs first.")]
+BatchApiOption = Annotated[
+    bool,
+    typer.Option(
+        "--batch-api",
+        help="Gemini Batch API: half price, results within 24 h (Gemini models only).",
+    ),
+]

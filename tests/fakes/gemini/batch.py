@@ -51,6 +51,11 @@ class BatchControls:
     fail: set[str] = field(default_factory=set)  # ends FAILED, no results
     lose_results: dict[str, int] = field(default_factory=dict)
     """-> downloads of the result file that fail (-1: the file is lost for good)."""
+    create_delay: float = 0.0
+    """Seconds between making a batch and answering `create` (a client killed meanwhile
+    never learns the batch's name)."""
+    download_pace: float = 0.0
+    """Seconds between result lines as a download streams them."""
 
     @staticmethod
     def matches(patterns: set[str] | dict[str, int], display_name: str) -> str | None:

@@ -27,6 +27,7 @@ class RawReply:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json; charset=UTF-8"
+    pace: float = 0.0  # seconds between lines of the body, as a slow download
 
 
 Reply = tuple[int, dict[str, Any]] | RawReply
@@ -100,7 +101,8 @@ def _file(fake: FakeGeminiServer, method: str, match: re.Match[str], raw: bytes)
         fake.downloads += 1
     if fake.files.take_download_failure(name):
         return error_body(503, "The service is currently unavailable.")
-    return RawReply(200, stored.data, content_type="application/octet-stream")
+    pace = fake.batch_controls.download_pace
+    return RawReply(200, stored.data, content_type="application/octet-stream", pace=pace)
 
 
 def _missing_file(name: str) -> Reply:
@@ -114,6 +116,7 @@ def _create(fake: FakeGeminiServer, model: str, raw: bytes, api_key: str | None)
         return error_body(404, str(exc))
     except (ValueError, KeyError, TypeError) as exc:
         return error_body(400, f"Invalid batch: {exc}")
+    fake._sleep(fake.batch_controls.create_delay)
     return 200, made.resource()
 
 

@@ -478,7 +478,12 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(payload)
+            if reply.pace <= 0:
+                self.wfile.write(payload)
+            for line in payload.splitlines(keepends=True) if reply.pace > 0 else []:
+                self.wfile.write(line)
+                self.wfile.flush()
+                self.fake._sleep(reply.pace)
         except OSError:  # the client gave up (timeout) or the server is stopping
             self.close_connection = True
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bananabatch.db.models import (
     Batch,
+    GeminiBatch,
     Job,
     JobStatus,
     Output,
@@ -25,6 +26,7 @@ from bananabatch.services.queries.paging import check_limit, check_offset, etag_
 from bananabatch.services.queries.views import (
     QUEUED_JOB_STATUSES,
     BatchOut,
+    GeminiBatchOut,
     JobDetail,
     JobList,
     JobOptionsOut,
@@ -78,6 +80,7 @@ def summary_fields(job: Job, counts: StatusCounts, position: int | None) -> dict
         "cost_actual": job.cost_actual,
         "max_cost": job.max_cost,
         "hold_reason": job.hold_reason,
+        "route": job.route or "standard",
         "error": job.error,
         "revision": job.revision,
         "queue_position": position,
@@ -275,6 +278,23 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         include_originals=job.include_originals,
         batches=batch_out,
         remote=_remote_activity(session, job_id),
+        gemini_batches=[
+            GeminiBatchOut(
+                display_name=g.display_name,
+                state=g.state,
+                lines=g.lines,
+                submitted_at=g.submitted_at,
+                updated_at=g.updated_at,
+                finished_at=g.finished_at,
+                download_attempts=g.download_attempts,
+                error=g.error,
+            )
+            for g in session.scalars(
+                select(GeminiBatch)
+                .where(GeminiBatch.job_id == job_id)
+                .order_by(GeminiBatch.created_at)
+            )
+        ],
     )
 
 

@@ -110,6 +110,10 @@ class JobSummary(BaseModel):
     hold_reason: str | None = Field(
         description="Why the orchestrator paused the job (a budget cap), with what to do."
     )
+    route: Literal["standard", "batch"] = Field(
+        description="standard: one call per image now; batch: Gemini's Batch API (half price, "
+        "results within 24 h)."
+    )
     error: str | None
     revision: int
     queue_position: int | None = Field(
@@ -148,6 +152,22 @@ class QualityOut(BaseModel):
     )
 
 
+class GeminiBatchOut(BaseModel):
+    """Where one Gemini Batch API batch of the job stands."""
+
+    display_name: str
+    state: str = Field(
+        description="creating, pending, running, succeeded, expired, failed, cancelled or lost "
+        "(results unreachable after every retry)."
+    )
+    lines: int
+    submitted_at: UtcDateTime | None
+    updated_at: UtcDateTime
+    finished_at: UtcDateTime | None
+    download_attempts: int
+    error: str | None
+
+
 class JobDetail(JobSummary):
     seed: int
     options: JobOptionsOut
@@ -157,6 +177,9 @@ class JobDetail(JobSummary):
     batches: list[BatchOut]
     remote: RemoteActivity
     quality: QualityOut
+    gemini_batches: list[GeminiBatchOut] = Field(
+        default_factory=list, description="The job's Batch API batches, oldest first."
+    )
 
 
 class JobList(BaseModel):
