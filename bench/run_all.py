@@ -5,7 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ["bench.bench_engine", "bench.bench_orchestration", "bench.bench_export"]
+BENCHES = [
+    "bench.bench_engine",
+    "bench.bench_orchestration",
+    "bench.bench_export",
+    "bench.bench_batch",
+]
 
 
 def main() -> int:

@@ -207,7 +207,13 @@ def gemini_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         srv = _start_server(
             tmp_path_factory.mktemp("bb-e2e-gemini"),
             gemini=fake,
-            extra_env={"BANANABATCH_MAX_ATTEMPTS": "1", "BANANABATCH_RETRY_BASE_SECONDS": "0.2"},
+            extra_env={
+                "BANANABATCH_MAX_ATTEMPTS": "1",
+                "BANANABATCH_RETRY_BASE_SECONDS": "0.2",
+                # Batch API jobs: pack quickly, ask often (production waits minutes)
+                "BANANABATCH_BATCH_GATHER_SECONDS": "0.3",
+                "BANANABATCH_BATCH_POLL_SECONDS": "0.2",
+            },
         )
         yield srv
         _stop_server(srv)

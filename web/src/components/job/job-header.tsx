@@ -15,6 +15,7 @@ import {
 } from "lucide-react";
 
 import { BudgetHold } from "@/components/job/budget-hold";
+import { GeminiBatches } from "@/components/job/gemini-batches";
 import { CancelJobDialog } from "@/components/app/job-actions";
 import { JobProgress } from "@/components/app/job-progress";
 import { ModelLabel } from "@/components/app/model-label";
@@ -131,6 +132,7 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
         </div>
       </div>
       {job.hold_reason ? <BudgetHold job={job} /> : null}
+      <GeminiBatches job={job} />
       <CancelJobDialog job={job} open={confirm} onOpenChange={setConfirm} />
     </div>
   );

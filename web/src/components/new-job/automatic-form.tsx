@@ -23,6 +23,7 @@ import { Label } from "@/components/ui/label";
 import { Switch } from "@/components/ui/switch";
 import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
 import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
+import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
 import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -105,6 +106,7 @@ export function AutomaticJobForm() {
   const [seed, setSeed] = useState("");
   const [priority, setPriority] = useState(0);
   const [maxCost, setMaxCost] = useState("");
+  const [useBatchApi, setUseBatchApi] = useState(false);
   const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
 
   const uploading =
@@ -241,6 +243,7 @@ export function AutomaticJobForm() {
       splits,
       priority,
       max_cost: cap,
+      use_batch_api: useBatchApi && selectedModel?.provider === "gemini",
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
       per_class_prompts: Object.fromEntries(
         Object.entries(classPrompts).filter(([, text]) => text.trim()),
@@ -259,6 +262,8 @@ export function AutomaticJobForm() {
     parsedSeed,
     classPrompts,
     maxCost,
+    useBatchApi,
+    selectedModel,
   ]);
 
   const waitingFor = !dataset
@@ -473,6 +478,12 @@ export function AutomaticJobForm() {
                   onCheckedChange={setIncludeOriginals}
                 />
               </div>
+              <BatchApiSwitch
+                id="auto-batch-api"
+                model={selectedModel}
+                checked={useBatchApi}
+                onCheckedChange={setUseBatchApi}
+              />
               <div className="space-y-2">
                 <Label htmlFor="job-name">Job name</Label>
                 <Input

@@ -16,6 +16,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
+import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
 import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -90,6 +91,7 @@ export function SemiAutoJobForm() {
   const [seed, setSeed] = useState("");
   const [priority, setPriority] = useState(0);
   const [maxCost, setMaxCost] = useState("");
+  const [useBatchApi, setUseBatchApi] = useState(false);
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
@@ -128,9 +130,20 @@ export function SemiAutoJobForm() {
       options: toJobOptions(settings),
       priority,
       max_cost: cap,
+      use_batch_api: useBatchApi && selectedModel?.provider === "gemini",
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
     };
-  }, [settings, name, references, prompts, priority, parsedSeed, maxCost]);
+  }, [
+    settings,
+    name,
+    references,
+    prompts,
+    priority,
+    parsedSeed,
+    maxCost,
+    useBatchApi,
+    selectedModel,
+  ]);
 
   const estimateBody = useDebounced(request, 350);
   const estimate = useQuery({
@@ -310,6 +323,12 @@ export function SemiAutoJobForm() {
                 loading={models.isPending}
                 value={settings}
                 onChange={setSettings}
+              />
+              <BatchApiSwitch
+                id="semi-batch-api"
+                model={selectedModel}
+                checked={useBatchApi}
+                onCheckedChange={setUseBatchApi}
               />
               <div className="space-y-2">
                 <Label htmlFor="job-name">Job name</Label>

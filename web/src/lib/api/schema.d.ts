@@ -717,6 +717,12 @@ export interface components {
              * @description Most this job may spend (USD); work that could pass it is held (the job pauses with the reason) until the cap is raised.
              */
             max_cost?: number | null;
+            /**
+             * Use Batch Api
+             * @description Send the generations through Gemini's Batch API: half price, results within 24 h (Gemini models only).
+             * @default false
+             */
+            use_batch_api: boolean;
         };
         /** BatchOut */
         BatchOut: {
@@ -1036,6 +1042,34 @@ export interface components {
             count: number;
         };
         /**
+         * GeminiBatchOut
+         * @description Where one Gemini Batch API batch of the job stands.
+         */
+        GeminiBatchOut: {
+            /** Display Name */
+            display_name: string;
+            /**
+             * State
+             * @description creating, pending, running, succeeded, expired, failed, cancelled or lost (results unreachable after every retry).
+             */
+            state: string;
+            /** Lines */
+            lines: number;
+            /** Submitted At */
+            submitted_at: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /** Download Attempts */
+            download_attempts: number;
+            /** Error */
+            error: string | null;
+        };
+        /**
          * GeminiKeyHealth
          * @description What Google says about the configured key (cached a few minutes, never the key).
          */
@@ -1168,6 +1202,12 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Route
+             * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
+             * @enum {string}
+             */
+            route: "standard" | "batch";
             /** Error */
             error: string | null;
             /** Revision */
@@ -1211,6 +1251,11 @@ export interface components {
             batches: components["schemas"]["BatchOut"][];
             remote: components["schemas"]["RemoteActivity"];
             quality: components["schemas"]["QualityOut"];
+            /**
+             * Gemini Batches
+             * @description The job's Batch API batches, oldest first.
+             */
+            gemini_batches?: components["schemas"]["GeminiBatchOut"][];
             /**
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
@@ -1259,6 +1304,12 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Route
+             * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
+             * @enum {string}
+             */
+            route: "standard" | "batch";
             /** Error */
             error: string | null;
             /** Revision */
@@ -1302,6 +1353,11 @@ export interface components {
             batches: components["schemas"]["BatchOut"][];
             remote: components["schemas"]["RemoteActivity"];
             quality: components["schemas"]["QualityOut"];
+            /**
+             * Gemini Batches
+             * @description The job's Batch API batches, oldest first.
+             */
+            gemini_batches?: components["schemas"]["GeminiBatchOut"][];
         };
         /** JobList */
         JobList: {
@@ -1403,6 +1459,12 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Route
+             * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
+             * @enum {string}
+             */
+            route: "standard" | "batch";
             /** Error */
             error: string | null;
             /** Revision */
@@ -1961,6 +2023,12 @@ export interface components {
              * @description Most this job may spend (USD); work that could pass it is held (the job pauses with the reason) until the cap is raised.
              */
             max_cost?: number | null;
+            /**
+             * Use Batch Api
+             * @description Send the generations through Gemini's Batch API: half price, results within 24 h (Gemini models only).
+             * @default false
+             */
+            use_batch_api: boolean;
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
