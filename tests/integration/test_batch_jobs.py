@@ -180,21 +180,25 @@ async def test_expired_and_lost_batches_run_again_and_the_ledger_shows_it(
         dataset_id = upload_folder(rt, tmp_path / "ds")
         expired = _auto(rt, dataset_id, "an expired cat")
         lost = _auto(rt, dataset_id, "a lost cat")
-        names = {expired.id: f"bananabatch-{expired.id}-", lost.id: f"bananabatch-{lost.id}-"}
+        fallback = _auto(rt, dataset_id, "a cat in a hurry", batch_fallback="standard")
+        names = {j.id: f"bananabatch-{j.id}-" for j in (expired, lost, fallback)}
         gemini.batch_controls.expire.add(names[expired.id])
+        gemini.batch_controls.expire.add(names[fallback.id])
         gemini.batch_controls.lose_results[names[lost.id]] = -1
 
         await rt.start()
         # the first round of each ends without results; later rounds are let through
         for _ in range(600):
-            states = {b.state for j in names for b in _batches(rt, j)}
-            if {"expired", "lost"} <= states:
+            ended = {j: {b.state for b in _batches(rt, j)} for j in names}
+            if "expired" in ended[expired.id] and "lost" in ended[lost.id]:
                 break
             await asyncio.sleep(0.05)
-        assert {"expired", "lost"} <= states
-        gemini.batch_controls.expire.clear()
+        assert "expired" in ended[expired.id] and "lost" in ended[lost.id]
+        gemini.batch_controls.expire.discard(names[expired.id])
         gemini.batch_controls.lose_results.clear()
-        await asyncio.wait_for(rt.orchestrator.wait_for_jobs([expired.id, lost.id]), 240)
+        await asyncio.wait_for(
+            rt.orchestrator.wait_for_jobs([expired.id, lost.id, fallback.id]), 240
+        )
 
         for job in (expired, lost):
             outputs = assert_stored_exactly_once(rt, job.id)
@@ -216,6 +220,12 @@ async def test_expired_and_lost_batches_run_again_and_the_ledger_shows_it(
             )
         )
         assert sum(1 for e in lost_ledger if e.paid_twice) == 12
+        # the user chose the standard route after a loss: one expired batch, then
+        # generateContent at full price, nothing billed twice
+        assert [b.state for b in _batches(rt, fallback.id)] == ["expired"]
+        assert all(o.status == OutputStatus.succeeded for o in outputs_of(rt, fallback.id))
+        assert gemini.calls(prompt_contains="a cat in a hurry") == 12
+        assert {e.route for e in _ledger(rt, fallback.id)} == {"standard"}
     finally:
         await rt.stop()
 
@@ -255,3 +265,41 @@ async def test_estimate_prices_the_batch_route_at_half(runtime: Runtime, tmp_pat
     assert est[True].cost_usd == pytest.approx(est[False].batch_cost_usd)
     with runtime.session_factory() as s:
         assert s.scalar(select(func.count()).select_from(GeminiBatch)) == 0
+
+
+def test_cli_runs_a_job_through_the_batch_api(
+    gemini: FakeGeminiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
+    from bananabatch.config import get_settings
+
+    make_dataset(tmp_path / "ds", {"cat": 3, "dog": 2})
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "BANANABATCH_DATA_DIR": str(tmp_path / "data"),
+        "GEMINI_API_KEY": "test-key",
+        "BANANABATCH_GEMINI_BASE_URL": gemini.base_url,
+        "BANANABATCH_GEMINI_PREFLIGHT": "false",
+        "BANANABATCH_BATCH_GATHER_SECONDS": "0.2",
+        "BANANABATCH_BATCH_POLL_SECONDS": "0.05",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        base = ["run", "automatic", str(tmp_path / "ds"), "--prompt", "a {class}"]
+        refused = CliRunner().invoke(app, [*base, "--model", "classic", "--batch-api"])
+        assert refused.exit_code == EXIT_BAD_INPUT and "Batch API" in refused.output
+        result = CliRunner().invoke(
+            app, [*base, "--model", MODEL, "--batch-api", "--out", str(tmp_path / "out")]
+        )
+        assert result.exit_code == EXIT_OK, result.output
+        assert len(list((tmp_path / "out").rglob("*.png"))) == 5
+        assert sum(gemini.batches.paid_keys.values()) == 5
+        job_id = result.output.split("Job ")[1].split(":")[0].strip()
+        shown = CliRunner().invoke(app, ["jobs", "show", job_id])
+        assert "route: Gemini Batch API" in shown.output
+        assert "Gemini batch bananabatch-" in shown.output and "succeeded" in shown.output
+    finally:
+        get_settings.cache_clear()

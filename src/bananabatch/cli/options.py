@@ -30,3 +30,11 @@ BatchApiOption = Annotated[
         help="Gemini Batch API: half price, results within 24 h (Gemini models only).",
     ),
 ]
+BatchFallbackOption = Annotated[
+    str,
+    typer.Option(
+        "--batch-fallback",
+        help="With --batch-api: outputs of a batch that expired or lost its results run "
+        "again in a new batch (batch) or at once at the standard price (standard).",
+    ),
+]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -23,6 +23,7 @@ from bananabatch.cli.backends import Backend, IngestSummary
 from bananabatch.cli.options import (
     AspectOption,
     BatchApiOption,
+    BatchFallbackOption,
     FormatOption,
     MaxCostOption,
     ModelOption,
@@ -120,6 +121,15 @@ def _options(aspect_ratio: str | None, image_size: str | None, fmt: str) -> JobO
             raise BananaBatchError("--format must be png, jpeg or webp.") from None
 
 
+def _fallback(value: str) -> Literal["batch", "standard"]:
+    if value == "batch":
+        return "batch"
+    if value == "standard":
+        return "standard"
+    console.print("[red]error:[/red] --batch-fallback must be batch or standard")
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def _read_prompts_csv(path: Path) -> str:
     """The CSV's text, or exit 2 with the reason (before anything is uploaded)."""
     try:
@@ -165,6 +175,7 @@ def run_automatic(
     priority: PriorityOption = 0,
     max_cost: MaxCostOption = None,
     batch_api: BatchApiOption = False,
+    batch_fallback: BatchFallbackOption = "batch",
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
@@ -204,6 +215,7 @@ def run_automatic(
             priority=priority,
             max_cost=max_cost,
             use_batch_api=batch_api,
+            batch_fallback=_fallback(batch_fallback),
         )
         finish(backend, create_job(backend, req), out_path)
 
@@ -226,6 +238,7 @@ def run_semi_auto(
     priority: PriorityOption = 0,
     max_cost: MaxCostOption = None,
     batch_api: BatchApiOption = False,
+    batch_fallback: BatchFallbackOption = "batch",
     out_path: OutOption = None,
 ) -> None:
     """Creative generation: reference images + prompts, each count split into runs of 4."""
@@ -252,5 +265,6 @@ def run_semi_auto(
             priority=priority,
             max_cost=max_cost,
             use_batch_api=batch_api,
+            batch_fallback=_fallback(batch_fallback),
         )
         finish(backend, create_job(backend, req), out_path)

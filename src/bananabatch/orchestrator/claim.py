@@ -15,11 +15,13 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog
-from bananabatch.contracts import GenerationOptions, Mode, OutputSlot, TaskPayload
+from bananabatch.contracts import GenerationOptions, Mode, OutputSlot, Route, TaskPayload
 from bananabatch.datasets.service import task_labels
 from bananabatch.db.models import (
     Asset,
     Batch,
+    GeminiBatch,
+    GeminiBatchLine,
     Job,
     JobStatus,
     Output,
@@ -30,6 +32,7 @@ from bananabatch.db.models import (
 )
 from bananabatch.db.session import session_scope
 from bananabatch.errors import BananaBatchError
+from bananabatch.executors.gemini_batch_records import DEAD_STATES
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder, StoredImage
 from bananabatch.orchestrator.budget import BudgetGuard, hold, release_daily_holds
 from bananabatch.orchestrator.settle import Settler, refresh_job
@@ -195,7 +198,7 @@ class Claimer:
                 for o in outputs
             ],
             labels=task_labels(s, job, task.source_path),  # labelled datasets only
-            route="batch" if job.route == "batch" else "standard",
+            route=self._route(s, job, [o.id for o in outputs]),
         )
         asset_ids = (
             [task.source_asset_id]
@@ -210,6 +213,23 @@ class Claimer:
         except (BananaBatchError, OSError) as exc:
             log.warning("task %s cannot be sent: %s", task.id, exc)
             return Claimed(task.id, job.id, None, problem=str(exc))
+
+    @staticmethod
+    def _route(s: Session, job: Job, output_ids: list[str]) -> Route:
+        """The Batch API for a batch job, unless these outputs were in a batch that ended
+        without results and the user asked for the standard route then."""
+        if job.route != "batch":
+            return "standard"
+        if (job.spec or {}).get("batch_fallback") != "standard":
+            return "batch"
+        lost = s.scalar(
+            select(func.count())
+            .select_from(GeminiBatchLine)
+            .join(GeminiBatch, GeminiBatch.id == GeminiBatchLine.batch_id)
+            .where(GeminiBatchLine.output_id.in_(output_ids))
+            .where(GeminiBatch.state.in_(DEAD_STATES))
+        )
+        return "standard" if lost else "batch"
 
     @staticmethod
     def _stored(s: Session, asset_id: str) -> StoredImage:

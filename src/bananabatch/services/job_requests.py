@@ -107,6 +107,11 @@ class AutomaticJobCreate(BaseModel):
         description="Send the generations through Gemini's Batch API: half price, results "
         "within 24 h (Gemini models only).",
     )
+    batch_fallback: Literal["batch", "standard"] = Field(
+        default="batch",
+        description="With the Batch API: how outputs of a batch that expired, failed or lost "
+        "its results run again: in a new batch, or at the standard price at once.",
+    )
 
 
 class SemiAutoPromptIn(BaseModel):
@@ -140,6 +145,11 @@ class SemiAutoJobCreate(BaseModel):
         default=False,
         description="Send the generations through Gemini's Batch API: half price, results "
         "within 24 h (Gemini models only).",
+    )
+    batch_fallback: Literal["batch", "standard"] = Field(
+        default="batch",
+        description="With the Batch API: how outputs of a batch that expired, failed or lost "
+        "its results run again: in a new batch, or at the standard price at once.",
     )
 
 

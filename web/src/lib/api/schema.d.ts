@@ -723,6 +723,13 @@ export interface components {
              * @default false
              */
             use_batch_api: boolean;
+            /**
+             * Batch Fallback
+             * @description With the Batch API: how outputs of a batch that expired, failed or lost its results run again: in a new batch, or at the standard price at once.
+             * @default batch
+             * @enum {string}
+             */
+            batch_fallback: "batch" | "standard";
         };
         /** BatchOut */
         BatchOut: {
@@ -2029,6 +2036,13 @@ export interface components {
              * @default false
              */
             use_batch_api: boolean;
+            /**
+             * Batch Fallback
+             * @description With the Batch API: how outputs of a batch that expired, failed or lost its results run again: in a new batch, or at the standard price at once.
+             * @default batch
+             * @enum {string}
+             */
+            batch_fallback: "batch" | "standard";
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
