@@ -60,7 +60,9 @@ def test_estimate_semi_auto(
     # the images, plus a few input tokens for the prompt ("a cat")
     assert est.cost_usd == pytest.approx(cost, rel=1e-4)
     assert est.cost_usd > cost or price == 0
-    assert est.batch_cost_usd == pytest.approx(batch_cost)
+    # the Batch API prices the same tokens at its own (half) rates
+    assert est.batch_cost_usd == pytest.approx(batch_cost, rel=1e-4)
+    assert est.batch_cost_usd >= batch_cost
     assert est.model == model_id
     assert est.model_known is True
     assert est.warnings == ()
@@ -215,7 +217,10 @@ def test_the_estimate_carries_the_batch_price_too() -> None:
     est = estimate_plan(plan_semi_auto(spec, model), model, "4K")
     assert (est.price_per_image, est.batch_price_per_image) == (0.24, 0.12)
     assert est.cost_usd == pytest.approx(2.4, rel=1e-4)
-    assert est.batch_cost_usd == 1.2
+    assert est.batch_cost_usd == pytest.approx(1.2, rel=1e-4)
+    on_batch = estimate_plan(plan_semi_auto(spec, model), model, "4K", route="batch")
+    assert on_batch.price_per_image == 0.12
+    assert on_batch.cost_usd == est.batch_cost_usd  # a batch job is priced at the batch rate
 
 
 def test_the_estimate_counts_input_tokens_like_the_ledger() -> None:

@@ -289,10 +289,14 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
                 download_attempts=g.download_attempts,
                 error=g.error,
             )
-            for g in session.scalars(
-                select(GeminiBatch)
-                .where(GeminiBatch.job_id == job_id)
-                .order_by(GeminiBatch.created_at)
+            for g in (
+                session.scalars(
+                    select(GeminiBatch)
+                    .where(GeminiBatch.job_id == job_id)
+                    .order_by(GeminiBatch.created_at)
+                )
+                if job.route == "batch"  # no query for the other jobs
+                else ()
             )
         ],
     )
