@@ -21,7 +21,8 @@ from bananabatch.db.migrate import upgrade
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.errors import ServiceUnavailable, ValidationFailed
 from bananabatch.executors.base import Executor
-from bananabatch.executors.gemini_batch import BatchTuning, GeminiBatchExecutor
+from bananabatch.executors.gemini_batch import GeminiBatchExecutor
+from bananabatch.executors.gemini_batch_create import BatchTuning
 from bananabatch.executors.gemini_batch_records import BatchRecords
 from bananabatch.executors.local import LocalExecutor
 from bananabatch.executors.routing import RoutingExecutor

@@ -22,10 +22,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from bananabatch.contracts import (
-    PERMANENT_KINDS,
     ErrorKind,
     OutputSlot,
     PaidCall,
@@ -47,40 +45,19 @@ from bananabatch.contracts import (
 )
 from bananabatch.db.models import utcnow
 from bananabatch.executors.base import RemoteState, SubmitFailure, TaskStatusReport
+from bananabatch.executors.gemini_batch_create import REMOTE_STATES, BatchCreator, BatchTuning
 from bananabatch.executors.gemini_batch_lines import (
     BATCH_HANDLE_PREFIX,
     ReplayProvider,
-    request_json,
     task_handle,
 )
 from bananabatch.executors.gemini_batch_records import DEAD_STATES, BatchRecords, BatchView
-from bananabatch.providers.base import GenerationRequest, ReferenceImage
-from bananabatch.providers.gemini import classify_api_error
-from bananabatch.quality.finish import prepare
 from bananabatch.storage.base import Storage
 from bananabatch.worker.pipeline import WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-REMOTE_STATES = {
-    types.JobState.JOB_STATE_PENDING: "pending",
-    types.JobState.JOB_STATE_RUNNING: "running",
-    types.JobState.JOB_STATE_SUCCEEDED: "succeeded",
-    types.JobState.JOB_STATE_FAILED: "failed",
-    types.JobState.JOB_STATE_CANCELLED: "cancelled",
-    types.JobState.JOB_STATE_EXPIRED: "expired",
-}
 WORKER = "gemini-batch"
-
-
-@dataclass(frozen=True)
-class BatchTuning:
-    max_lines: int = 200  # a few hundred requests: a lost batch costs little, files stay small
-    gather_seconds: float = 2.0  # tasks claimed within this window share a batch
-    poll_seconds: float = 60.0  # batches take minutes to hours: ask rarely
-    download_retry_seconds: float = 30.0  # doubles per failed download...
-    download_retry_max_seconds: float = 1800.0  # ...up to this
-    download_attempts: int = 14  # about 6 hours of retries before the results count as lost
 
 
 class GeminiBatchExecutor:
@@ -112,6 +89,9 @@ class GeminiBatchExecutor:
                 api_version=api_version,
                 retry_options=types.HttpRetryOptions(attempts=1),
             ),
+        )
+        self._creator = BatchCreator(
+            self._client, records, store, self._tuning, tmp_dir, lambda t: self._tasks.get(t)
         )
         self._tasks: dict[str, TaskPayload] = {}
         self._forming: list[tuple[float, TaskPayload]] = []
@@ -223,107 +203,7 @@ class GeminiBatchExecutor:
                 view = await asyncio.to_thread(self._records.record, job_id, model, chunk)
                 for output_id, _ in chunk:
                     self._batch_of[output_id] = view.id
-                await self._create(view)
-
-    async def _create(self, view: BatchView) -> None:
-        """Create the recorded batch at Google, unless it already exists there."""
-        poll = timedelta(seconds=self._tuning.poll_seconds)
-        try:
-            found = await self._find(view.display_name)
-            if found is not None:
-                state = REMOTE_STATES.get(found.state or types.JobState.JOB_STATE_PENDING)
-                await asyncio.to_thread(
-                    self._records.created, view.id, found.name or "", state or "pending", poll
-                )
-                log.info("batch %s existed already: adopted %s", view.display_name, found.name)
-                return
-            path = await asyncio.to_thread(self._write_jsonl, view)
-            if path is None:
-                return  # a task of this batch is not back yet (restart): created later
-            try:
-                uploaded = await self._client.aio.files.upload(
-                    file=path,
-                    config={"mime_type": "application/jsonl", "display_name": view.display_name},
-                )
-            finally:
-                path.unlink(missing_ok=True)
-            made = await self._client.aio.batches.create(
-                model=view.model,
-                src=uploaded.name or "",
-                config={"display_name": view.display_name},
-            )
-            await asyncio.to_thread(
-                self._records.created, view.id, made.name or "", "pending", poll
-            )
-            log.info("batch %s created as %s (%s)", view.display_name, made.name, view.model)
-        except genai_errors.APIError as exc:
-            error = classify_api_error(exc)
-            if error.kind in PERMANENT_KINDS:
-                await asyncio.to_thread(
-                    self._records.update,
-                    view.id,
-                    state="failed",
-                    error=f"Gemini refused the batch: {error.message}",
-                    finished_at=utcnow(),
-                )
-                return
-            await self._retry_later(view, f"creating the batch failed: {error.message}")
-        except (httpx.HTTPError, OSError) as exc:
-            await self._retry_later(view, f"creating the batch failed: {exc!r}")
-
-    async def _find(self, display: str) -> types.BatchJob | None:
-        pager = await self._client.aio.batches.list(config={"page_size": 100})
-        async for job in pager:
-            if job.display_name == display:
-                return job
-        return None
-
-    async def _retry_later(self, view: BatchView, message: str) -> None:
-        log.warning("batch %s: %s", view.display_name, message)
-        await asyncio.to_thread(
-            self._records.update,
-            view.id,
-            error=message,
-            next_check_at=utcnow() + timedelta(seconds=self._tuning.download_retry_seconds),
-        )
-
-    def _write_jsonl(self, view: BatchView) -> Path | None:
-        lines = self._records.lines_of(view.id)
-        refs: dict[str, bytes] = {}
-        with tempfile.NamedTemporaryFile(
-            "wb", suffix=".jsonl", dir=self._tmp_dir, delete=False
-        ) as out:
-            for line in lines:
-                payload = self._tasks.get(line.task_id)
-                slot = _slot(payload, line.output_id) if payload else None
-                if payload is None or slot is None:
-                    Path(out.name).unlink(missing_ok=True)
-                    return None
-                request = prepare(self._request(payload, slot, refs))
-                out.write(json.dumps({"key": line.key, "request": request_json(request)}).encode())
-                out.write(b"\n")
-            return Path(out.name)
-
-    def _request(
-        self, payload: TaskPayload, slot: OutputSlot, cache: dict[str, bytes]
-    ) -> GenerationRequest:
-        references = []
-        for ref in payload.references:
-            if ref.storage_key is None:
-                raise ValueError("the Batch API route reads references from the store")
-            if ref.storage_key not in cache:
-                cache[ref.storage_key] = self._store.get_bytes(ref.storage_key)
-            references.append(
-                ReferenceImage(cache[ref.storage_key], mime_type=ref.mime_type, name=ref.name)
-            )
-        return GenerationRequest(
-            model=payload.model,
-            prompt=slot.prompt,
-            seed=slot.seed,
-            references=references,
-            options=payload.options,
-            labels=payload.labels,
-        )
+                await self._creator.create(view)
 
     # ---- following batches -------------------------------------------------------------
 
@@ -343,7 +223,7 @@ class GeminiBatchExecutor:
             elif view.next_check_at > now:
                 continue
             elif view.state == "creating":
-                await self._create(view)
+                await self._creator.create(view)
             elif view.state in ("pending", "running"):
                 await self._check(view)
             elif view.state == "succeeded":
@@ -353,7 +233,7 @@ class GeminiBatchExecutor:
         try:
             job = await self._client.aio.batches.get(name=view.remote_name or "")
         except (genai_errors.APIError, httpx.HTTPError) as exc:
-            await self._retry_later(view, f"asking for the batch failed: {exc}")
+            await self._creator.retry_later(view, f"asking for the batch failed: {exc}")
             return
         state = REMOTE_STATES.get(job.state or types.JobState.JOB_STATE_PENDING, "pending")
         poll = timedelta(seconds=self._tuning.poll_seconds)
@@ -484,10 +364,6 @@ class GeminiBatchExecutor:
         done = result.slots[0]
         calls = [c.model_copy(update={"route": "batch"}) for c in done.calls]
         return done.model_copy(update={"calls": calls})
-
-
-def _slot(payload: TaskPayload, output_id: str) -> OutputSlot | None:
-    return next((s for s in payload.slots if s.output_id == output_id), None)
 
 
 def _replace(view: BatchView, **changes: Any) -> BatchView:

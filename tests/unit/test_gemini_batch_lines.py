@@ -1,0 +1,103 @@
+"""The Batch API's lines: deterministic names, the same request as a standard call,
+and result lines classified like standard answers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from bananabatch.contracts import ErrorKind, GenerationOptions
+from bananabatch.executors.gemini_batch_lines import (
+    ReplayProvider,
+    display_name,
+    is_batch_handle,
+    line_key,
+    request_json,
+    task_handle,
+)
+from bananabatch.providers.base import (
+    BlockedError,
+    GenerationRequest,
+    ProviderError,
+    ReferenceImage,
+)
+from bananabatch.providers.gemini import RESPONSE_MODALITIES
+from tests.imagegen import image_bytes
+
+
+def _request(**options: Any) -> GenerationRequest:
+    return GenerationRequest(
+        model="gemini-3-pro-image",
+        prompt="a red fox",
+        seed=2**33 + 5,
+        references=[ReferenceImage(b"\x89PNG fake", "image/png")],
+        options=GenerationOptions(**options),
+    )
+
+
+def test_names_are_derived_from_the_work_not_from_time() -> None:
+    keys = [line_key("o1", 1), line_key("o2", 1)]
+    assert keys == ["o1.1", "o2.1"]
+    assert display_name("job", keys) == display_name("job", list(reversed(keys)))
+    assert display_name("job", keys) != display_name("job", [line_key("o1", 2), keys[1]])
+    assert display_name("job", keys).startswith("bananabatch-job-")
+    assert is_batch_handle(task_handle("t1")) and not is_batch_handle("local-abc")
+
+
+def test_the_line_is_the_rest_request_of_a_standard_call() -> None:
+    body = request_json(_request(aspect_ratio="16:9", image_size="2K"))
+    parts = body["contents"][0]["parts"]
+    assert parts[0]["inlineData"]["mimeType"] == "image/png" and parts[1] == {"text": "a red fox"}
+    gen = body["generationConfig"]
+    assert gen["responseModalities"] == list(RESPONSE_MODALITIES)
+    assert gen["imageConfig"] == {"aspectRatio": "16:9", "imageSize": "2K"}
+    assert 0 <= gen["seed"] < 2**31  # folded into Gemini's range like the provider does
+    assert "imageConfig" not in request_json(_request())["generationConfig"]
+
+
+def _answer(line: dict[str, Any]) -> Any:
+    return asyncio.run(ReplayProvider(line).generate(_request()))
+
+
+def test_result_lines_are_classified_like_standard_answers() -> None:
+    png = image_bytes(3, (32, 24), "PNG")
+    import base64
+
+    image = _answer(
+        {
+            "key": "o1.1",
+            "response": {
+                "candidates": [
+                    {
+                        "content": {
+                            "parts": [
+                                {
+                                    "inlineData": {
+                                        "mimeType": "image/png",
+                                        "data": base64.b64encode(png).decode(),
+                                    }
+                                }
+                            ]
+                        },
+                        "finishReason": "STOP",
+                    }
+                ],
+                "usageMetadata": {"promptTokenCount": 600, "candidatesTokenCount": 1120},
+            },
+        }
+    )
+    assert (image.width, image.height) == (32, 24)
+    assert image.usage.output_tokens == 1120 and image.usage.input_tokens == 600
+    with pytest.raises(BlockedError) as blocked:
+        _answer({"response": {"promptFeedback": {"blockReason": "SAFETY"}}})
+    assert blocked.value.kind is ErrorKind.blocked
+    for code, kind in (
+        (429, ErrorKind.rate_limited),
+        (503, ErrorKind.transient),
+        (400, ErrorKind.invalid),
+    ):
+        with pytest.raises(ProviderError) as err:
+            _answer({"error": {"code": code, "message": "no", "status": "X"}})
+        assert err.value.kind is kind
