@@ -129,14 +129,29 @@ def label_summary(session: Session, storage: Storage, dataset_id: str) -> dict[s
 
 
 def _store(session: Session, dataset_id: str, analysis: Analysis) -> None:
-    items = session.scalars(select(DatasetItem).where(DatasetItem.dataset_id == dataset_id))
-    for item in items:
-        found = analysis.items.get(item.rel_path)
+    """Write each item's split, labels and problem flag, touching only the rows that
+    change (a plain folder of 25,000 images changes none: no ORM object is loaded)."""
+    rows = session.execute(
+        select(
+            DatasetItem.id,
+            DatasetItem.rel_path,
+            DatasetItem.split,
+            DatasetItem.labels,
+            DatasetItem.label_problem,
+        ).where(DatasetItem.dataset_id == dataset_id)
+    )
+    changes: list[dict[str, Any]] = []
+    for item_id, rel_path, split, labels, problem in rows:
+        found = analysis.items.get(rel_path)
         if found is None:
             continue
-        item.split = found.split
-        item.labels = objects_to_json(found.objects) if found.objects is not None else None
-        item.label_problem = found.problem
+        new = objects_to_json(found.objects) if found.objects is not None else None
+        if (split, labels, bool(problem)) != (found.split, new, found.problem):
+            changes.append(
+                {"id": item_id, "split": found.split, "labels": new, "label_problem": found.problem}
+            )
+    if changes:
+        session.execute(update(DatasetItem), changes)
 
 
 def label_format(summary: dict[str, Any] | None) -> LabelFormat:

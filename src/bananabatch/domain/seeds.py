@@ -12,6 +12,9 @@ import hashlib
 import json
 import secrets
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+"""`json.dumps` with these options, without building an encoder per call (a 100,000-
+output plan derives 200,000 seeds)."""
 SEED_LIMIT = 2**31
 """Seeds stay below 2**31 so they fit a signed 32-bit column and every provider API."""
 
@@ -22,7 +25,7 @@ def derive_seed(job_seed: int, *parts: object) -> int:
     Parts are serialised as JSON, so `1` and `"1"` give different seeds; objects
     JSON cannot encode fall back to `str()`.
     """
-    material = json.dumps([job_seed, *parts], default=str, ensure_ascii=False, sort_keys=True)
+    material = _ENCODE([job_seed, *parts])
     digest = hashlib.sha256(material.encode("utf-8")).digest()
     return int.from_bytes(digest[:8], "big") % SEED_LIMIT
 

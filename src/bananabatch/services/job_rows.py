@@ -1,25 +1,34 @@
-"""A planned job's batches, tasks and outputs as database rows, inserted in three bulk
-statements: a 10,000-image job is three INSERTs, not 10,000 ORM objects."""
+"""A planned job's batches, tasks and outputs as database rows, inserted with Core
+`executemany` statements in chunks: a 100,000-output job never holds 100,000 row
+dicts (or ORM objects) at once, and skips the ORM's per-row bookkeeping."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from bananabatch.db.models import Batch, Output, OutputStatus, Task, TaskStatus, new_id, utcnow
+from bananabatch.db.models import Batch, Output, OutputStatus, Task, TaskStatus, utcnow
 from bananabatch.domain.planning import Plan
 
+CHUNK = 5_000  # output rows per INSERT statement
 
-def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -> None:
-    """Insert `plan` under the (already added) job `job_id`; the caller commits."""
-    batch_rows: list[dict[str, Any]] = []
-    task_rows: list[dict[str, Any]] = []
-    output_rows: list[dict[str, Any]] = []
+
+def _id() -> str:
+    """Like `new_id` (32 hex digits, random) without building a UUID object per row."""
+    return os.urandom(16).hex()
+
+
+def _rows(job_id: str, plan: Plan, model_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("batch" | "task" | "output", row) in plan order, each parent before its children."""
+    now = utcnow()
     for pb in plan.batches:
-        batch_id = new_id()
-        batch_rows.append(
+        batch_id = _id()
+        yield (
+            "batch",
             {
                 "id": batch_id,
                 "job_id": job_id,
@@ -28,11 +37,12 @@ def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -
                 "slug": pb.slug,
                 "prompt": pb.prompt,
                 "count": pb.count,
-            }
+            },
         )
         for pt in pb.tasks:
-            task_id = new_id()
-            task_rows.append(
+            task_id = _id()
+            yield (
+                "task",
                 {
                     "id": task_id,
                     "job_id": job_id,
@@ -42,13 +52,14 @@ def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -
                     "source_path": pt.source_path,
                     "status": TaskStatus.queued,
                     "attempts": 0,
-                    "created_at": utcnow(),
-                }
+                    "created_at": now,
+                },
             )
             for po in pt.outputs:
-                output_rows.append(
+                yield (
+                    "output",
                     {
-                        "id": new_id(),
+                        "id": _id(),
                         "job_id": job_id,
                         "batch_id": batch_id,
                         "task_id": task_id,
@@ -63,10 +74,31 @@ def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -
                         "seed": po.seed,
                         "attempt": 0,
                         "status": OutputStatus.pending,
-                        "created_at": utcnow(),
-                    }
+                        "created_at": now,
+                    },
                 )
+
+
+def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -> None:
+    """Insert `plan` under the (already added) job `job_id`; the caller commits."""
     session.flush()
-    session.execute(insert(Batch), batch_rows)
-    session.execute(insert(Task), task_rows)
-    session.execute(insert(Output), output_rows)
+    conn = session.connection()
+    # on the Connection (not the Session) these run as Core: no ORM per-row bookkeeping
+    tables: dict[str, type[Batch] | type[Task] | type[Output]] = {
+        "batch": Batch,
+        "task": Task,
+        "output": Output,
+    }
+    pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in tables}
+
+    def flush(kinds: tuple[str, ...]) -> None:
+        for kind in kinds:  # parents first: a row never waits for its parent's INSERT
+            if pending[kind]:
+                conn.execute(insert(tables[kind]), pending[kind])
+                pending[kind] = []
+
+    for kind, row in _rows(job_id, plan, model_id):
+        pending[kind].append(row)
+        if kind == "output" and len(pending["output"]) >= CHUNK:
+            flush(("batch", "task", "output"))
+    flush(("batch", "task", "output"))
