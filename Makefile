@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve dist test test-py test-dist test-container test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-image-tools worker-requirements clean
+.PHONY: run serve dist test test-py test-dist test-container test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-image-tools worker-requirements server-requirements clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -104,6 +104,11 @@ worker-requirements: install
 	$(UV) pip compile worker/requirements.in --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 	  --constraint .cache/uv-lock-constraints.txt --custom-compile-command "make worker-requirements" \
 	  --no-annotate --quiet -o worker/requirements.txt
+
+# Pin the server image's dependencies (Dockerfile) to uv.lock.
+server-requirements: install
+	@echo "# The server image's dependencies, pinned to uv.lock. Regenerate: make server-requirements" > deploy/server-requirements.txt
+	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --no-header --no-annotate --quiet >> deploy/server-requirements.txt
 
 bench: install
 	$(PY) -m bench.run_all
