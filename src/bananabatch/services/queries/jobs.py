@@ -34,6 +34,7 @@ from bananabatch.services.queries.views import (
     StatusCounts,
     to_naive_utc,
 )
+from bananabatch.services.queries.webhooks import job_webhooks
 
 
 def queue_positions(session: Session) -> dict[str, int]:
@@ -275,6 +276,8 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         include_originals=job.include_originals,
         batches=batch_out,
         remote=_remote_activity(session, job_id),
+        webhook_url=job.webhook_url,
+        webhooks=job_webhooks(session, job_id),
     )
 
 
