@@ -143,6 +143,11 @@ def _job(rt: Runtime, dataset_id: str, url: str | None, **extra: Any) -> Job:
         ).job
 
 
+def _states(rt: Runtime, job_id: str) -> list[str]:
+    with rt.session_factory() as s:
+        return [w.state for w in job_detail(s, job_id).webhooks]
+
+
 async def _until(check: Any, limit: float = 30.0) -> None:
     for _ in range(int(limit / 0.05)):
         if check():
@@ -165,6 +170,7 @@ async def test_a_completed_job_posts_one_signed_event(
     assert call.body["counts"] == {"total": 12, "succeeded": 12}
     assert call.body["cost"]["currency"] == "USD"
     assert call.body["timestamps"]["finished_at"] is not None
+    await _until(lambda: _states(runtime, job.id) == ["delivered"])  # recorded after the 2xx
     with runtime.session_factory() as s:
         detail = job_detail(s, job.id)
     assert detail.webhook_url == receiver.url
@@ -222,6 +228,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_and_every_try_recorded
     await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([job.id]), 60)
     await _until(lambda: receiver.calls)
     assert receiver.refused == 2 and len(receiver.calls) == 1
+    await _until(lambda: _states(runtime, job.id) == ["delivered"])
     with runtime.session_factory() as s:
         [shown] = job_detail(s, job.id).webhooks
     assert (shown.state, shown.attempts, shown.last_status, shown.last_error) == (
@@ -257,6 +264,7 @@ async def test_a_restart_delivers_what_was_pending_and_repeats_nothing(
     await second.start()
     try:
         await _until(lambda: len(receiver.calls) >= 2)
+        await _until(lambda: _states(second, pending.id) == ["delivered"])
         await asyncio.sleep(0.5)  # several more passes of the sender: nothing else goes out
     finally:
         await second.stop()
@@ -278,3 +286,43 @@ def test_a_webhook_url_must_be_http_or_https() -> None:
             AutomaticJobCreate(dataset_id="d", prompt="p", webhook_url=bad)
     with pytest.raises(ValidationError, match="http:// or https://"):
         Settings(webhook_url="file:///etc/passwd")
+
+
+def test_the_cli_run_posts_to_its_webhook_and_jobs_show_lists_the_delivery(
+    receiver: Receiver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
+    from bananabatch.config import get_settings
+
+    for var in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "BANANABATCH_WEBHOOK_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BANANABATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BANANABATCH_WEBHOOK_SECRET", SECRET)
+    get_settings.cache_clear()
+    make_dataset(tmp_path / "ds", {"cat": 2})
+    runner = CliRunner()
+    try:
+        bad = runner.invoke(
+            app, ["run", "automatic", str(tmp_path / "ds"), "--prompt", "a {class}",
+                  "--webhook", "ftp://example.com/x"],
+        )  # fmt: skip
+        said = " ".join(bad.output.replace("│", " ").split())
+        assert bad.exit_code == EXIT_BAD_INPUT and "must start with http:// or https://" in said
+        assert not (tmp_path / "data" / "store").exists()  # refused before any upload
+
+        done = runner.invoke(
+            app, ["run", "automatic", str(tmp_path / "ds"), "--prompt", "a {class}",
+                  "--webhook", receiver.url],
+        )  # fmt: skip
+        assert done.exit_code == EXIT_OK, done.output
+        [call] = receiver.calls  # sent before the command returned
+        assert call.signed_ok and call.event == "job.completed"
+        shown = runner.invoke(app, ["jobs", "show", call.body["job"]["id"]])
+        assert shown.exit_code == 0, shown.output
+        assert f"webhook: {receiver.url}" in shown.output
+        assert "job.completed delivered (1 attempt, HTTP 204)" in shown.output
+    finally:
+        get_settings.cache_clear()

@@ -29,6 +29,7 @@ from bananabatch.cli.options import (
     PriorityOption,
     SeedOption,
     SizeOption,
+    WebhookOption,
 )
 from bananabatch.cli.review_plan import describe_labels
 from bananabatch.errors import BananaBatchError
@@ -163,6 +164,7 @@ def run_automatic(
     fmt: FormatOption = "png",
     priority: PriorityOption = 0,
     max_cost: MaxCostOption = None,
+    webhook: WebhookOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
@@ -201,6 +203,7 @@ def run_automatic(
             prompts_csv=csv_text,
             priority=priority,
             max_cost=max_cost,
+            webhook_url=webhook,
         )
         finish(backend, create_job(backend, req), out_path)
 
@@ -222,6 +225,7 @@ def run_semi_auto(
     fmt: FormatOption = "png",
     priority: PriorityOption = 0,
     max_cost: MaxCostOption = None,
+    webhook: WebhookOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Creative generation: reference images + prompts, each count split into runs of 4."""
@@ -247,5 +251,6 @@ def run_semi_auto(
             options=options,
             priority=priority,
             max_cost=max_cost,
+            webhook_url=webhook,
         )
         finish(backend, create_job(backend, req), out_path)
