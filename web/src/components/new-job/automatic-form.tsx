@@ -241,6 +241,7 @@ export function AutomaticJobForm() {
       splits,
       priority,
       max_cost: cap,
+      use_batch_api: false, // no form control yet (the Batch API route is CLI/API only)
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
       per_class_prompts: Object.fromEntries(
         Object.entries(classPrompts).filter(([, text]) => text.trim()),

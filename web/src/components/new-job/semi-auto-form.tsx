@@ -128,6 +128,7 @@ export function SemiAutoJobForm() {
       options: toJobOptions(settings),
       priority,
       max_cost: cap,
+      use_batch_api: false, // no form control yet (the Batch API route is CLI/API only)
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
     };
   }, [settings, name, references, prompts, priority, parsedSeed, maxCost]);
