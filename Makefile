@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: run serve test test-py test-container test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-image-tools worker-requirements clean
+.PHONY: run serve dist test test-py test-dist test-container test-web test-e2e lint fmt install web web-deps dev types bench chromium worker-image-tools worker-requirements server-requirements clean
 
 $(UV):
 	python3 -m venv $(TOOLS)
@@ -33,6 +33,14 @@ web/out/index.html: web/node_modules/.installed $(WEB_SOURCES)
 	touch $@
 
 web: web/out/index.html
+
+# ---- one-file install: a wheel that carries the built web UI ----
+# `pipx install dist/bananabatch-*.whl && bananabatch serve` is the whole product.
+DIST ?= dist
+dist: install web
+	rm -f $(DIST)/bananabatch-*.whl
+	BANANABATCH_WHEEL_REQUIRE_UI=1 $(UV) build --wheel --quiet --out-dir $(DIST)
+	@ls $(DIST)/bananabatch-*.whl
 
 # ---- run ----
 run: install web
@@ -71,7 +79,11 @@ worker-image-tools:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq buildah debootstrap >/dev/null; }
 
 test-py: install
-	$(VENV)/bin/pytest -q -m "not e2e and not container" tests
+	$(VENV)/bin/pytest -q -m "not e2e and not container and not dist" tests
+
+# The wheel (with the web UI) installed into a fresh virtualenv serves the product.
+test-dist: install web
+	$(VENV)/bin/pytest -q -m dist tests/dist
 
 test-container: install worker-image-tools
 	$(VENV)/bin/pytest -q -m container tests/container
@@ -82,7 +94,7 @@ test-web: web-deps
 test-e2e: install web chromium
 	$(VENV)/bin/pytest -q -m e2e tests/e2e
 
-test: lint test-py test-container test-web test-e2e
+test: lint test-py test-dist test-container test-web test-e2e
 
 # ---- RunPod worker image ----
 # Pin worker/requirements.in (and all it pulls in) to the versions uv.lock resolves.
@@ -92,6 +104,11 @@ worker-requirements: install
 	$(UV) pip compile worker/requirements.in --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
 	  --constraint .cache/uv-lock-constraints.txt --custom-compile-command "make worker-requirements" \
 	  --no-annotate --quiet -o worker/requirements.txt
+
+# Pin the server image's dependencies (Dockerfile) to uv.lock.
+server-requirements: install
+	@echo "# The server image's dependencies, pinned to uv.lock. Regenerate: make server-requirements" > deploy/server-requirements.txt
+	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --no-header --no-annotate --quiet >> deploy/server-requirements.txt
 
 bench: install
 	$(PY) -m bench.run_all

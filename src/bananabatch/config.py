@@ -200,9 +200,30 @@ class Settings(BaseSettings):
     export_part_bytes: int = Field(
         default=2 * 1024 * 1024 * 1024, description="Split exports larger than this."
     )
+    webhook_url: str | None = Field(
+        default=None,
+        description="Default webhook for jobs that name none: POSTed when a job completes, "
+        "fails, is cancelled or is held at a budget cap.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the X-BananaBatch-Signature HMAC-SHA256 over each webhook body.",
+    )
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_retry_base_seconds: float = Field(default=5.0, ge=0.0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, ge=0.0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0.0)
+    webhook_poll_seconds: float = Field(default=1.0, gt=0.0)
     web_dir: Path | None = Field(
         default=None, description="Built web UI; defaults to web/out when present."
     )
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        from bananabatch.notify.events import check_webhook_url
+
+        return check_webhook_url(value) if value and value.strip() else None
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -33,6 +33,8 @@ from bananabatch.executors.transport import (
     PayloadBuilder,
     RemotePayloadBuilder,
 )
+from bananabatch.notify import outbox
+from bananabatch.notify.sender import WebhookSender
 from bananabatch.orchestrator.scheduler import Orchestrator
 from bananabatch.providers.gemini_preflight import GeminiPreflight
 from bananabatch.providers.pool import ProviderPool
@@ -56,16 +58,20 @@ class Runtime:
     orchestrator: Orchestrator
     signer: TransportSigner
     preflight: GeminiPreflight
+    webhooks: WebhookSender
     built_at: float = field(default_factory=time.time)
 
     async def start(self) -> None:
         await self.orchestrator.start()
+        if self.orchestrator.running:  # deliveries go from the process that runs the jobs
+            self.webhooks.start()
         # Holding the orchestrator lock: no other process uses this data dir's temp folder.
         await asyncio.to_thread(remove_stale_tmp, self.settings.data_dir, self.built_at)
 
     async def stop(self) -> None:
         if self.orchestrator.running:
             await self.orchestrator.stop()
+        await self.webhooks.stop()
         await self.providers.aclose()
         self.preflight.close()
         self.engine.dispose()
@@ -187,6 +193,7 @@ def build_runtime(settings: Settings) -> Runtime:
     storage = build_storage(settings)
     engine = _open_database(settings.resolved_database_url)
     session_factory = make_session_factory(engine)
+    outbox.install()  # job status changes write their webhook events in the same commit
     catalog = load_catalog()
     providers = ProviderPool(settings)
     signer = build_signer(settings)
@@ -218,4 +225,5 @@ def build_runtime(settings: Settings) -> Runtime:
         orchestrator=orchestrator,
         signer=signer,
         preflight=GeminiPreflight.from_settings(settings),
+        webhooks=WebhookSender(session_factory, settings),
     )

@@ -1,27 +1,35 @@
 #!/usr/bin/env bash
-# Builds the local base image the worker image test builds FROM, instead of
-# python:3.11-slim (no container registry is reachable here): a Debian bookworm
-# rootfs made with debootstrap (--variant=minbase) from the machine's own apt mirror,
-# with python3 (3.11) and its venv module, this machine's CA bundle and global pip
-# settings, imported into buildah (vfs storage) FROM scratch.
+# Builds a local base image the image tests build FROM, instead of an official image
+# (no container registry is reachable here): a Debian rootfs made with debootstrap
+# (--variant=minbase) from the machine's own apt mirror, with this machine's CA bundle
+# and global pip settings, imported into buildah (vfs storage) FROM scratch.
+#   python (default): bookworm with python3 (3.11) and its venv module, for
+#     worker/Dockerfile and the server Dockerfile's Python stage (python:3.11-slim).
+#   node: trixie with Debian's nodejs (20) and npm, for the server Dockerfile's UI
+#     stage (node:20-bookworm-slim); bookworm's nodejs 18 is too old for Next.js 16.
 #
 # The image is cached in buildah's storage under $BANANABATCH_CONTAINER_CACHE
 # (default: .cache/container in the repository) and tagged by a hash of this script,
 # the mirror and the copied settings, so a second run only looks it up.
 #
-# Usage: tests/container/build_base.sh   -> prints the image name as its last line.
+# Usage: tests/container/build_base.sh [python|node]  -> prints the image name last.
 # Needs root, debootstrap and buildah (`make worker-image-tools` installs them).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${BANANABATCH_CONTAINER_CACHE:-$ROOT/.cache/container}
-SUITE=bookworm
+FLAVOR=${1:-python}
+case $FLAVOR in
+  python) SUITE=bookworm INCLUDE=python3,python3-venv APT_PACKAGES="" NAME=bananabatch-worker-base ;;
+  node) SUITE=trixie INCLUDE=ca-certificates APT_PACKAGES="nodejs npm" NAME=bananabatch-node-base ;;
+  *) echo "build_base: unknown flavor $FLAVOR (python or node)" >&2; exit 2 ;;
+esac
 BUILDAH=(buildah --root "$CACHE/storage" --runroot "$CACHE/run" --storage-driver vfs)
 
 say() { echo "build_base: $*" >&2; }
 
-# The first Debian mirror the machine's apt uses for $SUITE (deb822 or one-line
-# format); BANANABATCH_DEBIAN_MIRROR overrides it.
+# The first Debian mirror the machine's apt uses for bookworm (deb822 or one-line
+# format; the same archive serves trixie); BANANABATCH_DEBIAN_MIRROR overrides it.
 debian_mirror() {
   if [[ -n ${BANANABATCH_DEBIAN_MIRROR:-} ]]; then
     echo "$BANANABATCH_DEBIAN_MIRROR"
@@ -31,7 +39,7 @@ debian_mirror() {
   for file in /etc/apt/sources.list.d/*.sources; do
     [[ -f $file ]] || continue
     # one stanza per blank-line-separated paragraph: print its URI when a suite is $SUITE
-    awk -v suite="$SUITE" '
+    awk -v suite="bookworm" '
       BEGIN { RS = ""; FS = "\n" }
       {
         uri = ""; ok = 0; deb = 0
@@ -47,7 +55,7 @@ debian_mirror() {
   for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
     [[ -f $file ]] || continue
     # deb [options] URI SUITE COMPONENTS...
-    sed -E 's/\[[^]]*\]//' "$file" | awk -v suite="$SUITE" '$1 == "deb" && $3 == suite { print $2; exit }'
+    sed -E 's/\[[^]]*\]//' "$file" | awk -v suite="bookworm" '$1 == "deb" && $3 == suite { print $2; exit }'
   done | head -n1 | grep . && return
   echo "http://deb.debian.org/debian"
 }
@@ -58,14 +66,14 @@ MIRROR=$(debian_mirror)
 KEY=$(
   {
     cat "$0"
-    echo "$MIRROR"
+    echo "$FLAVOR $MIRROR"
     pip_env
     for f in /etc/ssl/certs/ca-certificates.crt /etc/pip.conf /etc/xdg/pip/*; do
       [[ -f $f ]] && { echo "$f"; cat "$f"; }
     done
   } | sha256sum | cut -c1-12
 )
-IMAGE="localhost/bananabatch-worker-base:$SUITE-$KEY"
+IMAGE="localhost/$NAME:$SUITE-$KEY"
 
 mkdir -p "$CACHE"
 if "${BUILDAH[@]}" inspect --type image "$IMAGE" >/dev/null 2>&1; then
@@ -84,9 +92,18 @@ trap cleanup EXIT
 
 say "debootstrap $SUITE from $MIRROR"
 started=$SECONDS
-debootstrap --variant=minbase --include=python3,python3-venv "$SUITE" "$ROOTFS" "$MIRROR" \
-  >"$CACHE/debootstrap.log" 2>&1 || { tail -n 30 "$CACHE/debootstrap.log" >&2; exit 1; }
+LOG="$CACHE/debootstrap-$FLAVOR.log"
+debootstrap --variant=minbase --include="$INCLUDE" "$SUITE" "$ROOTFS" "$MIRROR" \
+  >"$LOG" 2>&1 || { tail -n 30 "$LOG" >&2; exit 1; }
 say "debootstrap took $((SECONDS - started))s"
+if [[ -n $APT_PACKAGES ]]; then
+  # debootstrap's --include does not resolve npm's deep dependency tree; apt does
+  say "apt-get install $APT_PACKAGES"
+  { chroot "$ROOTFS" apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive chroot "$ROOTFS" \
+        apt-get install -y -qq --no-install-recommends $APT_PACKAGES; } \
+    >>"$LOG" 2>&1 || { tail -n 30 "$LOG" >&2; exit 1; }
+fi
 
 # Slim the rootfs: apt lists and caches, docs, man pages, translations, logs.
 rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/var/cache/apt/* "$ROOTFS"/var/cache/debconf/*-old \
@@ -108,10 +125,17 @@ MOUNT=$("${BUILDAH[@]}" mount "$CONTAINER")
 tar -C "$ROOTFS" -cf - . | tar -C "$MOUNT" -xf -
 "${BUILDAH[@]}" umount "$CONTAINER" >/dev/null
 CONFIG=(--env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --env LANG=C.UTF-8)
+if [[ $FLAVOR == node ]]; then
+  # Node has its own CA store: point it and npm at this machine's bundle too
+  CONFIG+=(--env NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+  CONFIG+=(--env npm_config_cafile=/etc/ssl/certs/ca-certificates.crt)
+fi
 while IFS= read -r line; do
   [[ -n $line ]] && CONFIG+=(--env "$line")
 done < <(pip_env)
-"${BUILDAH[@]}" config "${CONFIG[@]}" --cmd '["python3"]' "$CONTAINER"
+CMD='["python3"]'
+[[ $FLAVOR == node ]] && CMD='["node"]'
+"${BUILDAH[@]}" config "${CONFIG[@]}" --cmd "$CMD" "$CONTAINER"
 "${BUILDAH[@]}" commit --quiet --rm "$CONTAINER" "$IMAGE" >/dev/null
 CONTAINER=""
 # older bases (another script version, mirror or pip setup) are dead weight now

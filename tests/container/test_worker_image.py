@@ -13,48 +13,24 @@ import base64
 import io
 import json
 import os
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from bananabatch.contracts import TaskResult
+from tests.container.buildah import ROOT, base_image, buildah, require_tools, run_in
 from tests.fakes.gemini_server import FakeGeminiServer
 
 pytestmark = [pytest.mark.container, pytest.mark.timeout(1500)]
 
-ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("BANANABATCH_CONTAINER_CACHE", ROOT / ".cache" / "container"))
-IMAGE = "localhost/bananabatch-worker:test"
 RESULT_PREFIX = "Job result: "
+IMAGE = "localhost/bananabatch-worker:test"
 
 if not sys.platform.startswith("linux") or os.geteuid() != 0:
     pytest.skip("buildah with vfs + chroot isolation needs Linux as root", allow_module_level=True)
-
-
-def _buildah(*args: str, timeout: float = 900, check: bool = True) -> str:
-    command = [
-        "buildah",
-        "--root",
-        str(CACHE / "storage"),
-        "--runroot",
-        str(CACHE / "run"),
-        "--storage-driver",
-        "vfs",
-        *args,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    if check and done.returncode != 0:
-        raise AssertionError(
-            f"{' '.join(args[:2])} exited {done.returncode}\n{done.stdout[-4000:]}\n"
-            f"{done.stderr[-4000:]}"
-        )
-    return done.stdout
 
 
 @pytest.fixture(scope="module")
@@ -64,30 +40,20 @@ def timings() -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def worker_image(timings: dict[str, float]) -> Iterator[str]:
-    missing = [tool for tool in ("buildah", "debootstrap") if shutil.which(tool) is None]
-    if missing:  # never a silent skip: `make test-container` installs them
-        pytest.fail(f"{' and '.join(missing)} not installed: run `make worker-image-tools`")
+    require_tools()
     started = time.monotonic()
-    base = subprocess.run(
-        [str(ROOT / "tests/container/build_base.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    assert base.returncode == 0, base.stderr[-4000:]
-    base_image = base.stdout.strip().splitlines()[-1]
+    python_base = base_image("python")
     timings["base_seconds"] = time.monotonic() - started
 
     started = time.monotonic()
-    _buildah("rm", "--all", check=False)  # working containers a killed run left (vfs: full copies)
-    _buildah("rmi", "--force", IMAGE, check=False)
-    _buildah(
+    buildah("rm", "--all", check=False)  # working containers a killed run left (vfs: full copies)
+    buildah("rmi", "--force", IMAGE, check=False)
+    buildah(
         "bud",
         "--isolation",
         "chroot",
         "--build-arg",
-        f"BASE_IMAGE={base_image}",
+        f"BASE_IMAGE={python_base}",
         "--file",
         "worker/Dockerfile",
         "--tag",
@@ -96,26 +62,18 @@ def worker_image(timings: dict[str, float]) -> Iterator[str]:
     )
     timings["build_seconds"] = time.monotonic() - started
     yield IMAGE
-    _buildah("rmi", "--force", IMAGE, check=False)
-    _buildah("rmi", "--prune", check=False)
+    buildah("rmi", "--force", IMAGE, check=False)
+    buildah("rmi", "--prune", check=False)
 
 
 @pytest.fixture(scope="module")
 def worker_container(worker_image: str, timings: dict[str, float]) -> Iterator[str]:
     """One working container of the image (vfs copies the whole rootfs for each)."""
     started = time.monotonic()
-    container = _buildah("from", "--quiet", worker_image).strip()
+    container = buildah("from", "--quiet", worker_image).strip()
     timings["container_seconds"] = time.monotonic() - started
     yield container
-    _buildah("rm", container, check=False)
-
-
-def _run_in(container: str, *command: str) -> subprocess.CompletedProcess[str]:
-    args = ["buildah", "--root", str(CACHE / "storage"), "--runroot", str(CACHE / "run")]
-    args += ["--storage-driver", "vfs", "run", "--isolation", "chroot", container, "--"]
-    return subprocess.run(
-        [*args, *command], capture_output=True, text=True, timeout=300, check=False
-    )
+    buildah("rm", container, check=False)
 
 
 def test_the_worker_image_runs_the_test_input(
@@ -123,7 +81,7 @@ def test_the_worker_image_runs_the_test_input(
 ) -> None:
     test_input = (ROOT / "worker/test_input.json").read_text()
     started = time.monotonic()
-    done = _run_in(worker_container, "python", "-u", "handler.py", "--test_input", test_input)
+    done = run_in(worker_container, "python", "-u", "handler.py", "--test_input", test_input)
     timings["run_seconds"] = time.monotonic() - started
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
 
@@ -133,7 +91,7 @@ def test_the_worker_image_runs_the_test_input(
     lines = [ln for ln in done.stdout.splitlines() if RESULT_PREFIX in ln]
     assert len(lines) == 1, done.stdout[-4000:]
     assert "'output': {'version': 1" in lines[0]
-    direct = _run_in(
+    direct = run_in(
         worker_container,
         "python",
         "-c",
@@ -160,7 +118,7 @@ def test_the_image_talks_to_gemini_with_the_workers_own_key(
     this host (chroot isolation shares the host's network)."""
     job = json.loads((ROOT / "worker/test_input.json").read_text())
     job["input"] |= {"provider": "gemini", "model": "gemini-2.5-flash-image"}
-    done = _run_in(
+    done = run_in(
         worker_container,
         "env",
         "GEMINI_API_KEY=image-own-key",
@@ -187,7 +145,7 @@ def test_the_image_holds_the_worker_and_not_the_server(worker_container: str) ->
         "'absent': [m for m in ('sqlalchemy', 'alembic', 'zipstream', 'pip') "
         "if not u.find_spec(m)]}))"
     )
-    done = _run_in(worker_container, "python", "-c", probe)
+    done = run_in(worker_container, "python", "-c", probe)
     assert done.returncode == 0, done.stderr[-4000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found["python"] == [3, 11]
@@ -196,7 +154,7 @@ def test_the_image_holds_the_worker_and_not_the_server(worker_container: str) ->
 
 
 def test_record_the_image_size(worker_image: str, timings: dict[str, float]) -> None:
-    listed = json.loads(_buildah("images", "--json", worker_image))
+    listed = json.loads(buildah("images", "--json", worker_image))
     size = listed[0]["size"]
     report = [
         f"image: {worker_image}",

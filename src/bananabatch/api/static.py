@@ -29,20 +29,28 @@ _IMMUTABLE = "public, max-age=31536000, immutable"
 _REVALIDATE = "no-cache"
 
 
+def packaged_web_dir() -> Path:
+    """`bananabatch/webui` inside an installed wheel (`make dist` puts the UI there)."""
+    return Path(bananabatch.__file__).resolve().parent / "webui"
+
+
 def default_web_dir() -> Path:
     """`<repo>/web/out` for a source checkout (src/bananabatch/__init__.py -> repo)."""
     return Path(bananabatch.__file__).resolve().parents[2] / "web" / "out"
 
 
 def resolve_web_dir(settings: Settings) -> Path | None:
-    """`BANANABATCH_WEB_DIR` when set (and only it), else the checkout's `web/out`."""
+    """`BANANABATCH_WEB_DIR` when set (and only it), else the UI packaged in the wheel,
+    else the checkout's `web/out`."""
     if settings.web_dir is not None:
         if settings.web_dir.is_dir():
             return settings.web_dir.resolve()
         log.warning("BANANABATCH_WEB_DIR=%s is not a directory; no web UI", settings.web_dir)
         return None
-    default = default_web_dir()
-    return default.resolve() if default.is_dir() else None
+    for candidate in (packaged_web_dir(), default_web_dir()):
+        if (candidate / "index.html").is_file():
+            return candidate.resolve()
+    return None
 
 
 class StaticUI:

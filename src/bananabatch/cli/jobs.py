@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 
 from bananabatch.cli.app import LIST_WIDTH, console, errors_exit, jobs_app, open_backend, out
@@ -15,6 +16,7 @@ from bananabatch.cli.options import OutOption
 from bananabatch.cli.run import finish
 from bananabatch.db.models import JobStatus
 from bananabatch.export.entries import ExportSelection
+from bananabatch.services.queries.views import WebhookDeliveryOut
 
 
 @jobs_app.command("list")
@@ -49,6 +51,18 @@ def jobs_list(
     # Like `docker ps`: never cut a cell (the id is what `jobs show` takes) to fit a narrow
     # terminal or a pipe's 80 columns; a long line wraps in the terminal instead.
     Console(width=max(out.width, LIST_WIDTH)).print(table)
+
+
+def webhook_line(hook: WebhookDeliveryOut) -> str:
+    """`job.completed delivered (2 attempts, HTTP 204)` and the like."""
+    tries = f"{hook.attempts} attempt{'s' if hook.attempts != 1 else ''}"
+    status = f", HTTP {hook.last_status}" if hook.last_status is not None else ""
+    line = f"{hook.event} {hook.state} ({tries}{status})"
+    if hook.state == "pending" and hook.next_attempt_at is not None:
+        line += f", next try {hook.next_attempt_at:%H:%M:%S} UTC"
+    if hook.state != "delivered" and hook.last_error:
+        line += f": {hook.last_error}"
+    return line
 
 
 @jobs_app.command("show")
@@ -93,6 +107,10 @@ def jobs_show(job_id: str) -> None:
             f"  batch {batch.position + 1}: {batch.name} "
             f"({batch.counts.succeeded}/{batch.count} succeeded)"
         )
+    if job.webhook_url:
+        out.print(f"webhook: {escape(job.webhook_url)}")
+    for hook in job.webhooks:
+        out.print(f"  {escape(webhook_line(hook))}")
 
 
 def _act(job_id: str, action: str, message: str) -> None:

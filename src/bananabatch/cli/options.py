@@ -7,11 +7,35 @@ from typing import Annotated
 
 import typer
 
+from bananabatch.notify.events import check_webhook_url
+
 MaxCostOption = Annotated[
     float | None,
     typer.Option(
         min=0.01,
         help="Most this job may spend (USD); it stops there (exit 5) with what it made.",
+    ),
+]
+
+
+def _check_webhook(value: str | None) -> str | None:
+    """Refuse a bad URL before anything is uploaded."""
+    if value is None:
+        return None
+    try:
+        return check_webhook_url(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+WebhookOption = Annotated[
+    str | None,
+    typer.Option(
+        "--webhook",
+        metavar="URL",
+        callback=_check_webhook,
+        help="POST a signed JSON event here when the job completes, fails, is cancelled or "
+        "is held at a budget cap (default: BANANABATCH_WEBHOOK_URL).",
     ),
 ]
 OutOption = Annotated[

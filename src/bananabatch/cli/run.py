@@ -31,6 +31,7 @@ from bananabatch.cli.options import (
     PriorityOption,
     SeedOption,
     SizeOption,
+    WebhookOption,
 )
 from bananabatch.cli.review_plan import describe_labels
 from bananabatch.errors import BananaBatchError
@@ -176,6 +177,7 @@ def run_automatic(
     max_cost: MaxCostOption = None,
     batch_api: BatchApiOption = False,
     batch_fallback: BatchFallbackOption = "batch",
+    webhook: WebhookOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
@@ -216,6 +218,7 @@ def run_automatic(
             max_cost=max_cost,
             use_batch_api=batch_api,
             batch_fallback=_fallback(batch_fallback),
+            webhook_url=webhook,
         )
         finish(backend, create_job(backend, req), out_path)
 
@@ -239,6 +242,7 @@ def run_semi_auto(
     max_cost: MaxCostOption = None,
     batch_api: BatchApiOption = False,
     batch_fallback: BatchFallbackOption = "batch",
+    webhook: WebhookOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Creative generation: reference images + prompts, each count split into runs of 4."""
@@ -266,5 +270,6 @@ def run_semi_auto(
             max_cost=max_cost,
             use_batch_api=batch_api,
             batch_fallback=_fallback(batch_fallback),
+            webhook_url=webhook,
         )
         finish(backend, create_job(backend, req), out_path)

@@ -175,6 +175,8 @@ class Job(Base):
     max_cost: Mapped[float | None] = mapped_column(Float, default=None)
     hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     route: Mapped[str] = mapped_column(String(16), default="standard")  # standard | batch
+    # POSTed (signed) when the job ends or is held at a budget cap (notify/)
+    webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -382,3 +384,25 @@ class GeminiBatchLine(Base):
     # its result was read and handed over (an image is in the store by then): a retry of
     # this slot needs a new line, never this one again
     done: Mapped[bool] = mapped_column(default=False)
+
+
+class WebhookDelivery(Base):
+    """The outbox: one webhook event for one job, written in the same transaction as
+    the status change it reports, then POSTed (retried with backoff) until delivered or
+    out of attempts. Its body is fixed when written, so every attempt sends the same bytes."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(2048))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bananabatch.domain.templating import MAX_PROMPT_CHARS
+from bananabatch.notify.events import MAX_URL_CHARS, check_webhook_url
 
 MAX_VARIATIONS = 100
 MAX_COUNT = 1000
@@ -24,6 +25,12 @@ MAX_CLASS_NAME_CHARS = 255
 MAX_ID_CHARS = 64
 MAX_MODEL_CHARS = 128
 MAX_OPTION_CHARS = 32
+
+WebhookUrl = Annotated[str, Field(max_length=MAX_URL_CHARS), AfterValidator(check_webhook_url)]
+_WEBHOOK_DESCRIPTION = (
+    "http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is "
+    "cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL."
+)
 
 
 def _no_nul(value: str) -> str:
@@ -112,6 +119,7 @@ class AutomaticJobCreate(BaseModel):
         description="With the Batch API: how outputs of a batch that expired, failed or lost "
         "its results run again: in a new batch, or at the standard price at once.",
     )
+    webhook_url: WebhookUrl | None = Field(default=None, description=_WEBHOOK_DESCRIPTION)
 
 
 class SemiAutoPromptIn(BaseModel):
@@ -151,6 +159,7 @@ class SemiAutoJobCreate(BaseModel):
         description="With the Batch API: how outputs of a batch that expired, failed or lost "
         "its results run again: in a new batch, or at the standard price at once.",
     )
+    webhook_url: WebhookUrl | None = Field(default=None, description=_WEBHOOK_DESCRIPTION)
 
 
 class BudgetIn(BaseModel):

@@ -302,6 +302,7 @@ def create_job(
         status=JobStatus.queued,
         priority=req.priority,
         max_cost=req.max_cost,
+        webhook_url=req.webhook_url or settings.webhook_url,
         route=_route(req),
         seed=seed,
         spec=job_spec(req, prepared.dataset),

@@ -36,6 +36,7 @@ from bananabatch.services.queries.views import (
     StatusCounts,
     to_naive_utc,
 )
+from bananabatch.services.queries.webhooks import job_webhooks
 
 
 def queue_positions(session: Session) -> dict[str, int]:
@@ -299,6 +300,8 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
                 else ()
             )
         ],
+        webhook_url=job.webhook_url,
+        webhooks=job_webhooks(session, job_id),
     )
 
 

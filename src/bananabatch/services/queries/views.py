@@ -168,6 +168,23 @@ class GeminiBatchOut(BaseModel):
     error: str | None
 
 
+class WebhookDeliveryOut(BaseModel):
+    """One webhook event for the job and how its delivery went."""
+
+    id: str = Field(description="Also sent as X-BananaBatch-Delivery.")
+    event: Literal["job.completed", "job.failed", "job.cancelled", "job.budget_paused"]
+    url: str
+    state: Literal["pending", "delivered", "failed"] = Field(
+        description="failed: every attempt (BANANABATCH_WEBHOOK_MAX_ATTEMPTS) was refused."
+    )
+    attempts: int
+    last_status: int | None = Field(description="The receiver's last HTTP status.")
+    last_error: str | None
+    next_attempt_at: UtcDateTime | None = Field(description="Pending only: the next try.")
+    created_at: UtcDateTime
+    delivered_at: UtcDateTime | None
+
+
 class JobDetail(JobSummary):
     seed: int
     options: JobOptionsOut
@@ -180,6 +197,8 @@ class JobDetail(JobSummary):
     gemini_batches: list[GeminiBatchOut] = Field(
         default_factory=list, description="The job's Batch API batches, oldest first."
     )
+    webhook_url: str | None = Field(description="Where this job's events are POSTed.")
+    webhooks: list[WebhookDeliveryOut] = Field(description="Its webhook events, oldest first.")
 
 
 class JobList(BaseModel):

@@ -244,6 +244,7 @@ export function AutomaticJobForm() {
       priority,
       max_cost: cap,
       use_batch_api: useBatchApi && selectedModel?.provider === "gemini",
+      batch_fallback: "batch",
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
       per_class_prompts: Object.fromEntries(
         Object.entries(classPrompts).filter(([, text]) => text.trim()),

@@ -131,6 +131,7 @@ export function SemiAutoJobForm() {
       priority,
       max_cost: cap,
       use_batch_api: useBatchApi && selectedModel?.provider === "gemini",
+      batch_fallback: "batch",
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
     };
   }, [

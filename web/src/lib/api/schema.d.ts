@@ -730,6 +730,11 @@ export interface components {
              * @enum {string}
              */
             batch_fallback: "batch" | "standard";
+            /**
+             * Webhook Url
+             * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
+             */
+            webhook_url?: string | null;
         };
         /** BatchOut */
         BatchOut: {
@@ -1264,6 +1269,16 @@ export interface components {
              */
             gemini_batches?: components["schemas"]["GeminiBatchOut"][];
             /**
+             * Webhook Url
+             * @description Where this job's events are POSTed.
+             */
+            webhook_url: string | null;
+            /**
+             * Webhooks
+             * @description Its webhook events, oldest first.
+             */
+            webhooks: components["schemas"]["WebhookDeliveryOut"][];
+            /**
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
              */
@@ -1365,6 +1380,16 @@ export interface components {
              * @description The job's Batch API batches, oldest first.
              */
             gemini_batches?: components["schemas"]["GeminiBatchOut"][];
+            /**
+             * Webhook Url
+             * @description Where this job's events are POSTed.
+             */
+            webhook_url: string | null;
+            /**
+             * Webhooks
+             * @description Its webhook events, oldest first.
+             */
+            webhooks: components["schemas"]["WebhookDeliveryOut"][];
         };
         /** JobList */
         JobList: {
@@ -2043,6 +2068,11 @@ export interface components {
              * @enum {string}
              */
             batch_fallback: "batch" | "standard";
+            /**
+             * Webhook Url
+             * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
+             */
+            webhook_url?: string | null;
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
@@ -2197,6 +2227,51 @@ export interface components {
              * @description USD per 1M image output tokens.
              */
             output_image: number;
+        };
+        /**
+         * WebhookDeliveryOut
+         * @description One webhook event for the job and how its delivery went.
+         */
+        WebhookDeliveryOut: {
+            /**
+             * Id
+             * @description Also sent as X-BananaBatch-Delivery.
+             */
+            id: string;
+            /**
+             * Event
+             * @enum {string}
+             */
+            event: "job.completed" | "job.failed" | "job.cancelled" | "job.budget_paused";
+            /** Url */
+            url: string;
+            /**
+             * State
+             * @description failed: every attempt (BANANABATCH_WEBHOOK_MAX_ATTEMPTS) was refused.
+             * @enum {string}
+             */
+            state: "pending" | "delivered" | "failed";
+            /** Attempts */
+            attempts: number;
+            /**
+             * Last Status
+             * @description The receiver's last HTTP status.
+             */
+            last_status: number | null;
+            /** Last Error */
+            last_error: string | null;
+            /**
+             * Next Attempt At
+             * @description Pending only: the next try.
+             */
+            next_attempt_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered At */
+            delivered_at: string | null;
         };
     };
     responses: never;

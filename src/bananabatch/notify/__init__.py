@@ -1,0 +1,1 @@
+"""Job webhooks: events written to an outbox with the status change, POSTed signed."""
