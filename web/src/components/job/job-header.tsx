@@ -16,6 +16,7 @@ import {
 
 import { BudgetHold } from "@/components/job/budget-hold";
 import { GeminiBatches } from "@/components/job/gemini-batches";
+import { WebhookDeliveries } from "@/components/job/webhook-deliveries";
 import { CancelJobDialog } from "@/components/app/job-actions";
 import { JobProgress } from "@/components/app/job-progress";
 import { ModelLabel } from "@/components/app/model-label";
@@ -133,6 +134,7 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
       </div>
       {job.hold_reason ? <BudgetHold job={job} /> : null}
       <GeminiBatches job={job} />
+      <WebhookDeliveries job={job} />
       <CancelJobDialog job={job} open={confirm} onOpenChange={setConfirm} />
     </div>
   );

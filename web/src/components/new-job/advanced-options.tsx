@@ -22,6 +22,18 @@ export function parseMaxCost(text: string): number | null | undefined {
   return Number.isFinite(n) && n > 0 && n <= 1_000_000 ? n : undefined;
 }
 
+/** A webhook URL as typed: null for none, the URL, or undefined when it is not http(s). */
+export function parseWebhookUrl(text: string): string | null | undefined {
+  const t = text.trim();
+  if (!t) return null;
+  try {
+    const url = new URL(t);
+    return (url.protocol === "http:" || url.protocol === "https:") && url.host ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function AdvancedOptions({
   seed,
   onSeedChange,
@@ -29,6 +41,8 @@ export function AdvancedOptions({
   onPriorityChange,
   maxCost,
   onMaxCostChange,
+  webhookUrl,
+  onWebhookUrlChange,
   children,
 }: {
   seed: string;
@@ -37,12 +51,15 @@ export function AdvancedOptions({
   onPriorityChange: (priority: number) => void;
   maxCost: string;
   onMaxCostChange: (maxCost: string) => void;
+  webhookUrl: string;
+  onWebhookUrlChange: (url: string) => void;
   children?: React.ReactNode;
 }) {
   const [open, setOpen] = useState(false);
   const id = useId();
   const seedState = parseSeed(seed);
   const cap = parseMaxCost(maxCost);
+  const hook = parseWebhookUrl(webhookUrl);
   return (
     <div className="rounded-lg border">
       <Button
@@ -123,6 +140,29 @@ export function AdvancedOptions({
               {cap === undefined
                 ? "A positive amount in dollars, or empty for no cap."
                 : "The job pauses before it could spend more; raise the cap to go on."}
+            </p>
+          </div>
+          <div className="space-y-2">
+            <Label htmlFor={`${id}-webhook`}>Webhook URL</Label>
+            <Input
+              id={`${id}-webhook`}
+              type="url"
+              placeholder="https://example.com/hooks/bananabatch"
+              value={webhookUrl}
+              onChange={(e) => onWebhookUrlChange(e.target.value)}
+              aria-invalid={hook === undefined || undefined}
+              aria-describedby={`${id}-webhook-hint`}
+            />
+            <p
+              id={`${id}-webhook-hint`}
+              className={cn(
+                "text-xs",
+                hook === undefined ? "text-destructive" : "text-muted-foreground",
+              )}
+            >
+              {hook === undefined
+                ? "An http:// or https:// URL, or empty for the server's default."
+                : "POSTed (signed) when the job completes, fails, is cancelled or pauses at its cap."}
             </p>
           </div>
         </div>

@@ -22,7 +22,11 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Switch } from "@/components/ui/switch";
 import { Dropzone, type RawFiles } from "@/components/new-job/dropzone";
-import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
+import {
+  AdvancedOptions,
+  parseMaxCost,
+  parseWebhookUrl,
+} from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
 import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
@@ -107,6 +111,7 @@ export function AutomaticJobForm() {
   const [priority, setPriority] = useState(0);
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);
+  const [webhookUrl, setWebhookUrl] = useState("");
   const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
 
   const uploading =
@@ -231,6 +236,8 @@ export function AutomaticJobForm() {
     if (!dataset || !settings.model) return null;
     const cap = parseMaxCost(maxCost);
     if (cap === undefined) return null; // the field says what is wrong
+    const hook = parseWebhookUrl(webhookUrl);
+    if (hook === undefined) return null;
     return {
       mode: "automatic",
       name: name.trim() || datasetName.trim() || "",
@@ -245,6 +252,7 @@ export function AutomaticJobForm() {
       max_cost: cap,
       use_batch_api: useBatchApi && selectedModel?.provider === "gemini",
       batch_fallback: "batch",
+      webhook_url: hook,
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
       per_class_prompts: Object.fromEntries(
         Object.entries(classPrompts).filter(([, text]) => text.trim()),
@@ -265,6 +273,7 @@ export function AutomaticJobForm() {
     maxCost,
     useBatchApi,
     selectedModel,
+    webhookUrl,
   ]);
 
   const waitingFor = !dataset
@@ -502,6 +511,8 @@ export function AutomaticJobForm() {
                 onPriorityChange={setPriority}
                 maxCost={maxCost}
                 onMaxCostChange={setMaxCost}
+                webhookUrl={webhookUrl}
+                onWebhookUrlChange={setWebhookUrl}
               >
                 {classNames.length > 1 ? (
                   <fieldset className="space-y-3">

@@ -15,7 +15,11 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { AdvancedOptions, parseMaxCost } from "@/components/new-job/advanced-options";
+import {
+  AdvancedOptions,
+  parseMaxCost,
+  parseWebhookUrl,
+} from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
 import { parseSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
@@ -92,6 +96,7 @@ export function SemiAutoJobForm() {
   const [priority, setPriority] = useState(0);
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);
+  const [webhookUrl, setWebhookUrl] = useState("");
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
@@ -121,6 +126,8 @@ export function SemiAutoJobForm() {
     if (!settings.model) return null;
     const cap = parseMaxCost(maxCost);
     if (cap === undefined) return null; // the field says what is wrong
+    const hook = parseWebhookUrl(webhookUrl);
+    if (hook === undefined) return null;
     return {
       mode: "semi_auto",
       name: name.trim(),
@@ -132,6 +139,7 @@ export function SemiAutoJobForm() {
       max_cost: cap,
       use_batch_api: useBatchApi && selectedModel?.provider === "gemini",
       batch_fallback: "batch",
+      webhook_url: hook,
       seed: typeof parsedSeed === "number" ? parsedSeed : null,
     };
   }, [
@@ -144,6 +152,7 @@ export function SemiAutoJobForm() {
     maxCost,
     useBatchApi,
     selectedModel,
+    webhookUrl,
   ]);
 
   const estimateBody = useDebounced(request, 350);
@@ -348,6 +357,8 @@ export function SemiAutoJobForm() {
                 onPriorityChange={setPriority}
                 maxCost={maxCost}
                 onMaxCostChange={setMaxCost}
+                webhookUrl={webhookUrl}
+                onWebhookUrlChange={setWebhookUrl}
               />
             </CardContent>
           </Card>
