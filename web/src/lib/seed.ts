@@ -9,3 +9,10 @@ export function parseSeed(text: string): number | null | "random" {
   const n = Number(t);
   return n <= MAX_SEED ? n : null;
 }
+
+/** A fresh job seed, drawn in the browser so the preview and the job use the same one. */
+export function randomSeed(): number {
+  const word = new Uint32Array(1);
+  crypto.getRandomValues(word);
+  return (word[0] ?? 0) % (MAX_SEED + 1);
+}

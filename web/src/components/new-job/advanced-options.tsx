@@ -1,13 +1,13 @@
 "use client";
 
 import { useId, useState } from "react";
-import { ChevronDown, SlidersHorizontal } from "lucide-react";
+import { ChevronDown, Dices, SlidersHorizontal } from "lucide-react";
 
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { NumberStepper } from "@/components/new-job/number-stepper";
-import { MAX_SEED, parseSeed } from "@/lib/seed";
+import { MAX_SEED, parseSeed, randomSeed } from "@/lib/seed";
 import { cn } from "@/lib/utils";
 
 /**
@@ -83,15 +83,26 @@ export function AdvancedOptions({
         <div className="grid gap-5 sm:grid-cols-2">
           <div className="space-y-2">
             <Label htmlFor={`${id}-seed`}>Seed</Label>
-            <Input
-              id={`${id}-seed`}
-              inputMode="numeric"
-              placeholder="Random"
-              value={seed}
-              onChange={(e) => onSeedChange(e.target.value)}
-              aria-invalid={seedState === null || undefined}
-              aria-describedby={`${id}-seed-hint`}
-            />
+            <div className="flex gap-2">
+              <Input
+                id={`${id}-seed`}
+                inputMode="numeric"
+                placeholder="Random"
+                value={seed}
+                onChange={(e) => onSeedChange(e.target.value)}
+                aria-invalid={seedState === null || undefined}
+                aria-describedby={`${id}-seed-hint`}
+              />
+              <Button
+                type="button"
+                variant="outline"
+                onClick={() => onSeedChange(String(randomSeed()))}
+                aria-label="Re-roll the seed"
+                title="Re-roll the seed: new wildcard picks and images"
+              >
+                <Dices aria-hidden /> Re-roll
+              </Button>
+            </div>
             <p
               id={`${id}-seed-hint`}
               className={cn(
@@ -101,7 +112,7 @@ export function AdvancedOptions({
             >
               {seedState === null
                 ? `A whole number from 0 to ${MAX_SEED.toLocaleString("en-US")}.`
-                : "Same settings and seed give the same prompts and picks again."}
+                : "The preview and the job use this seed: same settings and seed give the same prompts and picks again."}
             </p>
           </div>
           <div className="space-y-2">

@@ -28,7 +28,7 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
-import { parseSeed } from "@/lib/seed";
+import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
   DEFAULT_SETTINGS,
@@ -108,6 +108,12 @@ export function AutomaticJobForm() {
   const [splits, setSplits] = useState<string[] | null>(null);
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
+  // The seed is drawn before the first preview (after mount: the page is prerendered), so
+  // the previewed prompts are the ones the job renders; Advanced shows it and re-rolls it.
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => setSeed((s) => s || String(randomSeed())));
+    return () => cancelAnimationFrame(frame);
+  }, []);
   const [priority, setPriority] = useState(0);
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);

@@ -1,6 +1,6 @@
 "use client";
 
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -21,7 +21,7 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
-import { parseSeed } from "@/lib/seed";
+import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
   DEFAULT_SETTINGS,
@@ -93,6 +93,12 @@ export function SemiAutoJobForm() {
   const [settings, setSettings] = useState<GenerationSettings>(DEFAULT_SETTINGS);
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
+  // The seed is drawn before the first preview (after mount: the page is prerendered), so
+  // the previewed prompts are the ones the job renders; Advanced shows it and re-rolls it.
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => setSeed((s) => s || String(randomSeed())));
+    return () => cancelAnimationFrame(frame);
+  }, []);
   const [priority, setPriority] = useState(0);
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);
