@@ -22,6 +22,7 @@ from bananabatch.datasets.service import label_summary
 from bananabatch.errors import BadUpload
 from bananabatch.export.archive import stream_job_zip
 from bananabatch.export.entries import ExportSelection
+from bananabatch.export.folder import write_job_folder
 from bananabatch.ingest.service import create_dataset, ingest_files, ingest_zip
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import Runtime
@@ -189,6 +190,10 @@ class LocalBackend:
 
     def export(self, job_id: str, dest: Path, selection: ExportSelection | None = None) -> int:
         self.detail(job_id)  # NotFound before anything is written
+        if dest.suffix.lower() != ".zip":  # a folder: written directly, no ZIP in between
+            return write_job_folder(
+                self.rt.session_factory, self.rt.storage, job_id, dest, selection
+            )
 
         def to_zip(path: Path) -> None:
             _, chunks, _ = stream_job_zip(
