@@ -467,3 +467,25 @@ def test_job_queries_use_few_statements(runtime: Runtime) -> None:
     assert n_detail <= 6  # the fifth: quality flags, the sixth: webhook deliveries
     with runtime.session_factory() as s:
         assert s.get(Job, listing.items[0].id) is not None
+
+
+async def test_outputs_page_answers_304_until_the_job_changes(
+    client: httpx.AsyncClient,
+) -> None:
+    ds = await _dataset(client, {"cat": 2})
+    job = (await client.post(f"{API}/jobs", json=_auto(ds))).json()
+    url = f"{API}/jobs/{job['id']}/outputs?limit=1"
+    r = await client.get(url)
+    etag = r.headers["etag"]
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    # another page (another query) has its own tag
+    other = await client.get(f"{API}/jobs/{job['id']}/outputs?limit=2")
+    assert other.headers["etag"] != etag
+    # any change of the job (here an action) moves the revision: the page is sent again
+    await client.post(f"{API}/jobs/{job['id']}/pause")
+    changed = await client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["items"]
+    missing = await client.get(f"{API}/jobs/{'0' * 32}/outputs")
+    assert missing.status_code == 404
