@@ -304,6 +304,10 @@ class BatchStore:
     def _run_line(
         self, batch: FakeBatch, line: dict[str, Any], generate: LineGenerator
     ) -> dict[str, Any]:
+        # One result line per input line: "each line is either a GenerateContentResponse
+        # or a status object" (ai.google.dev/gemini-api/docs/batch-api, "Input file"),
+        # keyed like the input ("Retrieving results" reads line["key"] and
+        # line["response"]; GenerateContentBatchOutput.responsesFile: same order as input).
         key = str(line.get("key", ""))
         fault = self.controls.line_faults.get(key)
         status, body, _ = generate(batch.model, line["request"], batch.api_key, fault)

@@ -3,7 +3,8 @@ client reaches it through `HttpOptions(base_url=...)`.
 
 Serves `POST /{v1beta|v1}/models/{model}:generateContent` (see `wire.py` and
 `faults.py`), `GET /{version}/models/{model}` and the paged `GET /{version}/models`
-(see `models.py`). Keys are checked on every route: none -> 403, a key in
+(see `models.py`), and the Files and Batch APIs (see `files.py`, `batch.py`,
+`batch_routes.py`; `run_batches()` ends due batches at once). Keys are checked on every route: none -> 403, a key in
 `bad_api_keys` (or any other key than `expected_api_key`) -> 400 API_KEY_INVALID, a key
 in `denied_api_keys` -> 403 PERMISSION_DENIED. Every request is counted per method and
 path (`hits`), so tests assert how many calls a feature made.
