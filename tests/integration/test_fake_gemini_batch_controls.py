@@ -169,6 +169,8 @@ def test_line_faults_by_key_and_marker_lines(gemini_fake: FakeGeminiServer) -> N
     assert words.text == "no picture today"
     # answered lines are billed, error lines are not
     assert gemini_fake.batches.paid_keys == {"ok": 1, "unsafe": 1, "words": 1}
+    assert gemini_fake.calls(route="batch", status=200) == 3
+    assert gemini_fake.calls(prompt_contains="lighthouse") == 5
 
 
 def test_lost_result_file_answers_404_then_stalls_past_the_timeout(

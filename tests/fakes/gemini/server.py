@@ -4,8 +4,8 @@ client reaches it through `HttpOptions(base_url=...)`.
 Serves `POST /{v1beta|v1}/models/{model}:generateContent` (see `wire.py` and
 `faults.py`), `GET /{version}/models/{model}` and the paged `GET /{version}/models`
 (see `models.py`), and the Files and Batch APIs (see `files.py`, `batch.py`,
-`batch_routes.py`; `run_batches()` ends due batches at once). Keys are checked on every route: none -> 403, a key in
-`bad_api_keys` (or any other key than `expected_api_key`) -> 400 API_KEY_INVALID, a key
+`batch_routes.py`; `run_batches()` ends due batches at once). Keys are checked on
+every route: none -> 403, a key in `bad_api_keys` (or any other key than `expected_api_key`) -> 400 API_KEY_INVALID, a key
 in `denied_api_keys` -> 403 PERMISSION_DENIED. Every request is counted per method and
 path (`hits`), so tests assert how many calls a feature made.
 """
@@ -201,15 +201,17 @@ class FakeGeminiServer:
         model: str | None = None,
         prompt_contains: str | None = None,
         route: str | None = None,
+        status: int | None = None,
     ) -> int:
-        """Generations answered (any status): generateContent calls and batch lines, or
-        only one `route` ("standard" or "batch")."""
+        """Generations answered: generateContent calls and batch lines, or only one
+        `route` ("standard" or "batch"); `status=200` counts only billed answers."""
         return sum(
             1
             for r in self.requests
             if (model is None or r.model == model)
             and (prompt_contains is None or prompt_contains in r.prompt)
             and (route is None or r.route == route)
+            and (status is None or r.status == status)
         )
 
     # ---------------------------------------------------------- handling ----
