@@ -295,3 +295,20 @@ def test_async_client_downloads_and_lists(gemini_fake: FakeGeminiServer) -> None
     raw, listed = asyncio.run(go())
     assert json.loads(raw)["key"] == "a" and listed == ["aio-dl"]
     assert gemini_fake.batches.paid_keys == {"a": 1}
+
+
+def test_files_list_pages_and_forgets_expired_files(gemini_fake: FakeGeminiServer) -> None:
+    client = _client(gemini_fake)
+    name = _create(client, "listed", [_line("f", "p")])
+    gemini_fake.run_batches()
+    result = client.batches.get(name=name).dest
+    gemini_fake.advance(timedelta(hours=1))
+    client.files.upload(file=io.BytesIO(b"{}\n"), config={"mime_type": "application/jsonl"})
+    listed = list(client.files.list(config={"page_size": 1}))
+    assert len(listed) == 3 and gemini_fake.batches.api_calls["files.list"] == 3
+    assert listed[0].source == types.FileSource.UPLOADED  # newest first
+    generated = [f for f in listed if f.download_uri]
+    assert [f.name for f in generated] == [result.file_name if result else None]
+    assert generated[0].source == types.FileSource.GENERATED
+    gemini_fake.advance(timedelta(hours=47, minutes=30))  # the first two are 48.5 h old
+    assert len(list(client.files.list())) == 1

@@ -144,7 +144,7 @@ class BatchStore:
         """display name -> batches created with it."""
         self.api_calls: Counter[str] = Counter()
         """SDK method -> calls that passed the key check: "files.upload", "files.get",
-        "files.download", "files.delete", "batches.create", "batches.get",
+        "files.list", "files.download", "files.delete", "batches.create", "batches.get",
         "batches.list", "batches.cancel", "batches.delete"."""
 
     def count(self, method: str) -> None:

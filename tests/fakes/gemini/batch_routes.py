@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tests.fakes.gemini.files import FILE_RE, UPLOAD_START_RE
+from tests.fakes.gemini.files import FILE_RE, FILES_RE, UPLOAD_START_RE
 from tests.fakes.gemini.wire import error_body, first
 
 if TYPE_CHECKING:
@@ -49,9 +49,10 @@ def route(
     """The answer of a Files/Batch route, or None when `path` is not one of them."""
     upload = UPLOAD_START_RE.match(path)
     file_match = FILE_RE.match(path)
+    file_list = FILES_RE.match(path) if method == "GET" else None
     create = BATCH_CREATE_RE.match(path)
     batch = BATCH_RE.match(path)
-    if not (upload or file_match or create or batch):
+    if not (upload or file_match or file_list or create or batch):
         return None
     refusal = fake._refuse_key(api_key) if "upload_id" not in params else None
     if refusal is not None:
@@ -62,6 +63,18 @@ def route(
         return _upload(fake, params, headers, raw)
     if file_match:
         return _file(fake, method, file_match, raw)
+    if file_list:
+        fake.batches.count("files.list")
+        files, next_token = fake.files.page(
+            max(1, min(int(first(params, "pageSize") or "10"), 100)),
+            first(params, "pageToken"),
+            now=fake.now(),
+        )
+        version = file_list.group("version")
+        body: dict[str, Any] = {"files": [f.resource(fake.base_url, version) for f in files]}
+        if next_token:
+            body["nextPageToken"] = next_token
+        return 200, body
     if create and method == "POST":
         fake.batches.count("batches.create")
         return _create(fake, create.group("model"), raw, api_key)
