@@ -9,6 +9,8 @@ import asyncio
 import base64
 import io
 import json
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -220,6 +222,24 @@ def test_cancel_ignored_and_delete(gemini_fake: FakeGeminiServer) -> None:
         client.batches.get(name=soon)
     assert gone.value.code == 404
     assert gemini_fake.batches.paid_keys == {"l": 1}
+
+
+def test_cancel_while_lines_run_bills_them_and_gives_no_results(
+    gemini_fake: FakeGeminiServer,
+) -> None:
+    client = _client(gemini_fake)
+    gemini_fake.batch_controls.line_faults["slow"] = Fault.latency(0.5)
+    name = _create(client, "racing", [_line("fast", "p"), _line("slow", "p")])
+    runner = threading.Thread(target=gemini_fake.run_batches)
+    runner.start()
+    deadline = time.monotonic() + 5
+    while not gemini_fake.batches.paid_keys and time.monotonic() < deadline:
+        time.sleep(0.01)  # the first line is done, the second is running
+    client.batches.cancel(name=name)
+    runner.join(5)
+    job = client.batches.get(name=name)
+    assert job.state == types.JobState.JOB_STATE_CANCELLED and job.dest is None
+    assert gemini_fake.batches.paid_keys == {"fast": 1, "slow": 1}
 
 
 def test_list_pages_and_counters(gemini_fake: FakeGeminiServer) -> None:
