@@ -91,6 +91,9 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         try:
             yield
         finally:
+            cache = getattr(app.state, "poll_cache", None)
+            if cache is not None:
+                cache.close()
             await rt.stop()
 
     app = FastAPI(

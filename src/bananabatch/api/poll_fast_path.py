@@ -1,17 +1,19 @@
 """The pollers' fast path: a job page or an outputs page asked again with the ETag it
 already has is answered 304 here, after authentication and before FastAPI's routing,
 validation and dependency injection, with the same ETag functions the routes use (so
-the two can never disagree). Anything else, and any doubt, goes on to the app."""
+the two can never disagree). The job's poll state comes from `PollCache`: while the
+database is unchanged that is a dictionary lookup, no thread and no query. Anything
+else, and any doubt, goes on to the app."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from anyio import to_thread
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from bananabatch.api.poll_cache import ChangeWatch, PollCache, poll_cache_for
 from bananabatch.errors import BananaBatchError
 from bananabatch.services import queries
 
@@ -39,11 +41,19 @@ class PollFastPathMiddleware:
             await self.app(scope, receive, send)
             return
         query = scope.get("query_string", b"").decode("latin-1")
+        if not match.group("outputs") and query:  # the detail route takes no query
+            await self.app(scope, receive, send)
+            return
+        cache = poll_cache_for(scope["app"].state, lambda: _new_cache(runtime))
         try:
-            etag = await to_thread.run_sync(self._etag, runtime, match, query)
+            state = await cache.state(match.group("job"))
         except BananaBatchError:  # unknown job and the like: the route answers in full
             await self.app(scope, receive, send)
             return
+        if match.group("outputs"):
+            etag = queries.outputs_etag_of(state, query)
+        else:
+            etag = queries.job_etag_of(state)
         if not _matches(header, etag):
             await self.app(scope, receive, send)
             return
@@ -56,11 +66,6 @@ class PollFastPathMiddleware:
         )
         await send({"type": "http.response.body", "body": b""})
 
-    @staticmethod
-    def _etag(runtime: Any, match: re.Match[str], query: str) -> str:
-        with runtime.session_factory() as session:
-            if match.group("outputs"):
-                return queries.outputs_etag(session, match.group("job"), query)
-            if query:  # the detail route takes no query: let it judge
-                raise BananaBatchError("not a plain detail poll")
-            return queries.job_etag(session, match.group("job"))
+
+def _new_cache(runtime: Any) -> PollCache:
+    return PollCache(runtime.session_factory, ChangeWatch.for_engine(runtime.engine))

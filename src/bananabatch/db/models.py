@@ -3,7 +3,9 @@ Dataset (+ items and label files), the login sessions and the spend ledger.
 
 Statuses are plain strings backed by the StrEnums below so migrations stay simple
 and SQLite-friendly. `Job.revision` is bumped on every change that a poller cares
-about; the API turns it into an ETag so polling is cheap.
+about; the API turns it into an ETag so polling is cheap. `Output.change_seq` is
+renumbered by every UPDATE of an output (whatever code path issues it), so a
+running job's gallery asks only for the outputs that changed since its last poll.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnClause
 
 
 def new_id() -> str:
@@ -239,6 +243,14 @@ class ReviewState(StrEnum):
     rejected = "rejected"
 
 
+NEXT_CHANGE_SEQ: ColumnClause[int] = literal_column(
+    "(SELECT coalesce(max(o2.change_seq), 0) + 1 FROM outputs AS o2"
+    " WHERE o2.job_id = outputs.job_id)"
+)
+"""The next change number of an output's job, evaluated by the UPDATE itself (one
+index lookup on `ix_outputs_job_change`)."""
+
+
 class Output(Base):
     """One image slot with its full lineage."""
 
@@ -247,6 +259,7 @@ class Output(Base):
         Index("ix_outputs_job_status", "job_id", "status"),
         Index("ix_outputs_job_position", "job_id", "position"),
         Index("ix_outputs_job_review", "job_id", "review"),
+        Index("ix_outputs_job_change", "job_id", "change_seq"),
         UniqueConstraint("job_id", "archive_path", name="uq_output_archive_path"),
     )
 
@@ -290,6 +303,11 @@ class Output(Base):
     )
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     regenerations: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Set by the database inside each UPDATE (after the job's last number), so the
+    # numbers follow commit order: SQLite runs one writer at a time.
+    change_seq: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=NEXT_CHANGE_SEQ
+    )
 
 
 class OutputFlag(Base):

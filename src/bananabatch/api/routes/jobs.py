@@ -244,6 +244,14 @@ async def list_job_outputs(
     response: Response,
     session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            max_length=4096,
+            description="A page's `changes_cursor`: only the outputs changed after it, "
+            "in change order (no filters, no `cursor`).",
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     batch_id: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[
@@ -261,7 +269,8 @@ async def list_job_outputs(
     ] = None,
 ) -> OutputPage | Response:
     """Answers 304 to If-None-Match while nothing of the job changed (every change to
-    an output moves the job's revision), so a poller's unchanged page costs one query."""
+    an output moves the job's revision and its change number), so a poller's unchanged
+    page costs next to nothing; with `since`, a changed one carries only what changed."""
     etag = await run_in_threadpool(queries.outputs_etag, session, job_id, str(request.url.query))
     if etag_matches(request, etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE})
@@ -273,6 +282,7 @@ async def list_job_outputs(
             session,
             job_id,
             cursor=cursor,
+            since=since,
             limit=limit,
             batch_id=batch_id,
             status=status,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -214,8 +215,20 @@ def get_job(session: Session, job_id: str) -> Job:
     return job
 
 
-def job_etag(session: Session, job_id: str) -> str:
-    """From the job's revision (bumped on every status/progress change) and queue rank."""
+@dataclass(frozen=True)
+class PollState:
+    """What a poller's ETags are made of: the job's revision (bumped on every status or
+    progress change), its queue rank, and the last change number of its outputs."""
+
+    job_id: str
+    revision: int
+    position: int | None
+    change_seq: int
+
+
+def poll_state(session: Session, job_id: str) -> PollState:
+    """Two or three indexed lookups; the pollers' fast path caches the answer until the
+    database changes."""
     row = session.execute(
         select(Job.id, Job.revision, Job.status, Job.priority, Job.created_at).where(
             Job.id == job_id
@@ -224,16 +237,34 @@ def job_etag(session: Session, job_id: str) -> str:
     if row is None:
         raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     position = _queue_position(session, row.id, row.status, row.priority, row.created_at)
-    return etag_of("job", row.id, row.revision, position)
+    return PollState(row.id, row.revision, position, last_change_seq(session, job_id))
+
+
+def last_change_seq(session: Session, job_id: str) -> int:
+    return int(
+        session.scalar(
+            select(func.coalesce(func.max(Output.change_seq), 0)).where(Output.job_id == job_id)
+        )
+        or 0
+    )
+
+
+def job_etag_of(state: PollState) -> str:
+    return etag_of("job", state.job_id, state.revision, state.position)
+
+
+def outputs_etag_of(state: PollState, query: str) -> str:
+    """One output page's ETag: the job's revision, its outputs' last change number and
+    the page's own query (a `since` poll is its own page)."""
+    return etag_of("outputs", state.job_id, state.revision, state.change_seq, query)
+
+
+def job_etag(session: Session, job_id: str) -> str:
+    return job_etag_of(poll_state(session, job_id))
 
 
 def outputs_etag(session: Session, job_id: str, query: str) -> str:
-    """One output page's ETag: the job's revision (bumped by every settle, review and
-    action) and the page's own query."""
-    revision = session.scalar(select(Job.revision).where(Job.id == job_id))
-    if revision is None:
-        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
-    return etag_of("outputs", job_id, revision, query)
+    return outputs_etag_of(poll_state(session, job_id), query)
 
 
 def job_detail(session: Session, job_id: str) -> JobDetail:

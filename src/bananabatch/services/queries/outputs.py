@@ -17,6 +17,7 @@ from bananabatch.db.models import (
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.quality.flags import FLAG_LABELS, Flag
 from bananabatch.quality.service import flags_by_output
+from bananabatch.services.queries.jobs import last_change_seq
 from bananabatch.services.queries.paging import (
     asset_image_url,
     asset_thumbnail_url,
@@ -88,6 +89,7 @@ def list_outputs(
     job_id: str,
     *,
     cursor: str | None = None,
+    since: str | None = None,
     limit: int = 100,
     batch_id: str | None = None,
     status: Sequence[str] | None = None,
@@ -96,10 +98,21 @@ def list_outputs(
     flag: Sequence[str] | None = None,
 ) -> OutputPage:
     """Outputs in job order, keyset-paginated on (position, id): stable while the job runs.
-    `flag` keeps outputs with any of these flags ("any": with any flag at all)."""
+    `flag` keeps outputs with any of these flags ("any": with any flag at all).
+    `since` (a page's `changes_cursor`) answers only the outputs changed after it."""
     check_limit(limit)
     if session.scalar(select(Job.id).where(Job.id == job_id)) is None:
         raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
+    filtered = bool(batch_id or status or source or review or flag)
+    if since is not None:
+        if filtered or cursor:
+            raise ValidationFailed(
+                "`since` answers every changed output of the job: it cannot be combined "
+                "with `cursor` or filters (batch_id, status, source, review, flag)."
+            )
+        return _changed_outputs(session, job_id, since, limit)
+    # Read before the rows: whatever changes after this is numbered above it.
+    high_water = None if filtered or cursor else last_change_seq(session, job_id)
     query = select(Output).where(Output.job_id == job_id)
     if batch_id:
         query = query.where(Output.batch_id == batch_id)
@@ -141,7 +154,56 @@ def list_outputs(
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last.position, last.id)
-    return OutputPage(items=items, next_cursor=next_cursor)
+    changes = encode_cursor(CHANGES, high_water, "") if high_water is not None else None
+    return OutputPage(items=items, next_cursor=next_cursor, changes_cursor=changes)
+
+
+CHANGES = "changes"
+
+
+def _decode_since(since: str) -> tuple[int, str]:
+    kind, raw_seq, last_id = decode_cursor(since, 3)
+    try:
+        seq = int(raw_seq)
+    except ValueError:
+        seq = -1
+    if kind != CHANGES or not 0 <= seq <= MAX_OFFSET:
+        raise ValidationFailed(
+            "`since` is not a changes cursor; pass a page's `changes_cursor`.",
+            details={"since": since},
+        )
+    return seq, last_id
+
+
+def _changed_outputs(session: Session, job_id: str, since: str, limit: int) -> OutputPage:
+    """Outputs in change order after the cursor: (change_seq, id) keyset, so an answer
+    cut at `limit` resumes exactly where it stopped."""
+    seq, last_id = _decode_since(since)
+    high_water = last_change_seq(session, job_id)  # before the rows, as for pages
+    after = Output.change_seq > seq
+    if last_id:
+        after = or_(after, and_(Output.change_seq == seq, Output.id > last_id))
+    rows = session.scalars(
+        select(Output)
+        .where(Output.job_id == job_id, after)
+        .order_by(Output.change_seq, Output.id)
+        .limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    flags = flags_by_output(session, [o.id for o in page])
+    items = [output_out(o, flags.get(o.id)) for o in page]
+    if len(rows) > limit:
+        last = page[-1]
+        return OutputPage(
+            items=items,
+            next_cursor=None,
+            changes_cursor=encode_cursor(CHANGES, last.change_seq, last.id),
+            more_changes=True,
+        )
+    # Rows numbered above the high-water mark committed before the rows were read, and
+    # SQLite numbers them in commit order: nothing at or below the top one is unseen.
+    top = max([high_water, seq, *(o.change_seq for o in page)])
+    return OutputPage(items=items, next_cursor=None, changes_cursor=encode_cursor(CHANGES, top, ""))
 
 
 def get_output(session: Session, output_id: str) -> Output:

@@ -268,6 +268,16 @@ class OutputPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; null at the end."
     )
+    changes_cursor: str | None = Field(
+        default=None,
+        description="Pass as `since` to get only the outputs that changed after this page "
+        "was read (a running job's gallery). Null on filtered pages.",
+    )
+    more_changes: bool = Field(
+        default=False,
+        description="A `since` answer that stopped at `limit`: ask again at once with "
+        "its `changes_cursor` for the rest.",
+    )
 
 
 class DatasetOut(BaseModel):

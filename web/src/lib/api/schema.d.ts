@@ -436,7 +436,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Outputs, cursor-paginated */
+        /**
+         * Outputs, cursor-paginated
+         * @description Answers 304 to If-None-Match while nothing of the job changed (every change to
+         *     an output moves the job's revision and its change number), so a poller's unchanged
+         *     page costs next to nothing; with `since`, a changed one carries only what changed.
+         */
         get: operations["jobs-list_job_outputs"];
         put?: never;
         post?: never;
@@ -1798,6 +1803,17 @@ export interface components {
              * @description Pass as `cursor` for the next page; null at the end.
              */
             next_cursor: string | null;
+            /**
+             * Changes Cursor
+             * @description Pass as `since` to get only the outputs that changed after this page was read (a running job's gallery). Null on filtered pages.
+             */
+            changes_cursor?: string | null;
+            /**
+             * More Changes
+             * @description A `since` answer that stopped at `limit`: ask again at once with its `changes_cursor` for the rest.
+             * @default false
+             */
+            more_changes: boolean;
         };
         /**
          * OutputStatus
@@ -3158,6 +3174,8 @@ export interface operations {
         parameters: {
             query?: {
                 cursor?: string | null;
+                /** @description A page's `changes_cursor`: only the outputs changed after it, in change order (no filters, no `cursor`). */
+                since?: string | null;
                 limit?: number;
                 batch_id?: string | null;
                 /** @description Repeat to match several statuses. */
@@ -3186,6 +3204,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OutputPage"];
                 };
+            };
+            /** @description Not modified (If-None-Match matched the current ETag). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (JSON body). */
             default: {

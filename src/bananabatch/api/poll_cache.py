@@ -1,0 +1,119 @@
+"""What makes a repeated poll cheap: the poll state of each job (revision, queue rank,
+last output change), kept in memory for as long as nobody has written to the database.
+
+SQLite tells us that in microseconds: `PRAGMA data_version` on a connection changes
+whenever any *other* connection (this process's orchestrator, a CLI, another server)
+commits. The watch connection never writes, so every commit counts. While the number
+is unchanged the cached states are exact, and a poll is answered without a thread
+hop or a query; the first poll after a commit recomputes one job's state once, in a
+thread, however many pollers ask at the same moment.
+
+Other databases have no such counter: there every poll reads the state (still two
+small indexed queries), so the cache is only used with SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from anyio import to_thread
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bananabatch.services import queries
+from bananabatch.services.queries import PollState
+
+log = logging.getLogger(__name__)
+
+MAX_JOBS = 4096
+"""Cached job states at most; past that the cache starts afresh."""
+
+
+class ChangeWatch:
+    """A read-only view of whether the SQLite database changed since the last look."""
+
+    def __init__(self, path: str) -> None:
+        # Used only from the event loop thread; never in a transaction (autocommit).
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> ChangeWatch | None:
+        database = engine.url.database
+        if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+            return None
+        if not Path(database).exists():
+            return None
+        return cls(database)
+
+    def version(self) -> int:
+        row = self._conn.execute("PRAGMA data_version").fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PollCache:
+    """Job poll states valid while the database's data version stays the same."""
+
+    def __init__(self, session_factory: sessionmaker[Session], watch: ChangeWatch | None) -> None:
+        self._factory = session_factory
+        self._watch = watch
+        self._version: int | None = None
+        self._states: dict[str, PollState] = {}
+        self._pending: dict[str, asyncio.Future[PollState]] = {}
+
+    def _read(self, job_id: str) -> PollState:
+        with self._factory() as session:
+            return queries.poll_state(session, job_id)
+
+    async def state(self, job_id: str) -> PollState:
+        """The job's poll state; raises the domain errors of `poll_state` (unknown job)."""
+        if self._watch is None:
+            return await to_thread.run_sync(self._read, job_id)
+        version = self._watch.version()
+        if version != self._version:
+            self._states.clear()
+            self._version = version
+        cached = self._states.get(job_id)
+        if cached is not None:
+            return cached
+        pending = self._pending.get(job_id)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[PollState] = asyncio.get_running_loop().create_future()
+        self._pending[job_id] = future
+        try:
+            state = await to_thread.run_sync(self._read, job_id)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        finally:
+            self._pending.pop(job_id, None)
+        future.set_result(state)
+        # Read after `version`, so it is at least that fresh; if anyone committed
+        # meanwhile, the next look sees a new version and drops it.
+        if self._version == version:
+            if len(self._states) >= MAX_JOBS:
+                self._states.clear()
+            self._states[job_id] = state
+        return state
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
+
+
+def poll_cache_for(state: object, factory: Callable[[], PollCache]) -> PollCache:
+    """The app's one cache (made on first use, after the runtime exists)."""
+    cache = getattr(state, "poll_cache", None)
+    if cache is None:
+        cache = factory()
+        setattr(state, "poll_cache", cache)  # noqa: B010 (Starlette State)
+    assert isinstance(cache, PollCache)
+    return cache

@@ -1,0 +1,163 @@
+"""A running job's pollers: `since` answers exactly the outputs that changed (whatever
+code path changed them), and a repeated poll is answered 304 from memory until
+anyone, in this process or another, writes to the database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import event, select, update
+
+from bananabatch.db.models import Output, OutputStatus
+from bananabatch.db.session import make_engine, make_session_factory
+from bananabatch.runtime import Runtime
+from tests.api.helpers import API, create_dataset, photos, upload
+
+
+async def _job(client: httpx.AsyncClient, images: int = 6) -> dict[str, Any]:
+    ds = await create_dataset(client)
+    r = await upload(client, ds, photos({"cat": images}))
+    assert r.status_code == 200 and not r.json()["errors"]
+    body = {"mode": "automatic", "dataset_id": ds, "prompt": "{rain|snow}", "variations": 2}
+    job = await client.post(f"{API}/jobs", json=body)
+    assert job.status_code == 201, job.text
+    return dict(job.json())
+
+
+async def _changes(client: httpx.AsyncClient, job_id: str, since: str, limit: int = 500) -> Any:
+    r = await client.get(f"{API}/jobs/{job_id}/outputs", params={"since": since, "limit": limit})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def _set_status(runtime: Runtime, ids: list[str], status: OutputStatus) -> None:
+    """The way the orchestrator settles: ORM objects changed and flushed."""
+    with runtime.session_factory() as s:
+        for output in s.scalars(select(Output).where(Output.id.in_(ids))):
+            output.status = status
+        s.commit()
+
+
+async def test_since_answers_exactly_the_outputs_that_changed(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    job = await _job(client)
+    full = (await client.get(f"{API}/jobs/{job['id']}/outputs", params={"limit": 500})).json()
+    ids = [o["id"] for o in full["items"]]
+    assert len(ids) == 12 and full["changes_cursor"]
+    nothing = await _changes(client, job["id"], full["changes_cursor"])
+    assert nothing["items"] == [] and not nothing["more_changes"]
+
+    _set_status(runtime, ids[2:4], OutputStatus.blocked)
+    first = await _changes(client, job["id"], nothing["changes_cursor"])
+    assert sorted((o["id"], o["status"]) for o in first["items"]) == sorted(
+        [(ids[2], "blocked"), (ids[3], "blocked")]
+    )
+    assert (await _changes(client, job["id"], first["changes_cursor"]))["items"] == []
+
+    # the same output changing state again is answered again, with its new state
+    _set_status(runtime, [ids[3]], OutputStatus.succeeded)
+    second = await _changes(client, job["id"], first["changes_cursor"])
+    assert [(o["id"], o["status"]) for o in second["items"]] == [(ids[3], "succeeded")]
+
+    # a bulk UPDATE statement (no ORM objects) numbers its rows too: cancelling the
+    # job cancels every output not yet final
+    cancel = await client.post(f"{API}/jobs/{job['id']}/cancel")
+    assert cancel.status_code == 200, cancel.text
+    third = await _changes(client, job["id"], second["changes_cursor"])
+    assert {o["id"] for o in third["items"]} == set(ids) - {ids[2], ids[3]}
+    assert {o["status"] for o in third["items"]} == {"cancelled"}
+    # an older cursor still sees everything after it, each output once, newest state
+    again = await _changes(client, job["id"], full["changes_cursor"])
+    assert sorted(o["id"] for o in again["items"]) == sorted(ids)
+    states = {o["id"]: o["status"] for o in again["items"]}
+    assert (states[ids[2]], states[ids[3]], states[ids[0]]) == ("blocked", "succeeded", "cancelled")
+
+
+async def test_since_answers_cut_at_limit_resume_where_they_stopped(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    job = await _job(client)
+    full = (await client.get(f"{API}/jobs/{job['id']}/outputs", params={"limit": 500})).json()
+    ids = [o["id"] for o in full["items"]]
+    with runtime.session_factory() as s:  # one statement: rows numbered one by one
+        s.execute(update(Output).where(Output.id.in_(ids[:7])).values(status="blocked"))
+        s.commit()
+    seen: list[str] = []
+    cursor = full["changes_cursor"]
+    for _ in range(10):
+        page = await _changes(client, job["id"], cursor, limit=3)
+        seen += [o["id"] for o in page["items"]]
+        cursor = page["changes_cursor"]
+        if not page["more_changes"]:
+            break
+    assert sorted(seen) == sorted(ids[:7]) and len(seen) == 7
+
+
+async def test_since_refuses_filters_cursors_and_forged_values(client: httpx.AsyncClient) -> None:
+    job = await _job(client, images=1)
+    url = f"{API}/jobs/{job['id']}/outputs"
+    full = (await client.get(url)).json()
+    since = full["changes_cursor"]
+    for params in ({"since": since, "status": "failed"}, {"since": since, "cursor": since}):
+        r = await client.get(url, params=params)
+        assert r.status_code == 422 and "since" in r.json()["error"]["message"]
+    for forged in ("garbage", full["next_cursor"] or "MTAwAGFi"):
+        r = await client.get(url, params={"since": forged})
+        assert r.status_code == 422, r.text
+    filtered = (await client.get(url, params={"status": "pending"})).json()
+    assert filtered["changes_cursor"] is None
+
+
+async def test_a_since_poll_is_304_until_an_output_changes(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    job = await _job(client, images=2)
+    full = (await client.get(f"{API}/jobs/{job['id']}/outputs")).json()
+    url = f"{API}/jobs/{job['id']}/outputs?since={full['changes_cursor']}&limit=500"
+    first = await client.get(url)
+    tag = first.headers["etag"]
+    assert (await client.get(url, headers={"If-None-Match": tag})).status_code == 304
+    _set_status(runtime, [full["items"][0]["id"]], OutputStatus.blocked)
+    changed = await client.get(url, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and len(changed.json()["items"]) == 1
+
+
+async def test_repeated_polls_are_answered_from_memory_until_another_process_writes(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """After one poll, the next ones run no SQL at all; a commit from another engine (a
+    CLI, another server) is seen at once and the poll is answered in full again."""
+    job = await _job(client, images=2)
+    paths = [f"{API}/jobs/{job['id']}", f"{API}/jobs/{job['id']}/outputs?limit=5"]
+    tags = {p: (await client.get(p)).headers["etag"] for p in paths}
+    for p in paths:  # fills the cache
+        assert (await client.get(p, headers={"If-None-Match": tags[p]})).status_code == 304
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        statements.append(sql)
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            for p in paths:
+                hit = await client.get(p, headers={"If-None-Match": tags[p]})
+                assert hit.status_code == 304
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert statements == []
+
+    other = make_engine(str(runtime.engine.url))
+    try:
+        with make_session_factory(other)() as s:
+            output = s.scalars(select(Output).where(Output.job_id == job["id"])).first()
+            assert output is not None
+            output.status = OutputStatus.failed
+            s.commit()
+    finally:
+        other.dispose()
+    answered = await client.get(paths[1], headers={"If-None-Match": tags[paths[1]]})
+    assert answered.status_code == 200
+    assert "failed" in {o["status"] for o in answered.json()["items"]}
