@@ -15,6 +15,7 @@ import { api, type JobsQuery } from "./client";
 import { errorMessage } from "./errors";
 import type { JobDetail, OutputPage, ReviewRequest } from "./types";
 import { pollInterval } from "@/lib/jobs";
+import { mergeChanges } from "@/lib/output-changes";
 import { type ReviewDecision, withReview } from "@/lib/review";
 
 export const keys = {
@@ -61,29 +62,70 @@ export function useJob(id: string | null) {
   });
 }
 
+/** How often a running job's gallery asks for the outputs changed since its last poll. */
+const CHANGES_POLL_MS = 3_000;
+
 /**
  * Every output of a job, page by page (500 each) so a 5,000-output job shows
- * its first images at once while the rest stream in. While the job runs every
- * page is refetched every 3 s (10 s past 1,000 outputs), and once more when its
- * status changes so the final state always shows.
+ * its first images at once while the rest stream in. While the job runs, the
+ * gallery then asks every 3 s only for the outputs changed since its last poll
+ * (`since`, answered 304 when nothing changed) and folds them into its pages;
+ * all pages are read again once when the job's status changes, so the final
+ * state always shows.
  */
 export function useJobOutputs(job: JobDetail | undefined) {
+  const qc = useQueryClient();
   const id = job?.id ?? "";
-  const total = job?.total_outputs ?? 0;
   const running = job?.status === "queued" || job?.status === "running";
+  const since = useRef<string | null>(null);
+  /** Bumped whenever the pages are read from the start: older change answers are dropped. */
+  const generation = useRef(0);
   const query = useInfiniteQuery({
     queryKey: keys.outputs(id),
-    queryFn: ({ pageParam, signal }) =>
-      api.outputs(id, { cursor: pageParam ?? undefined, limit: 500 }, signal),
+    queryFn: async ({ pageParam, signal }) => {
+      if (pageParam === null) generation.current += 1;
+      const page = await api.outputs(id, { cursor: pageParam ?? undefined, limit: 500 }, signal);
+      if (pageParam === null) since.current = page.changes_cursor ?? null;
+      return page;
+    },
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor,
     enabled: Boolean(job),
-    refetchInterval: running ? (total > 1000 ? 10_000 : 3_000) : false,
   });
   const { hasNextPage, isFetchingNextPage, isFetching, fetchNextPage, refetch } = query;
   useEffect(() => {
     if (hasNextPage && !isFetchingNextPage && !isFetching) void fetchNextPage();
   }, [hasNextPage, isFetchingNextPage, isFetching, fetchNextPage]);
+
+  // Changes are asked for only once every page is in: a page still to come is read
+  // after the change, so it is fresher than any change answer.
+  const loaded = Boolean(query.data) && !hasNextPage && !isFetching;
+  useEffect(() => {
+    if (!running || !loaded || !id) return;
+    let busy = false;
+    const poll = async () => {
+      if (busy || since.current === null) return;
+      busy = true;
+      const started = generation.current;
+      try {
+        for (let more = true; more && since.current !== null;) {
+          const page = await api.outputs(id, { since: since.current, limit: 500 });
+          if (generation.current !== started) return;
+          qc.setQueryData<InfiniteData<OutputPage>>(keys.outputs(id), (data) =>
+            mergeChanges(data, page.items),
+          );
+          since.current = page.changes_cursor ?? null;
+          more = page.more_changes ?? false;
+        }
+      } catch {
+        // The next poll tries again; a lasting problem shows on the job's own query.
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(() => void poll(), CHANGES_POLL_MS);
+    return () => clearInterval(timer);
+  }, [running, loaded, id, qc]);
 
   const status = job?.status;
   const seen = useRef(status);
