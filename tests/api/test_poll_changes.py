@@ -4,9 +4,11 @@ anyone, in this process or another, writes to the database."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import event, select, update
 
 from bananabatch.db.models import Output, OutputStatus
@@ -161,3 +163,31 @@ async def test_repeated_polls_are_answered_from_memory_until_another_process_wri
     answered = await client.get(paths[1], headers={"If-None-Match": tags[paths[1]]})
     assert answered.status_code == 200
     assert "failed" in {o["status"] for o in answered.json()["items"]}
+
+
+async def test_pollers_asking_together_share_one_full_answer_until_a_write(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """50 pollers opening the same page cost one page; a write makes a new one."""
+    from bananabatch.services import queries
+
+    job = await _job(client, images=2)
+    built: list[str] = []
+    real = queries.job_detail
+
+    def counting(session: Any, job_id: str) -> Any:
+        built.append(job_id)
+        return real(session, job_id)
+
+    monkeypatch.setattr(queries, "job_detail", counting)
+    path = f"{API}/jobs/{job['id']}"
+    answers = await asyncio.gather(*(client.get(path) for _ in range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len({a.content for a in answers}) == 1 and len({a.headers["etag"] for a in answers}) == 1
+    assert len(built) == 1
+    assert (await client.get(path)).content == answers[0].content and len(built) == 1
+
+    await client.post(f"{API}/jobs/{job['id']}/pause")
+    paused = await client.get(path)
+    assert paused.json()["status"] == "paused" and len(built) == 3  # the action's, then ours
+    assert paused.headers["etag"] != answers[0].headers["etag"]

@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Send
 
 from bananabatch.services import queries
 from bananabatch.services.queries import PollState
@@ -57,6 +58,27 @@ class ChangeWatch:
         self._conn.close()
 
 
+MAX_ANSWER_BYTES = 8 * 1024 * 1024
+"""Full answers kept at most (bytes, all together); past that the oldest go."""
+
+
+class CachedAnswer:
+    """A 200 answer of a polled page, kept while its ETag is current."""
+
+    def __init__(self, headers: list[tuple[bytes, bytes]], body: bytes, first: Send) -> None:
+        self.headers = list(headers)
+        self.body = body
+        self._first = first
+
+    def sent_to(self, send: Send) -> bool:
+        """True for the poller whose request built it (it has had the answer already)."""
+        return send is self._first
+
+    async def send(self, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
+        await send({"type": "http.response.body", "body": self.body})
+
+
 class PollCache:
     """Job poll states valid while the database's data version stays the same."""
 
@@ -66,6 +88,9 @@ class PollCache:
         self._version: int | None = None
         self._states: dict[str, PollState] = {}
         self._pending: dict[str, asyncio.Future[PollState]] = {}
+        self._answers: dict[str, tuple[str, CachedAnswer]] = {}
+        self._answer_bytes = 0
+        self._building: dict[str, asyncio.Future[CachedAnswer | None]] = {}
 
     def _read(self, job_id: str) -> PollState:
         with self._factory() as session:
@@ -78,6 +103,8 @@ class PollCache:
         version = self._watch.version()
         if version != self._version:
             self._states.clear()
+            self._answers.clear()
+            self._answer_bytes = 0
             self._version = version
         cached = self._states.get(job_id)
         if cached is not None:
@@ -103,6 +130,41 @@ class PollCache:
                 self._states.clear()
             self._states[job_id] = state
         return state
+
+    async def answer(
+        self,
+        key: str,
+        etag: str,
+        build: Callable[[], Awaitable[CachedAnswer | None]],
+    ) -> CachedAnswer | None:
+        """The kept answer for this page and ETag, else `build()` (once, however many ask at
+        the same time: the others wait for it). None: built but not shareable; each
+        waiter then builds its own."""
+        if self._watch is None:
+            return await build()
+        version = self._version
+        kept = self._answers.get(key)
+        if kept is not None and kept[0] == etag:
+            return kept[1]
+        building = self._building.get(f"{etag}{key}")
+        if building is not None:
+            shared = await asyncio.shield(building)
+            return shared if shared is not None else await build()
+        future: asyncio.Future[CachedAnswer | None] = asyncio.get_running_loop().create_future()
+        self._building[f"{etag}{key}"] = future
+        answer: CachedAnswer | None = None
+        try:
+            answer = await build()
+        finally:
+            self._building.pop(f"{etag}{key}", None)
+            future.set_result(answer)
+        if answer is not None and self._version == version:
+            if self._answer_bytes + len(answer.body) > MAX_ANSWER_BYTES:
+                self._answers.clear()
+                self._answer_bytes = 0
+            self._answers[key] = (etag, answer)
+            self._answer_bytes += len(answer.body)
+        return answer
 
     def close(self) -> None:
         if self._watch is not None:

@@ -2,8 +2,9 @@
 already has is answered 304 here, after authentication and before FastAPI's routing,
 validation and dependency injection, with the same ETag functions the routes use (so
 the two can never disagree). The job's poll state comes from `PollCache`: while the
-database is unchanged that is a dictionary lookup, no thread and no query. Anything
-else, and any doubt, goes on to the app."""
+database is unchanged that is a dictionary lookup, no thread and no query. A full
+answer is built once per ETag and shared by every poller asking for it meanwhile.
+Anything else, and any doubt, goes on to the app."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ import re
 from typing import Any
 
 from starlette.datastructures import Headers
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bananabatch.api.poll_cache import ChangeWatch, PollCache, poll_cache_for
+from bananabatch.api.poll_cache import CachedAnswer, ChangeWatch, PollCache, poll_cache_for
 from bananabatch.errors import BananaBatchError
 from bananabatch.services import queries
 
@@ -37,12 +38,9 @@ class PollFastPathMiddleware:
             return
         header = Headers(scope=scope).get("if-none-match")
         runtime = getattr(scope["app"].state, "runtime", None) if "app" in scope else None
-        if not header or runtime is None:
-            await self.app(scope, receive, send)
-            return
         query = scope.get("query_string", b"").decode("latin-1")
-        if not match.group("outputs") and query:  # the detail route takes no query
-            await self.app(scope, receive, send)
+        if runtime is None or (not match.group("outputs") and query):
+            await self.app(scope, receive, send)  # the detail route takes no query
             return
         cache = poll_cache_for(scope["app"].state, lambda: _new_cache(runtime))
         try:
@@ -54,17 +52,53 @@ class PollFastPathMiddleware:
             etag = queries.outputs_etag_of(state, query)
         else:
             etag = queries.job_etag_of(state)
-        if not _matches(header, etag):
-            await self.app(scope, receive, send)
+        if header and _matches(header, etag):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 304,
+                    "headers": [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL)],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
             return
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 304,
-                "headers": [(b"etag", etag.encode()), (b"cache-control", CACHE_CONTROL)],
-            }
-        )
-        await send({"type": "http.response.body", "body": b""})
+        await self._answer(scope, receive, send, cache, etag)
+
+    async def _answer(
+        self, scope: Scope, receive: Receive, send: Send, cache: PollCache, etag: str
+    ) -> None:
+        """A full answer: the same page with the same ETag is built once and sent to every
+        poller that asks for it until the database changes (50 pollers starting together
+        cost one page, not 50)."""
+        key = f"{scope['path']}?{scope.get('query_string', b'').decode('latin-1')}"
+        answer = await cache.answer(key, etag, lambda: self._capture(scope, receive, send, etag))
+        # Built for another poller (ours was sent while it was captured):
+        if answer is not None and not answer.sent_to(send):
+            await answer.send(send)
+
+    async def _capture(
+        self, scope: Scope, receive: Receive, send: Send, etag: str
+    ) -> CachedAnswer | None:
+        """Runs the route, passing its answer through, and keeps it when it is a 200
+        carrying exactly this ETag (anything else is sent and forgotten)."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+        keep = True
+
+        async def capture(message: Message) -> None:
+            nonlocal start, keep
+            if message["type"] == "http.response.start":
+                start = message
+                tag = Headers(raw=message.get("headers", [])).get("etag")
+                keep = message["status"] == 200 and tag == etag
+            elif message["type"] == "http.response.body" and keep:
+                chunks.append(message.get("body", b""))
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if start is None or not keep:
+            return None
+        return CachedAnswer(start["headers"], b"".join(chunks), first=send)
 
 
 def _new_cache(runtime: Any) -> PollCache:
