@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import unicodedata
+from collections.abc import Callable
 
 from bananabatch.errors import ValidationFailed
 
@@ -82,13 +83,25 @@ def automatic_output_name(
     `keep_source_ext` folds the source extension into the name (`cat/001_jpg__v1.png`),
     for datasets holding both `001.jpg` and `001.png` in one folder.
     """
-    if variation < 1:
-        raise ValueError("variation is 1-based")
+    return automatic_output_namer(rel_path, ext, keep_source_ext=keep_source_ext)(variation)
+
+
+def automatic_output_namer(
+    rel_path: str, ext: str, *, keep_source_ext: bool = False
+) -> Callable[[int], str]:
+    """`automatic_output_name` for one source, its path split once for all variations."""
     directory, stem, src_ext = _split(rel_path)
     if keep_source_ext and src_ext:
         stem = f"{stem}_{src_ext}"
-    name = f"{stem}__v{variation}.{ext.lstrip('.')}"
-    return f"{directory}/{name}" if directory else name
+    prefix = f"{directory}/{stem}" if directory else stem
+    suffix = ext.lstrip(".")
+
+    def name(variation: int) -> str:
+        if variation < 1:
+            raise ValueError("variation is 1-based")
+        return f"{prefix}__v{variation}.{suffix}"
+
+    return name
 
 
 def semi_auto_batch_folder(batch_position: int, batch_slug: str) -> str:

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 from bananabatch.catalog import ModelInfo, load_catalog
 from bananabatch.domain.naming import (
-    automatic_output_name,
+    automatic_output_namer,
     ext_for_format,
     normalize_rel_path,
     semi_auto_output_name,
     slugify,
 )
-from bananabatch.domain.seeds import derive_seed
+from bananabatch.domain.seeds import derive_seed, json_part, seed_of_json
 from bananabatch.domain.templating import (
     SEMI_AUTO_VARIABLES,
     VARIABLES,
@@ -308,6 +308,8 @@ def _automatic_outputs(
 ) -> tuple[PlannedOutput, ...]:
     filename = posixpath.basename(source.rel_path)
     stem = posixpath.splitext(filename)[0]
+    seed_items = f"{json_part(spec.seed)}, {json_part(source.rel_path)}"  # once per source
+    name = automatic_output_namer(source.rel_path, ext, keep_source_ext=source.keep_source_ext)
     outputs = []
     for offset, variation in enumerate(variations):
         ctx = PromptContext(
@@ -322,10 +324,8 @@ def _automatic_outputs(
                 position=first_position + offset,
                 variation=variation,
                 prompt=render_prompt(source.template, ctx, seed=spec.seed),
-                seed=derive_seed(spec.seed, source.rel_path, variation),
-                archive_path=automatic_output_name(
-                    source.rel_path, variation, ext, keep_source_ext=source.keep_source_ext
-                ),
+                seed=seed_of_json(f"{seed_items}, {variation}"),  # derive_seed(seed, path, v)
+                archive_path=name(variation),
                 source_asset_id=source.asset_id,
                 source_path=source.rel_path,
             )

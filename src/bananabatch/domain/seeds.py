@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from json.encoder import encode_basestring
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
 """`json.dumps` with these options, without building an encoder per call (a 100,000-
@@ -19,14 +20,31 @@ SEED_LIMIT = 2**31
 """Seeds stay below 2**31 so they fit a signed 32-bit column and every provider API."""
 
 
+def json_part(value: object) -> str:
+    """`value` as it appears inside the JSON list `derive_seed` hashes. Ints and strings
+    (every part a plan uses) are written directly, byte for byte what the encoder
+    writes; anything else goes through the encoder."""
+    kind = type(value)
+    if kind is int:
+        return int.__repr__(value)  # type: ignore[arg-type]
+    if kind is str:
+        return encode_basestring(value)  # type: ignore[arg-type]
+    return _ENCODE(value)
+
+
 def derive_seed(job_seed: int, *parts: object) -> int:
     """A seed in [0, 2**31) determined only by `job_seed` and `parts`.
 
     Parts are serialised as JSON, so `1` and `"1"` give different seeds; objects
     JSON cannot encode fall back to `str()`.
     """
-    material = _ENCODE([job_seed, *parts])
-    digest = hashlib.sha256(material.encode("utf-8")).digest()
+    return seed_of_json(", ".join([json_part(job_seed), *map(json_part, parts)]))
+
+
+def seed_of_json(items: str) -> int:
+    """The seed of a JSON list given by its items, already encoded (`json_part`, joined
+    by ", "): a planner encodes a source's path once for all its outputs."""
+    digest = hashlib.sha256(f"[{items}]".encode()).digest()
     return int.from_bytes(digest[:8], "big") % SEED_LIMIT
 
 

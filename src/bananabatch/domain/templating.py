@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bananabatch.domain.seeds import derive_seed
+from bananabatch.domain.seeds import derive_seed, seed_of_json
 from bananabatch.errors import TemplateError, ValidationFailed
 
 VARIABLES: tuple[str, ...] = ("filename", "stem", "folder", "class", "index", "variation")
@@ -189,6 +189,14 @@ def has_wildcards(template: str) -> bool:
     return any(isinstance(part, _Wildcard) for part in _parse(template))
 
 
+def _wildcard_seed(seed: int, ctx: PromptContext, ordinal: int) -> int:
+    """derive_seed(seed, "wildcard", index, variation, ordinal), encoded directly when
+    every number is a plain int (always, from the planners)."""
+    if type(seed) is type(ctx.index) is type(ctx.variation) is int:
+        return seed_of_json(f'{seed}, "wildcard", {ctx.index}, {ctx.variation}, {ordinal}')
+    return derive_seed(seed, "wildcard", ctx.index, ctx.variation, ordinal)
+
+
 def render_prompt(template: str, ctx: PromptContext, *, seed: int) -> str:
     """The prompt for one output: variables filled in, wildcards picked.
 
@@ -203,9 +211,7 @@ def render_prompt(template: str, ctx: PromptContext, *, seed: int) -> str:
         elif isinstance(part, _Variable):
             out.append(ctx.value(part.name))
         else:
-            rng = random.Random(
-                derive_seed(seed, "wildcard", ctx.index, ctx.variation, part.ordinal)
-            )
+            rng = random.Random(_wildcard_seed(seed, ctx, part.ordinal))
             out.append(rng.choice(part.options))
     rendered = "".join(out)
     if not rendered.strip():
