@@ -22,7 +22,9 @@ from bananabatch.db.models import (
 )
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.quality.service import flag_summary
+from bananabatch.services.queries.failures import failure_summary
 from bananabatch.services.queries.paging import check_limit, check_offset, etag_of
+from bananabatch.services.queries.recipe import job_recipe
 from bananabatch.services.queries.views import (
     QUEUED_JOB_STATUSES,
     BatchOut,
@@ -302,6 +304,8 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         ],
         webhook_url=job.webhook_url,
         webhooks=job_webhooks(session, job_id),
+        recipe=job_recipe(job),
+        failures=failure_summary(session, job_id),
     )
 
 
