@@ -137,3 +137,14 @@ async def test_manifest_lists_the_files_the_upload_refused(client: httpx.AsyncCl
     zf = zipfile.ZipFile(io.BytesIO((await client.get(f"{API}/jobs/{job2}/export")).content))
     rows = [json.loads(x) for x in zf.read("manifest.jsonl").decode().splitlines()]
     assert [r["source_path"] for r in rows if r["status"] == "refused"] == ["cat/notes.png"]
+
+
+async def test_a_too_long_prompt_is_refused_at_its_field_in_characters(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"mode": "semi_auto", "model": "classic", "prompts": [{"prompt": "word " * 11_200}]}
+    r = await client.post(f"{API}/jobs/estimate", json=body)
+    assert r.status_code == 422
+    detail = r.json()["error"]["details"][0]
+    assert detail["field"] == "prompts[0].prompt"
+    assert detail["message"] == "56,000 characters; the limit is 8,000. Shorten it."
