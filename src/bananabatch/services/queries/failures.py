@@ -25,15 +25,16 @@ _KIND_WORDS = {
 
 
 def summarize(rows: Sequence[tuple[str | None, int, str | None]]) -> FailureSummary:
-    """(error kind, count, an example message) rows -> the summary (pure)."""
+    """(error kind, count, an example message) rows -> the summary (pure); rows of one
+    kind (from several batches) are merged."""
+    merged: dict[str, tuple[int, str | None]] = {}
+    for kind, n, example in rows:
+        key = kind or "unknown"
+        count, first = merged.get(key, (0, None))
+        merged[key] = (count + int(n), first or example)
     groups = [
-        FailureGroup(
-            kind=kind or "unknown",
-            count=int(n),
-            permanent=(kind or "") in _PERMANENT,
-            example=example,
-        )
-        for kind, n, example in rows
+        FailureGroup(kind=kind, count=n, permanent=kind in _PERMANENT, example=example)
+        for kind, (n, example) in merged.items()
     ]
     groups.sort(key=lambda g: (not g.permanent, -g.count, g.kind))
     permanent = sum(g.count for g in groups if g.permanent)
