@@ -66,6 +66,9 @@ def test_run_automatic_mirrors_the_dataset_into_a_folder(cli_env: Path) -> None:
     rows = [
         json.loads(line) for line in (cli_env / "out" / "manifest.jsonl").read_text().splitlines()
     ]
+    refused = [r for r in rows if r["status"] == "refused"]  # the manifest says why
+    assert [r["source_path"] for r in refused] == ["dog/broken.jpg"]
+    rows = [r for r in rows if r["status"] != "refused"]
     assert len(rows) == 10 and {r["status"] for r in rows} == {"succeeded"}
     assert all(r["prompt"].split()[0] in ("fog", "snow") for r in rows)
 

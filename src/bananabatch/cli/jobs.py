@@ -13,6 +13,7 @@ from rich.table import Column, Table
 
 from bananabatch.cli.app import LIST_WIDTH, console, errors_exit, jobs_app, open_backend, out
 from bananabatch.cli.options import OutOption
+from bananabatch.cli.recipe import print_recipe, retry_lines
 from bananabatch.cli.run import finish
 from bananabatch.db.models import JobStatus
 from bananabatch.export.entries import ExportSelection
@@ -107,6 +108,9 @@ def jobs_show(job_id: str) -> None:
             f"  batch {batch.position + 1}: {batch.name} "
             f"({batch.counts.succeeded}/{batch.count} succeeded)"
         )
+    print_recipe(out, job)
+    if job.failures.permanent:
+        out.print(f"[yellow]{escape(job.failures.message or '')}[/yellow]", soft_wrap=True)
     if job.webhook_url:
         out.print(f"webhook: {escape(job.webhook_url)}")
     for hook in job.webhooks:
@@ -153,8 +157,12 @@ def jobs_retry(job_id: str, out_path: OutOption = None) -> None:
     with open_backend() as backend:
         with errors_exit():
             backend.ensure_can_run()
+            before = backend.detail(job_id)  # the retry clears the errors it re-queues
             n = backend.act(job_id, "retry")
         console.print(f"{n} failed output(s) queued again")
+        if n:
+            for line in retry_lines(before):
+                console.print(line, soft_wrap=True)
         finish(backend, job_id, out_path)
 
 

@@ -101,6 +101,9 @@ class Dataset(Base):
     # lazily after an upload changed the dataset (`labels_stale`).
     label_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     labels_stale: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Files an upload refused ({rel_path, code, message}), until an upload accepts the
+    # path; job exports list them so a dataset's gaps are explained.
+    refused_files: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
 
     items: Mapped[list[DatasetItem]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", order_by="DatasetItem.rel_path"

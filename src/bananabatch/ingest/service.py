@@ -40,6 +40,7 @@ from bananabatch.ingest.paths import (
     strip_root,
     top_folder,
 )
+from bananabatch.ingest.refused import record_refused
 from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.ingest.zipimport import (
     FileError,
@@ -315,9 +316,13 @@ class _Ingestor:
 
     def finish(self) -> None:
         """An upload changed the dataset: its labels are read again on the next look."""
-        if self.dataset_id is not None and (self.report.accepted or self.report.label_files):
+        if self.dataset_id is None:
+            return
+        accepted = [f.rel_path for f in self.report.accepted] + list(self.report.label_files)
+        record_refused(self.session, self.dataset_id, self.report.errors, accepted)
+        if self.report.accepted or self.report.label_files:
             mark_stale(self.session, self.dataset_id)
-            self.session.commit()
+        self.session.commit()
 
     def add(self, rel_path: str, data: bytes, prepared: PreparedImage | None = None) -> None:
         if self.is_label_file(rel_path):

@@ -211,6 +211,11 @@ class EstimateOut(BaseModel):
         description="Images left out because their labels could not be read completely "
         "(exported as they came).",
     )
+    reference_warning: str | None = Field(
+        default=None,
+        description="Semi-automatic jobs: the model uses fewer reference images than were "
+        "given (the classic provider uses only the first); also listed in `warnings`.",
+    )
 
 
 class PromptPreview(BaseModel):

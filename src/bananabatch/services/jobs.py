@@ -43,6 +43,7 @@ from bananabatch.domain.planning import (
     plan_semi_auto,
 )
 from bananabatch.domain.pricing import check_options, estimate_plan
+from bananabatch.domain.references import reference_warning
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
 from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
@@ -155,6 +156,9 @@ def _prepare(
             outputs_per_task=settings.outputs_per_task,
         )
         plan = plan_semi_auto(semi, model)
+        ignored = reference_warning(model, len(req.reference_asset_ids))
+        if ignored:
+            warnings.append(ignored)
     _check_transport(session, settings, req)
     if preflight is not None and model.provider == "gemini":
         warnings.extend(require_model_access(preflight, model.id))
@@ -237,6 +241,9 @@ def estimate_job(
         label_format=choice.label_format if choice else None,
         splits=split_estimates(prepared.dataset, prepared.plan),
         skipped_images=choice.skipped if choice else 0,
+        reference_warning=reference_warning(prepared.model, len(req.reference_asset_ids))
+        if isinstance(req, SemiAutoJobCreate)
+        else None,
     )
 
 

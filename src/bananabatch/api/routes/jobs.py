@@ -34,6 +34,7 @@ from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
 from bananabatch.services import review as review_service
+from bananabatch.services.queries.failures import failure_summary
 from bananabatch.services.review import (
     RegenerateEstimateOut,
     RegenerateIn,
@@ -225,11 +226,19 @@ async def retry_failed_outputs(
 ) -> RetryOut:
     """All failed outputs, or only `output_ids` (which may include blocked ones)."""
     ids = body.output_ids if body is not None else None
+    # read before the retry, which clears the errors it re-queues
+    before = await run_in_threadpool(failure_summary, session, job_id, ids)
     requeued = await run_in_threadpool(job_service.retry_failed, session, job_id, ids)
     if requeued:
         _wake(runtime)
     job = await run_in_threadpool(queries.job_detail, session, job_id)
-    return RetryOut(requeued=requeued, job=job)
+    permanent = before.permanent if requeued else 0
+    return RetryOut(
+        requeued=requeued,
+        permanent=permanent,
+        message=before.message if permanent else None,
+        job=job,
+    )
 
 
 @router.get(

@@ -22,7 +22,9 @@ from bananabatch.db.models import (
 )
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.quality.service import flag_summary
+from bananabatch.services.queries.failures import summarize
 from bananabatch.services.queries.paging import check_limit, check_offset, etag_of
+from bananabatch.services.queries.recipe import job_recipe
 from bananabatch.services.queries.views import (
     QUEUED_JOB_STATUSES,
     BatchOut,
@@ -239,16 +241,27 @@ def outputs_etag(session: Session, job_id: str, query: str) -> str:
 def job_detail(session: Session, job_id: str) -> JobDetail:
     """The job with counts by status for it and for each batch (two GROUP BY queries)."""
     job = get_job(session, job_id)
+    # error kinds ride along in the same GROUP BY: the failures summary costs no query
     grouped = session.execute(
-        select(Output.batch_id, Output.status, Output.review, func.count())
+        select(
+            Output.batch_id,
+            Output.status,
+            Output.review,
+            Output.error_kind,
+            func.count(),
+            func.min(Output.error),
+        )
         .where(Output.job_id == job_id)
-        .group_by(Output.batch_id, Output.status, Output.review)
+        .group_by(Output.batch_id, Output.status, Output.review, Output.error_kind)
     ).all()
-    rows = [(b, st, n) for b, st, _, n in grouped]
+    rows = [(b, st, n) for b, st, _, _, n, _ in grouped]
     reviews = {r.value: 0 for r in ReviewState}
-    for _, st, review, n in grouped:
+    for _, st, review, _, n, _ in grouped:
         if st == OutputStatus.succeeded:
             reviews[review] = reviews.get(review, 0) + int(n)
+    failed = [
+        (kind, int(n), err) for _, st, _, kind, n, err in grouped if st == OutputStatus.failed
+    ]
     by_batch: dict[str, list[tuple[str, int]]] = {}
     for batch_id, status, n in rows:
         by_batch.setdefault(batch_id, []).append((status, n))
@@ -311,6 +324,8 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         ],
         webhook_url=job.webhook_url,
         webhooks=job_webhooks(session, job_id),
+        recipe=job_recipe(job),
+        failures=summarize(failed),
     )
 
 

@@ -19,6 +19,8 @@ from bananabatch.quality.flags import Flag
 API_PREFIX = "/api/v1"
 QUEUED_JOB_STATUSES = (JobStatus.queued, JobStatus.running)
 MAX_PAGE = 500
+RECIPE_IMAGE_PROMPTS = 200
+"""Prompts CSV rows shown in a job's recipe (the CSV itself can hold 50,000)."""
 MAX_OFFSET = 2**31 - 1
 """Largest list offset or cursor position accepted (far past any real list)."""
 
@@ -185,6 +187,82 @@ class WebhookDeliveryOut(BaseModel):
     delivered_at: UtcDateTime | None
 
 
+class RecipeReference(BaseModel):
+    asset_id: str
+    image_url: str
+    thumbnail_url: str
+    used: bool = Field(description="False: the model ignores it (it uses fewer references).")
+
+
+class RecipePrompt(BaseModel):
+    """A semi-automatic prompt and how many images it asks for."""
+
+    prompt: str
+    count: int
+
+
+class RecipeImagePrompt(BaseModel):
+    """One row of the prompts CSV: the prompt for one source image."""
+
+    path: str
+    prompt: str
+
+
+class Recipe(BaseModel):
+    """Everything that decides what the job generates, as the user gave it."""
+
+    mode: Literal["automatic", "semi_auto"]
+    prompt: str | None = Field(description="Automatic: the base prompt template.")
+    prompts: list[RecipePrompt] = Field(description="Semi-automatic: prompts with counts.")
+    per_class_prompts: dict[str, str] = Field(
+        description="Automatic: top-level folder (class) -> its prompt template."
+    )
+    per_image_prompts: list[RecipeImagePrompt] = Field(
+        description=f"Automatic: the prompts CSV rows (the first {RECIPE_IMAGE_PROMPTS})."
+    )
+    per_image_prompt_count: int = Field(description="Rows in the prompts CSV.")
+    references: list[RecipeReference] = Field(description="Semi-automatic reference images.")
+    references_used: int = Field(description="How many of them the model uses.")
+    reference_warning: str | None = Field(
+        description="Set when the model uses fewer references than were given."
+    )
+    model: str
+    model_name: str
+    provider: str
+    image_size: str | None = Field(description="null: the model's default size.")
+    aspect_ratio: str | None = Field(
+        description="null: each source's own frame (automatic) or the model's default."
+    )
+    fit_to_source: bool = Field(description="Outputs are brought back to their source's size.")
+    output_format: Literal["png", "jpeg", "webp"]
+    seed: int
+    variations: int | None = Field(description="Automatic: images per source image.")
+    splits: list[str] | None = Field(description="Automatic: the dataset splits augmented.")
+    include_originals: bool
+    route: Literal["standard", "batch"]
+
+
+class FailureGroup(BaseModel):
+    """Failed outputs that share an error kind."""
+
+    kind: str = Field(description="invalid, internal, transient, rate_limited, no_image, ...")
+    count: int
+    permanent: bool = Field(description="A retry will fail the same way.")
+    example: str | None = Field(description="One of their error messages.")
+
+
+class FailureSummary(BaseModel):
+    """What "retry failed" would re-queue, and which of it will fail again."""
+
+    retryable: int = Field(description="Failed outputs a retry may fix (timeouts, 429, 5xx).")
+    permanent: int = Field(
+        description="Failed outputs whose error is permanent (an invalid request, an "
+        "internal error): a retry sends the same request and fails again."
+    )
+    groups: list[FailureGroup] = Field(description="By error kind, permanent ones first.")
+    message: str | None = Field(description="The permanent part in words; null when none.")
+
+
 class JobDetail(JobSummary):
     seed: int
     options: JobOptionsOut
@@ -199,6 +277,8 @@ class JobDetail(JobSummary):
     )
     webhook_url: str | None = Field(description="Where this job's events are POSTed.")
     webhooks: list[WebhookDeliveryOut] = Field(description="Its webhook events, oldest first.")
+    recipe: Recipe = Field(description="Prompts, references, model, size, seed and options.")
+    failures: FailureSummary = Field(description="The job's failed outputs by error kind.")
 
 
 class JobList(BaseModel):

@@ -152,7 +152,12 @@ function JobRow({
         ) : null}
       </TableCell>
       <TableCell className="w-[220px] min-w-[150px]">
-        <JobProgress counts={job.counts} compact label={`Progress of ${job.name || job.id}`} />
+        <JobProgress
+          counts={job.counts}
+          compact
+          status={job.status}
+          label={`Progress of ${job.name || job.id}`}
+        />
       </TableCell>
       <TableCell className="text-right tabular-nums">
         {job.cost_estimate === 0 && job.cost_actual === 0 ? (

@@ -49,7 +49,8 @@ import {
 import { createDatasetQueue, useQueueState } from "@/hooks/use-upload-queue";
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
-import { ApiError, errorMessage } from "@/lib/api/errors";
+import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
+import { PROMPT_MAX_CHARS } from "@/lib/api/limits";
 import { useModels } from "@/lib/api/queries";
 import type { AutomaticJobCreate, DatasetSummary } from "@/lib/api/types";
 import { buildSelection, detectClasses, isImagePath, type FolderCount } from "@/lib/files";
@@ -312,6 +313,9 @@ export function AutomaticJobForm() {
     onError: (err) => toast.error("Could not start the job", { description: errorMessage(err) }),
   });
 
+  // A field's server error is shown at the field, from the estimate (as typed) or the create.
+  const serverFieldErrors = { ...fieldErrors(estimate.error), ...fieldErrors(create.error) };
+
   const blocker = !dataset
     ? "Add a dataset first."
     : uploading
@@ -320,17 +324,19 @@ export function AutomaticJobForm() {
         ? "The dataset has no usable images."
         : !prompt.trim()
           ? "Write a prompt."
-          : analysis.issues.length > 0
-            ? "Fix the prompt template first."
-            : parsedSeed === null
-              ? "Fix the seed (Advanced)."
-              : !settings.model
-                ? "Choose a model."
-                : selectedModel && !selectedModel.available
-                  ? "This model needs a Gemini API key on the server."
-                  : estimate.error instanceof ApiError && estimate.error.status === 422
-                    ? "Fix the problem shown in the estimate."
-                    : null;
+          : prompt.length > PROMPT_MAX_CHARS
+            ? "Shorten the prompt."
+            : analysis.issues.length > 0
+              ? "Fix the prompt template first."
+              : parsedSeed === null
+                ? "Fix the seed (Advanced)."
+                : !settings.model
+                  ? "Choose a model."
+                  : selectedModel && !selectedModel.available
+                    ? "This model needs a Gemini API key on the server."
+                    : estimate.error instanceof ApiError && estimate.error.status === 422
+                      ? "Fix the problem shown in the estimate."
+                      : null;
 
   if (models.isError) {
     return (
@@ -431,6 +437,7 @@ export function AutomaticJobForm() {
                 onChange={setPrompt}
                 variables={AUTOMATIC_VARIABLES}
                 placeholder="A photo of a {class} in {sunny|rainy|foggy} weather, same framing as the original"
+                serverError={serverFieldErrors.prompt ?? null}
               />
               <PromptPreview
                 mode="automatic"

@@ -35,6 +35,7 @@ import { ReferenceImages, type ReferenceImage } from "@/components/new-job/refer
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
 import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
+import { PROMPT_MAX_CHARS } from "@/lib/api/limits";
 import { useHealth, useJobs, useModels } from "@/lib/api/queries";
 import type { JobDetail, SemiAutoJobCreate } from "@/lib/api/types";
 import { formatInt, formatRuns } from "@/lib/format";
@@ -187,7 +188,8 @@ export function SemiAutoJobForm() {
     },
     onError: (err) => toast.error("Could not queue the job", { description: errorMessage(err) }),
   });
-  const serverFieldErrors = fieldErrors(create.error);
+  // A field's server error is shown at the field, from the estimate (as typed) or the create.
+  const serverFieldErrors = { ...fieldErrors(estimate.error), ...fieldErrors(create.error) };
 
   const emptyPrompt = prompts.some((p) => !p.prompt.trim());
   const blocker = !settings.model
@@ -198,15 +200,17 @@ export function SemiAutoJobForm() {
         ? `Remove ${references.length - limit} reference image${references.length - limit === 1 ? "" : "s"}.`
         : emptyPrompt
           ? "Every prompt needs some text."
-          : issues.length > 0
-            ? "Fix the prompt templates first."
-            : parsedSeed === null
-              ? "Fix the seed (Advanced)."
-              : classic && references.length === 0
-                ? "Classic augmentation transforms the first reference image: add one."
-                : estimate.error instanceof ApiError && estimate.error.status === 422
-                  ? "Fix the problem shown in the estimate."
-                  : null;
+          : prompts.some((p) => p.prompt.length > PROMPT_MAX_CHARS)
+            ? "Shorten the prompt."
+            : issues.length > 0
+              ? "Fix the prompt templates first."
+              : parsedSeed === null
+                ? "Fix the seed (Advanced)."
+                : classic && references.length === 0
+                  ? "Classic augmentation transforms the first reference image: add one."
+                  : estimate.error instanceof ApiError && estimate.error.status === 422
+                    ? "Fix the problem shown in the estimate."
+                    : null;
 
   if (models.isError) {
     return (
@@ -244,6 +248,8 @@ export function SemiAutoJobForm() {
                   value={references}
                   onChange={setReferences}
                   limit={limit}
+                  used={selectedModel?.used_reference_images ?? limit}
+                  warning={estimate.data?.reference_warning ?? null}
                   modelName={modelName}
                 />
               )}

@@ -130,14 +130,14 @@ export function useJobAction() {
     }) => {
       switch (action) {
         case "pause":
-          return { job: await api.pause(id), requeued: null };
+          return { job: await api.pause(id), requeued: null, note: null };
         case "resume":
-          return { job: await api.resume(id), requeued: null };
+          return { job: await api.resume(id), requeued: null, note: null };
         case "cancel":
-          return { job: await api.cancel(id), requeued: null };
+          return { job: await api.cancel(id), requeued: null, note: null };
         case "retry": {
           const out = await api.retryFailed(id, outputIds);
-          return { job: out.job, requeued: out.requeued };
+          return { job: out.job, requeued: out.requeued, note: out.message };
         }
       }
     },
@@ -151,6 +151,8 @@ export function useJobAction() {
             ? `${result.requeued} output${result.requeued === 1 ? "" : "s"} queued again`
             : "Nothing to retry",
         );
+        // The server names the failures a retry cannot fix (invalid request, block...).
+        if (result.note) toast.warning("Some will fail again", { description: result.note });
       } else {
         toast.success(ACTION_DONE[action], { description: result.job.name || undefined });
       }

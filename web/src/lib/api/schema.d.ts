@@ -966,6 +966,11 @@ export interface components {
              * @default 0
              */
             skipped_images: number;
+            /**
+             * Reference Warning
+             * @description Semi-automatic jobs: the model uses fewer reference images than were given (the classic provider uses only the first); also listed in `warnings`.
+             */
+            reference_warning?: string | null;
         };
         /** ExecutorHealth */
         ExecutorHealth: {
@@ -1025,6 +1030,55 @@ export interface components {
              * @default false
              */
             include_flagged: boolean;
+        };
+        /**
+         * FailureGroup
+         * @description Failed outputs that share an error kind.
+         */
+        FailureGroup: {
+            /**
+             * Kind
+             * @description invalid, internal, transient, rate_limited, no_image, ...
+             */
+            kind: string;
+            /** Count */
+            count: number;
+            /**
+             * Permanent
+             * @description A retry will fail the same way.
+             */
+            permanent: boolean;
+            /**
+             * Example
+             * @description One of their error messages.
+             */
+            example: string | null;
+        };
+        /**
+         * FailureSummary
+         * @description What "retry failed" would re-queue, and which of it will fail again.
+         */
+        FailureSummary: {
+            /**
+             * Retryable
+             * @description Failed outputs a retry may fix (timeouts, 429, 5xx).
+             */
+            retryable: number;
+            /**
+             * Permanent
+             * @description Failed outputs whose error is permanent (an invalid request, an internal error): a retry sends the same request and fails again.
+             */
+            permanent: number;
+            /**
+             * Groups
+             * @description By error kind, permanent ones first.
+             */
+            groups: components["schemas"]["FailureGroup"][];
+            /**
+             * Message
+             * @description The permanent part in words; null when none.
+             */
+            message: string | null;
         };
         /** FileErrorOut */
         FileErrorOut: {
@@ -1278,6 +1332,10 @@ export interface components {
              * @description Its webhook events, oldest first.
              */
             webhooks: components["schemas"]["WebhookDeliveryOut"][];
+            /** @description Prompts, references, model, size, seed and options. */
+            recipe: components["schemas"]["Recipe"];
+            /** @description The job's failed outputs by error kind. */
+            failures: components["schemas"]["FailureSummary"];
             /**
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
@@ -1390,6 +1448,10 @@ export interface components {
              * @description Its webhook events, oldest first.
              */
             webhooks: components["schemas"]["WebhookDeliveryOut"][];
+            /** @description Prompts, references, model, size, seed and options. */
+            recipe: components["schemas"]["Recipe"];
+            /** @description The job's failed outputs by error kind. */
+            failures: components["schemas"]["FailureSummary"];
         };
         /** JobList */
         JobList: {
@@ -1624,6 +1686,11 @@ export interface components {
             lifecycle_note: string;
             /** Max Reference Images */
             max_reference_images: number;
+            /**
+             * Used Reference Images
+             * @description References a call really uses (classic: only the first); at most max_reference_images, which is how many a job may give.
+             */
+            used_reference_images: number;
             /** Aspect Ratios */
             aspect_ratios: string[];
             /** Image Sizes */
@@ -1877,6 +1944,138 @@ export interface components {
              */
             classes?: string[];
         };
+        /**
+         * Recipe
+         * @description Everything that decides what the job generates, as the user gave it.
+         */
+        Recipe: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "automatic" | "semi_auto";
+            /**
+             * Prompt
+             * @description Automatic: the base prompt template.
+             */
+            prompt: string | null;
+            /**
+             * Prompts
+             * @description Semi-automatic: prompts with counts.
+             */
+            prompts: components["schemas"]["RecipePrompt"][];
+            /**
+             * Per Class Prompts
+             * @description Automatic: top-level folder (class) -> its prompt template.
+             */
+            per_class_prompts: {
+                [key: string]: string;
+            };
+            /**
+             * Per Image Prompts
+             * @description Automatic: the prompts CSV rows (the first 200).
+             */
+            per_image_prompts: components["schemas"]["RecipeImagePrompt"][];
+            /**
+             * Per Image Prompt Count
+             * @description Rows in the prompts CSV.
+             */
+            per_image_prompt_count: number;
+            /**
+             * References
+             * @description Semi-automatic reference images.
+             */
+            references: components["schemas"]["RecipeReference"][];
+            /**
+             * References Used
+             * @description How many of them the model uses.
+             */
+            references_used: number;
+            /**
+             * Reference Warning
+             * @description Set when the model uses fewer references than were given.
+             */
+            reference_warning: string | null;
+            /** Model */
+            model: string;
+            /** Model Name */
+            model_name: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Image Size
+             * @description null: the model's default size.
+             */
+            image_size: string | null;
+            /**
+             * Aspect Ratio
+             * @description null: each source's own frame (automatic) or the model's default.
+             */
+            aspect_ratio: string | null;
+            /**
+             * Fit To Source
+             * @description Outputs are brought back to their source's size.
+             */
+            fit_to_source: boolean;
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /** Seed */
+            seed: number;
+            /**
+             * Variations
+             * @description Automatic: images per source image.
+             */
+            variations: number | null;
+            /**
+             * Splits
+             * @description Automatic: the dataset splits augmented.
+             */
+            splits: string[] | null;
+            /** Include Originals */
+            include_originals: boolean;
+            /**
+             * Route
+             * @enum {string}
+             */
+            route: "standard" | "batch";
+        };
+        /**
+         * RecipeImagePrompt
+         * @description One row of the prompts CSV: the prompt for one source image.
+         */
+        RecipeImagePrompt: {
+            /** Path */
+            path: string;
+            /** Prompt */
+            prompt: string;
+        };
+        /**
+         * RecipePrompt
+         * @description A semi-automatic prompt and how many images it asks for.
+         */
+        RecipePrompt: {
+            /** Prompt */
+            prompt: string;
+            /** Count */
+            count: number;
+        };
+        /** RecipeReference */
+        RecipeReference: {
+            /** Asset Id */
+            asset_id: string;
+            /** Image Url */
+            image_url: string;
+            /** Thumbnail Url */
+            thumbnail_url: string;
+            /**
+             * Used
+             * @description False: the model ignores it (it uses fewer references).
+             */
+            used: boolean;
+        };
         /** RegenerateEstimateOut */
         RegenerateEstimateOut: {
             /**
@@ -1961,6 +2160,16 @@ export interface components {
         RetryOut: {
             /** Requeued */
             requeued: number;
+            /**
+             * Permanent
+             * @description Of those re-queued, outputs whose error is permanent (an invalid request, an internal error, a safety block): they will fail again.
+             */
+            permanent: number;
+            /**
+             * Message
+             * @description Which failures will fail again, and why.
+             */
+            message: string | null;
             job: components["schemas"]["JobDetail"];
         };
         /** ReviewCounts */

@@ -46,3 +46,5 @@ export type ReviewIn = Schemas["ReviewIn"];
 export type ReviewRequest = Pick<ReviewIn, "decision"> & Partial<Omit<ReviewIn, "decision">>;
 export type ReviewOut = Schemas["ReviewOut"];
 export type RegenerateEstimate = Schemas["RegenerateEstimateOut"];
+export type Recipe = Schemas["Recipe"];
+export type FailureSummary = Schemas["FailureSummary"];
