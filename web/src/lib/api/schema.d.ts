@@ -436,7 +436,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Outputs, cursor-paginated */
+        /**
+         * Outputs, cursor-paginated
+         * @description Answers 304 to If-None-Match while nothing of the job changed (every change to
+         *     an output moves the job's revision), so a poller's unchanged page costs one query.
+         */
         get: operations["jobs-list_job_outputs"];
         put?: never;
         post?: never;
@@ -3395,6 +3399,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OutputPage"];
                 };
+            };
+            /** @description Not modified (If-None-Match matched the current ETag). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (JSON body). */
             default: {
