@@ -214,7 +214,7 @@ def estimate_job(
 ) -> EstimateOut:
     """Validate like creation (preflight included when given) and price; creates nothing."""
     prepared = prepare(session, settings, catalog, req, req.seed or 0, preflight, storage)
-    split = _trial_of(req, prepared)
+    split = _trial_of(req, prepared, warn=False)  # the answer's `trial` says it all
     est = price_plan(prepared.plan, prepared, req)
     trial = None
     if split is not None:
@@ -259,17 +259,18 @@ def price_plan(plan: Plan, prepared: Prepared, req: JobCreate) -> Estimate:
     )
 
 
-def _trial_of(req: JobCreate, prepared: Prepared) -> TrialSplit | None:
+def _trial_of(req: JobCreate, prepared: Prepared, *, warn: bool = True) -> TrialSplit | None:
     """The trial asked for, or None (none asked, or it would be the whole job: a
     warning says so and the job runs whole)."""
     if req.trial is None:
         return None
     split = split_trial(prepared.plan, req.trial, prepared.seed)
     if split.covers_all:
-        prepared.warnings.append(
-            f"The job has only {prepared.plan.total_outputs} image(s), no more than the trial's "
-            f"{req.trial}: it runs whole."
-        )
+        if warn:
+            prepared.warnings.append(
+                f"The job has only {prepared.plan.total_outputs} image(s), no more than the "
+                f"trial's {req.trial}: it runs whole."
+            )
         return None
     return split
 

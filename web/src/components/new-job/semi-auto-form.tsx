@@ -21,6 +21,11 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
+import {
+  DEFAULT_TRIAL_SIZE,
+  TrialControls,
+  parseTrialSize,
+} from "@/components/new-job/trial-controls";
 import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -103,6 +108,7 @@ export function SemiAutoJobForm() {
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
+  const [trialSize, setTrialSize] = useState(String(DEFAULT_TRIAL_SIZE));
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
@@ -161,7 +167,13 @@ export function SemiAutoJobForm() {
     webhookUrl,
   ]);
 
-  const estimateBody = useDebounced(request, 350);
+  const trialN = parseTrialSize(trialSize);
+  // Priced with the trial too, so the card can say what the trial and the rest cost.
+  const estimateRequest = useMemo(
+    () => (request && trialN !== null ? { ...request, trial: trialN } : request),
+    [request, trialN],
+  );
+  const estimateBody = useDebounced(estimateRequest, 350);
   const estimate = useQuery({
     queryKey: ["estimate", estimateBody],
     queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
@@ -426,6 +438,15 @@ export function SemiAutoJobForm() {
               )}
               {queued.length ? "Queue another job" : "Queue job"}
             </Button>
+            <TrialControls
+              size={trialSize}
+              onSizeChange={setTrialSize}
+              trial={estimate.data?.trial}
+              totalOutputs={estimate.data?.outputs}
+              disabled={Boolean(blocker) || !request}
+              pending={create.isPending}
+              onTry={(n) => request && create.mutate({ ...request, trial: n })}
+            />
             <p
               id="queue-blocker"
               className="text-center text-xs text-muted-foreground"

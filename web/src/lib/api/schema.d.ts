@@ -358,6 +358,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/continue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the rest of a trial
+         * @description A trial job becomes the whole job: the slots the trial left out are added and
+         *     queued; the trial's outputs are kept and never generated (or paid for) again.
+         */
+        post: operations["jobs-continue_trial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}/pause": {
         parameters: {
             query?: never;
@@ -436,7 +457,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Outputs, cursor-paginated */
+        /**
+         * Outputs, cursor-paginated
+         * @description Answers 304 to If-None-Match while nothing of the job changed (every change to
+         *     an output moves the job's revision), so a poller's unchanged page costs one query.
+         */
         get: operations["jobs-list_job_outputs"];
         put?: never;
         post?: never;
@@ -735,6 +760,11 @@ export interface components {
              * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
              */
             webhook_url?: string | null;
+            /**
+             * Trial
+             * @description Try the job on this many images first: a sample across classes (automatic) or across the prompts (semi-automatic), drawn from the seed. Only those slots run; POST /jobs/{id}/continue runs the rest and keeps the trial's outputs.
+             */
+            trial?: number | null;
         };
         /** BatchOut */
         BatchOut: {
@@ -966,6 +996,8 @@ export interface components {
              * @default 0
              */
             skipped_images: number;
+            /** @description With `trial`: the trial and the rest; the fields above are the whole job. */
+            trial?: components["schemas"]["TrialEstimate"] | null;
         };
         /** ExecutorHealth */
         ExecutorHealth: {
@@ -1231,6 +1263,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1343,6 +1377,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1508,6 +1544,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -2073,6 +2111,11 @@ export interface components {
              * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
              */
             webhook_url?: string | null;
+            /**
+             * Trial
+             * @description Try the job on this many images first: a sample across classes (automatic) or across the prompts (semi-automatic), drawn from the seed. Only those slots run; POST /jobs/{id}/continue runs the rest and keeps the trial's outputs.
+             */
+            trial?: number | null;
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
@@ -2227,6 +2270,60 @@ export interface components {
              * @description USD per 1M image output tokens.
              */
             output_image: number;
+        };
+        /**
+         * TrialEstimate
+         * @description A trial run and the rest of its job, priced apart (they add up to the whole job).
+         */
+        TrialEstimate: {
+            /**
+             * Outputs
+             * @description Images the trial makes.
+             */
+            outputs: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Rest Outputs
+             * @description Images left for `continue`.
+             */
+            rest_outputs: number;
+            /**
+             * Rest Cost Usd
+             * @description What running the rest will cost.
+             */
+            rest_cost_usd: number;
+        };
+        /**
+         * TrialOut
+         * @description A job started as a trial run on a sample of its images.
+         */
+        TrialOut: {
+            /**
+             * Size
+             * @description Images the trial asked for.
+             */
+            size: number;
+            /**
+             * Planned Outputs
+             * @description Images of the whole job.
+             */
+            planned_outputs: number;
+            /**
+             * Rest Outputs
+             * @description Images `continue` adds (0 once continued).
+             */
+            rest_outputs: number;
+            /**
+             * Rest Cost Usd
+             * @description What running the rest is estimated to cost.
+             */
+            rest_cost_usd: number;
+            /**
+             * Continued
+             * @description The rest was asked for: the job is the whole job now.
+             */
+            continued: boolean;
         };
         /**
          * WebhookDeliveryOut
@@ -3018,6 +3115,38 @@ export interface operations {
             };
         };
     };
+    "jobs-continue_trial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs-pause_job": {
         parameters: {
             query?: never;
@@ -3186,6 +3315,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["OutputPage"];
                 };
+            };
+            /** @description Not modified (If-None-Match matched the current ETag). */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Error (JSON body). */
             default: {
