@@ -58,9 +58,17 @@ def test_trial_then_the_rest_pays_for_each_image_once(
     assert {o["source_path"].split("/")[0] for o in trial_outputs["items"]} == {"cat", "dog", "fox"}
     screenshot(page, "trial-job")
 
-    expect(panel.get_by_role("link", name="Change the prompt")).to_have_attribute(
-        "href", re.compile(rf"/new/automatic/\?from={job_id}")
-    )
+    # "Change the prompt": the form comes back filled (same dataset, seed and trial size)
+    panel.get_by_role("link", name="Change the prompt").click()
+    page.wait_for_url(re.compile(rf"/new/automatic/\?from={job_id}"))
+    expect(page.get_by_label("Base prompt")).to_have_value(MARK + " {class} in {rain|fog|snow}")
+    expect(page.get_by_label("Trial images")).to_have_value("4")
+    job = api_json(page, gemini_server, "GET", f"/jobs/{job_id}")
+    page.get_by_role("button", name=re.compile("^Advanced")).click()
+    expect(page.get_by_label("Seed", exact=True)).to_have_value(str(job["seed"]))
+    expect(page.get_by_test_id("trial-estimate")).to_contain_text("The rest: 20 images")
+    page.goto(f"{gemini_server.url}/jobs/view/?id={job_id}")
+
     panel.get_by_role("button", name="Run on the rest").click()
     expect(panel).to_have_count(0)  # continued: the job is the whole job now
     wait_for_job_status(page, "Completed")

@@ -29,6 +29,13 @@ import {
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
 import {
+  type JobSpec,
+  settingsOf,
+  specNumber,
+  specString,
+  usePrefillFrom,
+} from "@/components/new-job/prefill";
+import {
   DEFAULT_TRIAL_SIZE,
   TrialControls,
   parseTrialSize,
@@ -125,6 +132,24 @@ export function AutomaticJobForm() {
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
   const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
+  usePrefillFrom(async (job) => {
+    const spec = job.spec as JobSpec;
+    if (job.dataset_id) {
+      const ds = await api.dataset(job.dataset_id);
+      setDataset(ds);
+      setDatasetName(ds.name);
+    }
+    setPrompt(specString(spec, "prompt"));
+    setVariations(specNumber(spec, "variations") ?? 1);
+    setSettings(settingsOf(job));
+    setSeed(String(job.seed)); // the same seed samples the same images: compare like with like
+    setTrialSize(String(job.trial?.size ?? DEFAULT_TRIAL_SIZE));
+    setIncludeOriginals(job.include_originals);
+    const perClass = spec["per_class_prompts"];
+    if (perClass && typeof perClass === "object") {
+      setClassPrompts(perClass as Record<string, string>);
+    }
+  });
 
   const uploading =
     (queue !== null && !totals.settled && totals.files > 0) || zip?.status === "uploading";

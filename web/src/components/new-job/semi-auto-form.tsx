@@ -22,6 +22,13 @@ import {
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
 import {
+  type JobSpec,
+  settingsOf,
+  specNumber,
+  specString,
+  usePrefillFrom,
+} from "@/components/new-job/prefill";
+import {
   DEFAULT_TRIAL_SIZE,
   TrialControls,
   parseTrialSize,
@@ -109,6 +116,31 @@ export function SemiAutoJobForm() {
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
   const [trialSize, setTrialSize] = useState(String(DEFAULT_TRIAL_SIZE));
+  usePrefillFrom((job) => {
+    const given = (job.spec as JobSpec)["prompts"];
+    const rows = Array.isArray(given)
+      ? given.flatMap((p: unknown) => {
+          const row = (p ?? {}) as JobSpec;
+          const text = specString(row, "prompt");
+          return text ? [{ prompt: text, count: specNumber(row, "count") ?? DEFAULT_COUNT }] : [];
+        })
+      : [];
+    if (rows.length) {
+      setPrompts(rows.map((r) => ({ key: nextKey.current++, ...r })));
+    }
+    setReferences(
+      job.reference_asset_ids.map((id, i) => ({
+        assetId: id,
+        name: `reference ${i + 1}`,
+        thumbnailUrl: `/api/v1/assets/${encodeURIComponent(id)}/thumbnail`,
+        width: 0,
+        height: 0,
+      })),
+    );
+    setSettings(settingsOf(job));
+    setSeed(String(job.seed)); // the same seed samples the same slots: compare like with like
+    setTrialSize(String(job.trial?.size ?? DEFAULT_TRIAL_SIZE));
+  });
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
