@@ -196,3 +196,21 @@ async def test_the_estimate_prices_the_trial_and_the_rest(gemini_api: httpx.Asyn
     job = (await gemini_api.post(f"{API}/jobs", json=body)).json()
     assert job["cost_estimate"] == pytest.approx(trial["cost_usd"])
     assert job["trial"]["rest_cost_usd"] == pytest.approx(trial["rest_cost_usd"], rel=1e-3)
+
+
+async def test_the_preview_with_the_job_seed_is_what_the_job_renders(
+    client: httpx.AsyncClient,
+) -> None:
+    ds = await _dataset(client)
+    body = _auto(ds, prompt="{red|green|blue|gold} {class} at {dawn|dusk|noon}", seed=424242)
+    r = await client.post(f"{API}/jobs/preview?limit=8", json=body)
+    assert r.status_code == 200, r.text
+    previewed = [p["prompt"] for p in r.json()]
+    job = (await client.post(f"{API}/jobs", json=body)).json()
+    assert job["seed"] == 424242
+    ran = [
+        o["prompt"] for o in sorted(await _outputs(client, job["id"]), key=lambda o: o["position"])
+    ]
+    assert previewed == ran[:8]
+    other = await client.post(f"{API}/jobs/preview?limit=8", json={**body, "seed": 7})
+    assert [p["prompt"] for p in other.json()] != previewed  # the seed picks the wildcards
