@@ -175,6 +175,9 @@ class ApiClient:
     def estimate_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> EstimateOut:
         return self._post("/jobs/estimate", EstimateOut, request.model_dump(mode="json"))
 
+    def continue_trial(self, job_id: str) -> JobDetail:
+        return self._post(f"/jobs/{job_id}/continue", JobDetail)
+
     def cancel_job(self, job_id: str) -> JobDetail:
         return self._post(f"/jobs/{job_id}/cancel", JobDetail)
 

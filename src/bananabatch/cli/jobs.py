@@ -81,6 +81,12 @@ def jobs_show(job_id: str) -> None:
         f"cancelled {c.cancelled}, total {c.total} · cost ${job.cost_actual:.2f} "
         f"of ~${job.cost_estimate:.2f}"
     )
+    if job.trial is not None and not job.trial.continued:
+        out.print(
+            f"trial on {c.total} of {job.trial.planned_outputs} image(s); the rest "
+            f"({job.trial.rest_outputs}, ~${job.trial.rest_cost_usd:.2f}): "
+            f"bananabatch jobs continue {job.id}"
+        )
     r = job.remote
     if r.queued or r.running or r.avg_delay_ms is not None:
         waited = ""
@@ -163,6 +169,23 @@ def jobs_retry(job_id: str, out_path: OutOption = None) -> None:
         if n:
             for line in retry_lines(before):
                 console.print(line, soft_wrap=True)
+        finish(backend, job_id, out_path)
+
+
+@jobs_app.command("continue")
+def jobs_continue(job_id: str, out_path: OutOption = None) -> None:
+    """Run the rest of a trial and wait for it: the trial's images are kept, not made again."""
+    with open_backend() as backend:
+        with errors_exit():
+            backend.ensure_can_run()
+            before = backend.detail(job_id)
+            detail = backend.continue_trial(job_id)
+        added = detail.total_outputs - before.total_outputs
+        console.print(
+            f"Job {job_id}: {added} more image(s) queued (about "
+            f"${detail.cost_estimate - before.cost_estimate:.2f}); the trial's "
+            f"{before.total_outputs} are kept."
+        )
         finish(backend, job_id, out_path)
 
 

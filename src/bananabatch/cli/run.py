@@ -31,9 +31,11 @@ from bananabatch.cli.options import (
     PriorityOption,
     SeedOption,
     SizeOption,
+    TrialOption,
     WebhookOption,
 )
 from bananabatch.cli.review_plan import describe_labels
+from bananabatch.domain.seeds import new_job_seed
 from bananabatch.errors import BananaBatchError
 from bananabatch.services.job_requests import (
     MAX_PROMPTS_CSV_CHARS,
@@ -56,16 +58,35 @@ def _report_ingest(summary: IngestSummary) -> None:
     )
 
 
+def with_seed(req: JobCreate) -> JobCreate:
+    """The request with its seed drawn now when none was given, so the estimate (and its
+    trial sample) and the job are planned with the same seed."""
+    if req.seed is not None:
+        return req
+    return req.model_copy(update={"seed": new_job_seed()})
+
+
 def create_job(backend: Backend, req: JobCreate) -> str:
+    req = with_seed(req)
     with errors_exit():
         estimate = backend.estimate(req)
         for warning in estimate.warnings:
             console.print(f"[yellow]warning:[/yellow] {warning}")
         job_id = backend.create(req)
-    console.print(
-        f"Job [bold]{job_id}[/bold]: {estimate.outputs} image(s) in {estimate.tasks} task(s), "
-        f"model {estimate.model} ({estimate.provider}), estimated ${estimate.cost_usd:.2f}"
-    )
+    trial = estimate.trial
+    if trial is None:
+        console.print(
+            f"Job [bold]{job_id}[/bold]: {estimate.outputs} image(s) in {estimate.tasks} "
+            f"task(s), model {estimate.model} ({estimate.provider}), seed {req.seed}, "
+            f"estimated ${estimate.cost_usd:.2f}"
+        )
+    else:
+        console.print(
+            f"Trial job [bold]{job_id}[/bold]: {trial.outputs} of {estimate.outputs} image(s), "
+            f"model {estimate.model} ({estimate.provider}), seed {req.seed}, estimated "
+            f"${trial.cost_usd:.2f}; the rest ({trial.rest_outputs} image(s)) would cost "
+            f"${trial.rest_cost_usd:.2f}"
+        )
     return job_id
 
 
@@ -89,6 +110,13 @@ def finish(backend: Backend, job_id: str, dest: Path | None) -> None:
         )
         raise typer.Exit(EXIT_INTERRUPTED) from None
     _summary(detail)
+    if detail.trial is not None and not detail.trial.continued:
+        console.print(
+            f"This was a trial on {detail.counts.total} of {detail.trial.planned_outputs} "
+            f"image(s). Run the rest ({detail.trial.rest_outputs} image(s), about "
+            f"${detail.trial.rest_cost_usd:.2f}; the trial's are kept): [bold]bananabatch jobs "
+            f"continue {job_id}[/bold]"
+        )
     if dest is not None:
         with errors_exit():
             n = backend.export(job_id, dest)
@@ -178,6 +206,7 @@ def run_automatic(
     batch_api: BatchApiOption = False,
     batch_fallback: BatchFallbackOption = "batch",
     webhook: WebhookOption = None,
+    trial: TrialOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
@@ -219,6 +248,7 @@ def run_automatic(
             use_batch_api=batch_api,
             batch_fallback=_fallback(batch_fallback),
             webhook_url=webhook,
+            trial=trial,
         )
         finish(backend, create_job(backend, req), out_path)
 
@@ -243,6 +273,7 @@ def run_semi_auto(
     batch_api: BatchApiOption = False,
     batch_fallback: BatchFallbackOption = "batch",
     webhook: WebhookOption = None,
+    trial: TrialOption = None,
     out_path: OutOption = None,
 ) -> None:
     """Creative generation: reference images + prompts, each count split into runs of 4."""
@@ -271,5 +302,6 @@ def run_semi_auto(
             use_batch_api=batch_api,
             batch_fallback=_fallback(batch_fallback),
             webhook_url=webhook,
+            trial=trial,
         )
         finish(backend, create_job(backend, req), out_path)

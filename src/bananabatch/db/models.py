@@ -180,6 +180,13 @@ class Job(Base):
     route: Mapped[str] = mapped_column(String(16), default="standard")  # standard | batch
     # POSTed (signed) when the job ends or is held at a budget cap (notify/)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # A trial run: only `trial_size` sampled slots of the whole plan exist until the user
+    # runs the rest (`trial_continued_at`); the whole job's outputs and estimate are kept
+    # so the rest can be priced without planning again.
+    trial_size: Mapped[int | None] = mapped_column(Integer, default=None)
+    planned_outputs: Mapped[int | None] = mapped_column(Integer, default=None)
+    planned_cost: Mapped[float | None] = mapped_column(Float, default=None)
+    trial_continued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -5,7 +5,7 @@ dicts (or ORM objects) at once, and skips the ORM's per-row bookkeeping."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import insert
@@ -22,23 +22,28 @@ def _id() -> str:
     return os.urandom(16).hex()
 
 
-def _rows(job_id: str, plan: Plan, model_id: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """("batch" | "task" | "output", row) in plan order, each parent before its children."""
+def _rows(
+    job_id: str, plan: Plan, model_id: str, batch_ids: Mapping[int, str]
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """("batch" | "task" | "output", row) in plan order, each parent before its children.
+    A batch whose position is in `batch_ids` exists already and gets no new row."""
     now = utcnow()
     for pb in plan.batches:
-        batch_id = _id()
-        yield (
-            "batch",
-            {
-                "id": batch_id,
-                "job_id": job_id,
-                "position": pb.position,
-                "name": pb.name,
-                "slug": pb.slug,
-                "prompt": pb.prompt,
-                "count": pb.count,
-            },
-        )
+        batch_id = batch_ids.get(pb.position)
+        if batch_id is None:
+            batch_id = _id()
+            yield (
+                "batch",
+                {
+                    "id": batch_id,
+                    "job_id": job_id,
+                    "position": pb.position,
+                    "name": pb.name,
+                    "slug": pb.slug,
+                    "prompt": pb.prompt,
+                    "count": pb.count,
+                },
+            )
         for pt in pb.tasks:
             task_id = _id()
             yield (
@@ -79,8 +84,17 @@ def _rows(job_id: str, plan: Plan, model_id: str) -> Iterator[tuple[str, dict[st
                 )
 
 
-def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -> None:
-    """Insert `plan` under the (already added) job `job_id`; the caller commits."""
+def insert_plan_rows(
+    session: Session,
+    job_id: str,
+    plan: Plan,
+    model_id: str,
+    batch_ids: Mapping[int, str] | None = None,
+) -> None:
+    """Insert `plan` under the (already added) job `job_id`; the caller commits.
+
+    `batch_ids` (position -> id) names batches that exist already (running the rest of
+    a trial): their new tasks and outputs go under them."""
     session.flush()
     conn = session.connection()
     # on the Connection (not the Session) these run as Core: no ORM per-row bookkeeping
@@ -97,7 +111,7 @@ def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -
                 conn.execute(insert(tables[kind]), pending[kind])
                 pending[kind] = []
 
-    for kind, row in _rows(job_id, plan, model_id):
+    for kind, row in _rows(job_id, plan, model_id, batch_ids or {}):
         pending[kind].append(row)
         if kind == "output" and len(pending["output"]) >= CHUNK:
             flush(("batch", "task", "output"))

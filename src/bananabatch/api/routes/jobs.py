@@ -34,6 +34,7 @@ from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
 from bananabatch.services import review as review_service
+from bananabatch.services import trials as trial_service
 from bananabatch.services.queries.failures import failure_summary
 from bananabatch.services.review import (
     RegenerateEstimateOut,
@@ -186,6 +187,25 @@ async def update_job(
 async def cancel_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
     """Outputs not started are cancelled; images already being made are kept."""
     await run_in_threadpool(job_service.cancel_job, session, job_id)
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
+@router.post("/{job_id}/continue", response_model=JobDetail, summary="Run the rest of a trial")
+async def continue_trial(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
+    """A trial job becomes the whole job: the slots the trial left out are added and
+    queued; the trial's outputs are kept and never generated (or paid for) again."""
+    await run_in_threadpool(
+        partial(
+            trial_service.continue_trial,
+            preflight=runtime.preflight,
+            storage=runtime.storage,
+        ),
+        session,
+        runtime.settings,
+        runtime.catalog,
+        job_id,
+    )
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 

@@ -29,6 +29,7 @@ from bananabatch.runtime import Runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
 from bananabatch.services import review as review_service
+from bananabatch.services import trials as trial_service
 from bananabatch.services.job_requests import EstimateOut, JobCreate
 from bananabatch.services.queries import JobDetail, JobList
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
@@ -158,6 +159,18 @@ class LocalBackend:
 
     def detail(self, job_id: str) -> JobDetail:
         with self.rt.session_factory() as session:
+            return queries.job_detail(session, job_id)
+
+    def continue_trial(self, job_id: str) -> JobDetail:
+        with self.rt.session_factory() as session:
+            trial_service.continue_trial(
+                session,
+                self.rt.settings,
+                self.rt.catalog,
+                job_id,
+                preflight=self.rt.preflight,
+                storage=self.rt.storage,
+            )
             return queries.job_detail(session, job_id)
 
     def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:

@@ -88,6 +88,9 @@ class RemoteBackend:
     def detail(self, job_id: str) -> JobDetail:
         return self.client.get_job(job_id)
 
+    def continue_trial(self, job_id: str) -> JobDetail:
+        return self.client.continue_trial(job_id)
+
     def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:
         return self.client.set_budget(job_id, max_cost)
 

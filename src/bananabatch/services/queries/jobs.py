@@ -36,6 +36,7 @@ from bananabatch.services.queries.views import (
     QualityOut,
     RemoteActivity,
     StatusCounts,
+    TrialOut,
     to_naive_utc,
 )
 from bananabatch.services.queries.webhooks import job_webhooks
@@ -88,11 +89,28 @@ def summary_fields(job: Job, counts: StatusCounts, position: int | None) -> dict
         "revision": job.revision,
         "queue_position": position,
         "dataset_id": job.dataset_id,
+        "trial": trial_of(job),
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
     }
+
+
+def trial_of(job: Job) -> TrialOut | None:
+    if job.trial_size is None:
+        return None
+    continued = job.trial_continued_at is not None
+    planned = job.planned_outputs or job.total_outputs
+    return TrialOut(
+        size=job.trial_size,
+        planned_outputs=planned,
+        rest_outputs=0 if continued else max(planned - job.total_outputs, 0),
+        rest_cost_usd=0.0
+        if continued
+        else round(max((job.planned_cost or 0.0) - job.cost_estimate, 0.0), 6),
+        continued=continued,
+    )
 
 
 def _job_filters(

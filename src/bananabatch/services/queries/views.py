@@ -94,6 +94,16 @@ class BatchOut(BaseModel):
     progress: float = Field(ge=0.0, le=1.0)
 
 
+class TrialOut(BaseModel):
+    """A job started as a trial run on a sample of its images."""
+
+    size: int = Field(description="Images the trial asked for.")
+    planned_outputs: int = Field(description="Images of the whole job.")
+    rest_outputs: int = Field(description="Images `continue` adds (0 once continued).")
+    rest_cost_usd: float = Field(description="What running the rest is estimated to cost.")
+    continued: bool = Field(description="The rest was asked for: the job is the whole job now.")
+
+
 class JobSummary(BaseModel):
     id: str
     mode: Literal["automatic", "semi_auto"]
@@ -122,6 +132,9 @@ class JobSummary(BaseModel):
         description="1-based rank among queued/running jobs (priority, then age); null otherwise."
     )
     dataset_id: str | None
+    trial: TrialOut | None = Field(
+        default=None, description="Set when the job started as a trial run; null otherwise."
+    )
     created_at: UtcDateTime
     updated_at: UtcDateTime
     started_at: UtcDateTime | None

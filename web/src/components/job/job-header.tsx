@@ -16,6 +16,7 @@ import {
 
 import { BudgetHold } from "@/components/job/budget-hold";
 import { GeminiBatches } from "@/components/job/gemini-batches";
+import { TrialPanel } from "@/components/job/trial-panel";
 import { WebhookDeliveries } from "@/components/job/webhook-deliveries";
 import { CancelJobDialog, RetryFailedDialog } from "@/components/app/job-actions";
 import { JobProgress } from "@/components/app/job-progress";
@@ -153,6 +154,7 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
         </div>
       </div>
       {job.hold_reason ? <BudgetHold job={job} /> : null}
+      <TrialPanel job={job} />
       <GeminiBatches job={job} />
       <WebhookDeliveries job={job} />
       <CancelJobDialog job={job} open={confirm} onOpenChange={setConfirm} />

@@ -28,6 +28,18 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
+import {
+  type JobSpec,
+  settingsOf,
+  specNumber,
+  specString,
+  usePrefillFrom,
+} from "@/components/new-job/prefill";
+import {
+  DEFAULT_TRIAL_SIZE,
+  TrialControls,
+  parseTrialSize,
+} from "@/components/new-job/trial-controls";
 import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -109,6 +121,7 @@ export function AutomaticJobForm() {
   const [splits, setSplits] = useState<string[] | null>(null);
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
+  const [trialSize, setTrialSize] = useState(String(DEFAULT_TRIAL_SIZE));
   // The seed is drawn before the first preview (after mount: the page is prerendered), so
   // the previewed prompts are the ones the job renders; Advanced shows it and re-rolls it.
   useEffect(() => {
@@ -120,6 +133,24 @@ export function AutomaticJobForm() {
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
   const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
+  usePrefillFrom(async (job) => {
+    const spec = job.spec as JobSpec;
+    if (job.dataset_id) {
+      const ds = await api.dataset(job.dataset_id);
+      setDataset(ds);
+      setDatasetName(ds.name);
+    }
+    setPrompt(specString(spec, "prompt"));
+    setVariations(specNumber(spec, "variations") ?? 1);
+    setSettings(settingsOf(job));
+    setSeed(String(job.seed)); // the same seed samples the same images: compare like with like
+    setTrialSize(String(job.trial?.size ?? DEFAULT_TRIAL_SIZE));
+    setIncludeOriginals(job.include_originals);
+    const perClass = spec["per_class_prompts"];
+    if (perClass && typeof perClass === "object") {
+      setClassPrompts(perClass as Record<string, string>);
+    }
+  });
 
   const uploading =
     (queue !== null && !totals.settled && totals.files > 0) || zip?.status === "uploading";
@@ -293,7 +324,13 @@ export function AutomaticJobForm() {
         ? "Write a prompt to see the estimate."
         : null;
 
-  const estimateBody = useDebounced(request, 350);
+  const trialN = parseTrialSize(trialSize);
+  // Priced with the trial too, so the card can say what the trial and the rest cost.
+  const estimateRequest = useMemo(
+    () => (request && trialN !== null ? { ...request, trial: trialN } : request),
+    [request, trialN],
+  );
+  const estimateBody = useDebounced(estimateRequest, 350);
   const estimate = useQuery({
     queryKey: ["estimate", estimateBody, itemCount],
     queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
@@ -306,7 +343,9 @@ export function AutomaticJobForm() {
     mutationFn: (req: AutomaticJobCreate) => api.createJob(req),
     onSuccess: (job) => {
       void qc.invalidateQueries({ queryKey: ["jobs"] });
-      toast.success("Job started", { description: job.name || "Automatic job" });
+      toast.success(job.trial ? "Trial started" : "Job started", {
+        description: job.name || "Automatic job",
+      });
       for (const warning of job.warnings) toast.warning("Note", { description: warning });
       router.push(`/jobs/view/?id=${encodeURIComponent(job.id)}`);
     },
@@ -593,6 +632,15 @@ export function AutomaticJobForm() {
               )}
               Start job
             </Button>
+            <TrialControls
+              size={trialSize}
+              onSizeChange={setTrialSize}
+              trial={estimate.data?.trial}
+              totalOutputs={estimate.data?.outputs}
+              disabled={Boolean(blocker) || !request}
+              pending={create.isPending}
+              onTry={(n) => request && create.mutate({ ...request, trial: n })}
+            />
             <p
               id="start-blocker"
               className="text-center text-xs text-muted-foreground"

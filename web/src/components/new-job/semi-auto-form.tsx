@@ -21,6 +21,18 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
+import {
+  type JobSpec,
+  settingsOf,
+  specNumber,
+  specString,
+  usePrefillFrom,
+} from "@/components/new-job/prefill";
+import {
+  DEFAULT_TRIAL_SIZE,
+  TrialControls,
+  parseTrialSize,
+} from "@/components/new-job/trial-controls";
 import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -104,6 +116,32 @@ export function SemiAutoJobForm() {
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
+  const [trialSize, setTrialSize] = useState(String(DEFAULT_TRIAL_SIZE));
+  usePrefillFrom((job) => {
+    const given = (job.spec as JobSpec)["prompts"];
+    const rows = Array.isArray(given)
+      ? given.flatMap((p: unknown) => {
+          const row = (p ?? {}) as JobSpec;
+          const text = specString(row, "prompt");
+          return text ? [{ prompt: text, count: specNumber(row, "count") ?? DEFAULT_COUNT }] : [];
+        })
+      : [];
+    if (rows.length) {
+      setPrompts(rows.map((r) => ({ key: nextKey.current++, ...r })));
+    }
+    setReferences(
+      job.reference_asset_ids.map((id, i) => ({
+        assetId: id,
+        name: `reference ${i + 1}`,
+        thumbnailUrl: `/api/v1/assets/${encodeURIComponent(id)}/thumbnail`,
+        width: 0,
+        height: 0,
+      })),
+    );
+    setSettings(settingsOf(job));
+    setSeed(String(job.seed)); // the same seed samples the same slots: compare like with like
+    setTrialSize(String(job.trial?.size ?? DEFAULT_TRIAL_SIZE));
+  });
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
 
@@ -162,7 +200,13 @@ export function SemiAutoJobForm() {
     webhookUrl,
   ]);
 
-  const estimateBody = useDebounced(request, 350);
+  const trialN = parseTrialSize(trialSize);
+  // Priced with the trial too, so the card can say what the trial and the rest cost.
+  const estimateRequest = useMemo(
+    () => (request && trialN !== null ? { ...request, trial: trialN } : request),
+    [request, trialN],
+  );
+  const estimateBody = useDebounced(estimateRequest, 350);
   const estimate = useQuery({
     queryKey: ["estimate", estimateBody],
     queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
@@ -432,6 +476,15 @@ export function SemiAutoJobForm() {
               )}
               {queued.length ? "Queue another job" : "Queue job"}
             </Button>
+            <TrialControls
+              size={trialSize}
+              onSizeChange={setTrialSize}
+              trial={estimate.data?.trial}
+              totalOutputs={estimate.data?.outputs}
+              disabled={Boolean(blocker) || !request}
+              pending={create.isPending}
+              onTry={(n) => request && create.mutate({ ...request, trial: n })}
+            />
             <p
               id="queue-blocker"
               className="text-center text-xs text-muted-foreground"

@@ -126,6 +126,7 @@ export const api = {
 
   jobs: (query: JobsQuery = {}) => unwrap(client.GET("/api/v1/jobs", { params: { query } })),
   job: (id: string) => unwrap(client.GET("/api/v1/jobs/{job_id}", jobPath(id))),
+  continueTrial: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/continue", jobPath(id))),
   cancel: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/cancel", jobPath(id))),
   pause: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/pause", jobPath(id))),
   resume: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/resume", jobPath(id))),

@@ -106,13 +106,14 @@ export function useJobOutputs(job: JobDetail | undefined) {
   };
 }
 
-type JobAction = "pause" | "resume" | "cancel" | "retry";
+type JobAction = "pause" | "resume" | "cancel" | "retry" | "continue";
 
 const ACTION_DONE: Record<JobAction, string> = {
   pause: "Job paused",
   resume: "Job resumed",
   cancel: "Job cancelled",
   retry: "Failed outputs queued again",
+  continue: "The rest of the job is queued",
 };
 
 /** Pause / resume / cancel / retry-failed with a toast and fresh data after. */
@@ -135,6 +136,8 @@ export function useJobAction() {
           return { job: await api.resume(id), requeued: null, note: null };
         case "cancel":
           return { job: await api.cancel(id), requeued: null, note: null };
+        case "continue":
+          return { job: await api.continueTrial(id), requeued: null, note: null };
         case "retry": {
           const out = await api.retryFailed(id, outputIds);
           return { job: out.job, requeued: out.requeued, note: out.message };

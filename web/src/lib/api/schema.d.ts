@@ -358,6 +358,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/{job_id}/continue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the rest of a trial
+         * @description A trial job becomes the whole job: the slots the trial left out are added and
+         *     queued; the trial's outputs are kept and never generated (or paid for) again.
+         */
+        post: operations["jobs-continue_trial"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/{job_id}/pause": {
         parameters: {
             query?: never;
@@ -739,6 +760,11 @@ export interface components {
              * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
              */
             webhook_url?: string | null;
+            /**
+             * Trial
+             * @description Try the job on this many images first: a sample across classes (automatic) or across the prompts (semi-automatic), drawn from the seed. Only those slots run; POST /jobs/{id}/continue runs the rest and keeps the trial's outputs.
+             */
+            trial?: number | null;
         };
         /** BatchOut */
         BatchOut: {
@@ -975,6 +1001,8 @@ export interface components {
              * @description Semi-automatic jobs: the model uses fewer reference images than were given (the classic provider uses only the first); also listed in `warnings`.
              */
             reference_warning?: string | null;
+            /** @description With `trial`: the trial and the rest; the fields above are the whole job. */
+            trial?: components["schemas"]["TrialEstimate"] | null;
         };
         /** ExecutorHealth */
         ExecutorHealth: {
@@ -1289,6 +1317,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1405,6 +1435,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1574,6 +1606,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -2286,6 +2320,11 @@ export interface components {
              * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
              */
             webhook_url?: string | null;
+            /**
+             * Trial
+             * @description Try the job on this many images first: a sample across classes (automatic) or across the prompts (semi-automatic), drawn from the seed. Only those slots run; POST /jobs/{id}/continue runs the rest and keeps the trial's outputs.
+             */
+            trial?: number | null;
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
@@ -2440,6 +2479,60 @@ export interface components {
              * @description USD per 1M image output tokens.
              */
             output_image: number;
+        };
+        /**
+         * TrialEstimate
+         * @description A trial run and the rest of its job, priced apart (they add up to the whole job).
+         */
+        TrialEstimate: {
+            /**
+             * Outputs
+             * @description Images the trial makes.
+             */
+            outputs: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Rest Outputs
+             * @description Images left for `continue`.
+             */
+            rest_outputs: number;
+            /**
+             * Rest Cost Usd
+             * @description What running the rest will cost.
+             */
+            rest_cost_usd: number;
+        };
+        /**
+         * TrialOut
+         * @description A job started as a trial run on a sample of its images.
+         */
+        TrialOut: {
+            /**
+             * Size
+             * @description Images the trial asked for.
+             */
+            size: number;
+            /**
+             * Planned Outputs
+             * @description Images of the whole job.
+             */
+            planned_outputs: number;
+            /**
+             * Rest Outputs
+             * @description Images `continue` adds (0 once continued).
+             */
+            rest_outputs: number;
+            /**
+             * Rest Cost Usd
+             * @description What running the rest is estimated to cost.
+             */
+            rest_cost_usd: number;
+            /**
+             * Continued
+             * @description The rest was asked for: the job is the whole job now.
+             */
+            continued: boolean;
         };
         /**
          * WebhookDeliveryOut
@@ -3200,6 +3293,38 @@ export interface operations {
         };
     };
     "jobs-cancel_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-continue_trial": {
         parameters: {
             query?: never;
             header?: never;

@@ -27,6 +27,8 @@ export type SemiAutoJobCreate = Schemas["SemiAutoJobCreate"] & { mode: "semi_aut
 export type JobCreate = AutomaticJobCreate | SemiAutoJobCreate;
 
 export type Estimate = Schemas["EstimateOut"];
+export type TrialEstimate = Schemas["TrialEstimate"];
+export type JobTrial = Schemas["TrialOut"];
 export type PromptPreview = Schemas["PromptPreview"];
 export type StatusCounts = Schemas["StatusCounts"];
 export type JobSummary = Schemas["JobSummary"];
