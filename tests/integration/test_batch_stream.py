@@ -1,0 +1,182 @@
+"""The Batch API executor reads result files in its own loop: images are stored one by
+one while a (slow) result file is still being read, a job on the standard route is
+not held up by that download, and a task whose slots are spread over several batches
+keeps every blocked line (billed once, never sent again)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bananabatch.config import Settings
+from bananabatch.db.models import GeminiBatch, Job, JobStatus, Output, OutputStatus
+from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import jobs as job_service
+from bananabatch.services.job_requests import SemiAutoJobCreate, SemiAutoPromptIn
+from tests.fakes.gemini_server import FakeGeminiServer
+from tests.imagegen import image_bytes
+from tests.integration.job_helpers import assert_stored_exactly_once, outputs_of, upload_images
+from tests.integration.test_batch_jobs import batch_settings
+
+pytestmark = pytest.mark.slow
+MODEL = "gemini-3-pro-image"
+
+
+@pytest.fixture
+def gemini() -> Iterator[FakeGeminiServer]:
+    with FakeGeminiServer(default_retry_delay="0.05s") as server:
+        yield server
+
+
+@pytest.fixture
+async def runtime(settings: Settings, gemini: FakeGeminiServer) -> AsyncIterator[Runtime]:
+    rt = build_runtime(batch_settings(settings, gemini, batch_max_lines=50))
+    yield rt
+    await rt.stop()
+
+
+def _semi(rt: Runtime, prompts: list[tuple[str, int]], *, batch: bool = True) -> Job:
+    refs = upload_images(rt, [("ref.jpg", image_bytes(3, (96, 64)))])
+    with rt.session_factory() as s:
+        return job_service.create_job(
+            s,
+            rt.settings,
+            rt.catalog,
+            SemiAutoJobCreate(
+                reference_asset_ids=refs,
+                prompts=[SemiAutoPromptIn(prompt=p, count=n) for p, n in prompts],
+                model=MODEL,
+                use_batch_api=batch,
+            ),
+            preflight=None,
+        ).job
+
+
+def _stored(rt: Runtime, job_id: str) -> int:
+    with rt.session_factory() as s:
+        return int(
+            s.scalar(
+                select(func.count())
+                .select_from(Output)
+                .where(Output.job_id == job_id, Output.status == OutputStatus.succeeded)
+            )
+            or 0
+        )
+
+
+def _status(rt: Runtime, job_id: str) -> str:
+    with rt.session_factory() as s:
+        return s.get_one(Job, job_id).status
+
+
+async def test_images_are_stored_while_the_result_file_is_read(
+    runtime: Runtime, gemini: FakeGeminiServer
+) -> None:
+    job = _semi(runtime, [("a poster of the mug", 5), ("the mug on a shelf", 5)])
+    gemini.batch_controls.download_pace = 0.3  # 10 lines: about 3 s of download
+    await runtime.start()
+    seen: set[int] = set()
+    for _ in range(400):
+        seen.add(_stored(runtime, job.id))
+        if _status(runtime, job.id) == JobStatus.completed:
+            break
+        await asyncio.sleep(0.05)
+    await runtime.orchestrator.stop()
+
+    # one batch, one file: the images arrived one by one while it was being read
+    with runtime.session_factory() as s:
+        assert s.scalar(select(func.count()).select_from(GeminiBatch)) == 1
+    assert len(seen & set(range(1, 10))) >= 3, sorted(seen)
+    outputs = assert_stored_exactly_once(runtime, job.id)
+    assert len(outputs) == 10 and all(o.status == OutputStatus.succeeded for o in outputs)
+    assert sum(gemini.batches.paid_keys.values()) == 10
+    assert set(gemini.batches.paid_keys.values()) == {1}
+
+
+async def test_a_standard_job_is_not_held_up_by_a_batch_download(
+    runtime: Runtime, gemini: FakeGeminiServer
+) -> None:
+    slow = _semi(runtime, [("a slow poster of the mug", 12)])
+    gemini.batch_controls.download_pace = 0.5  # 12 lines: about 6 s of download
+    await runtime.start()
+    try:
+        for _ in range(400):
+            if _stored(runtime, slow.id) >= 1:
+                break
+            await asyncio.sleep(0.05)
+        assert _stored(runtime, slow.id) >= 1
+        now = _semi(runtime, [("a quick mug", 4)], batch=False)
+        await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([now.id]), 60)
+        # the standard job finished while the batch's file was still being read
+        assert _status(runtime, slow.id) != JobStatus.completed
+        assert _stored(runtime, slow.id) < 12
+        assert gemini.calls(prompt_contains="a quick mug") == 4
+        await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([slow.id]), 60)
+    finally:
+        await runtime.orchestrator.stop()
+    assert len(assert_stored_exactly_once(runtime, slow.id)) == 12
+    assert sum(gemini.batches.paid_keys.values()) == 12
+
+
+async def test_a_task_spread_over_batches_keeps_its_blocked_lines(
+    settings: Settings, gemini: FakeGeminiServer
+) -> None:
+    rt = build_runtime(batch_settings(settings, gemini, batch_max_lines=2))
+    try:
+        job = _semi(rt, [("[[block]] a forbidden mug", 5), ("a fine mug", 3)])
+        gemini.batch_controls.download_pace = 0.1
+        await rt.start()
+        await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 120)
+        outputs = outputs_of(rt, job.id)
+        blocked = [o for o in outputs if "forbidden" in o.prompt]
+        assert [o.status for o in blocked] == [OutputStatus.blocked] * 5
+        assert all(o.status == OutputStatus.succeeded for o in outputs if o not in blocked)
+        # every line billed once and never sent again, though the task's slots were
+        # read from different files at different times
+        assert sorted(gemini.batches.paid_keys) == sorted(f"{o.id}.1" for o in outputs)
+        assert set(gemini.batches.paid_keys.values()) == {1}
+        with rt.session_factory() as s:
+            assert s.scalar(select(func.count()).select_from(GeminiBatch)) >= 4
+    finally:
+        await rt.stop()
+
+
+async def test_regenerating_an_output_asks_a_new_batch_line(
+    settings: Settings, gemini: FakeGeminiServer
+) -> None:
+    """A regenerated output has a new seed: its old line must never be read again for
+    it, even when a crash came before the line was marked done."""
+    from sqlalchemy import update
+
+    from bananabatch.db.models import GeminiBatchLine, ReviewState
+    from bananabatch.services.review import ReviewIn, regenerate_rejected, review_outputs
+
+    rt = build_runtime(batch_settings(settings, gemini))
+    try:
+        job = _semi(rt, [("a poster of the mug", 3)])
+        await rt.start()
+        await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 120)
+        first = outputs_of(rt, job.id)
+        target = first[0]
+        with rt.session_factory() as s:
+            # as if the process had died before marking the lines done
+            s.execute(update(GeminiBatchLine).values(done=False))
+            review_outputs(
+                s, job.id, ReviewIn(decision=ReviewState.rejected, output_ids=[target.id])
+            )
+            regenerate_rejected(s, rt.storage, rt.catalog, job.id)
+            s.commit()
+        rt.orchestrator.wake()
+        for _ in range(600):
+            if _status(rt, job.id) == JobStatus.completed:
+                break
+            await asyncio.sleep(0.05)
+        again = {o.id: o for o in outputs_of(rt, job.id)}[target.id]
+        assert again.status == OutputStatus.succeeded and again.seed != target.seed
+        assert gemini.batches.paid_keys[f"{target.id}.2"] == 1  # a new line, bought once
+        assert sum(gemini.batches.paid_keys.values()) == 4
+    finally:
+        await rt.stop()
