@@ -113,6 +113,8 @@ async def test_automatic_job_through_the_batch_api(
     batches = _batches(runtime, job.id)
     assert 2 <= len(batches) <= 42 // 4 and all(b.state == "succeeded" for b in batches)
     assert all(gemini.batches.created[b.display_name] == 1 for b in batches)
+    # batches recorded and sent by one process need no look-up by display name
+    assert gemini.path_counts.get("GET /v1beta/batches", 0) == 0
 
     ledger = _ledger(runtime, job.id)
     assert len(ledger) == sum(gemini.batches.paid_keys.values())

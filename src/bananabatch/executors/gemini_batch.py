@@ -257,6 +257,7 @@ class GeminiBatchExecutor:
                 view = await asyncio.to_thread(self._records.record, job_id, model, chunk)
                 for output_id, _ in chunk:
                     self._batch_of[output_id] = view.id
+                self._creator.fresh.add(view.id)
                 await self._creator.create(view)
 
     # ---- following batches -------------------------------------------------------------

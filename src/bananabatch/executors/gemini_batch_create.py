@@ -10,7 +10,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -57,12 +57,17 @@ class BatchCreator:
     tuning: BatchTuning
     tmp_dir: Path | None
     payload: Callable[[str], TaskPayload | None]  # a task's payload, while it is in memory
+    fresh: set[str] = field(default_factory=set)
+    """Batches recorded by this process and never sent: no earlier `create` can have
+    reached Google, so `batches.list` (every batch of the project) is not needed."""
 
     async def create(self, view: BatchView) -> None:
         """Create the recorded batch at Google, unless it already exists there."""
         poll = timedelta(seconds=self.tuning.poll_seconds)
         try:
-            found = await self._find(view.display_name)
+            unsent = view.id in self.fresh
+            self.fresh.discard(view.id)
+            found = None if unsent else await self._find(view.display_name)
             if found is not None:
                 state = REMOTE_STATES.get(found.state or types.JobState.JOB_STATE_PENDING)
                 await asyncio.to_thread(
