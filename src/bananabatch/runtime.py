@@ -146,6 +146,7 @@ def build_batch_executor(
         api_version=settings.gemini_api_version,
         tuning=BatchTuning(
             max_lines=settings.batch_max_lines,
+            max_bytes=settings.batch_max_bytes,
             gather_seconds=settings.batch_gather_seconds,
             poll_seconds=settings.batch_poll_seconds,
             download_retry_seconds=settings.batch_download_retry_seconds,

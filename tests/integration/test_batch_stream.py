@@ -6,6 +6,7 @@ keeps every blocked line (billed once, never sent again)."""
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -215,3 +216,45 @@ async def test_a_batch_waiting_past_a_day_is_shown_overdue(
     with runtime.session_factory() as s:
         done = job_detail(s, job.id).gemini_batches[0]
     assert done.state == "succeeded" and not done.overdue and done.lines_read == 3
+
+
+async def test_large_references_make_smaller_batches(
+    settings: Settings, gemini: FakeGeminiServer
+) -> None:
+    """References travel inside every line: a batch is cut by bytes as well as lines,
+    so its JSONL stays under the limit (the Files API takes 2 GB)."""
+    import os
+
+    from PIL import Image
+
+    noise = Image.frombytes("RGB", (300, 300), os.urandom(300 * 300 * 3))
+    ref = io.BytesIO()
+    noise.save(ref, "PNG")  # about 270 KB that cannot be compressed
+    limit = 1 << 20
+    rt = build_runtime(batch_settings(settings, gemini, batch_max_bytes=limit))
+    try:
+        refs = upload_images(rt, [("noise.png", ref.getvalue())])
+        with rt.session_factory() as s:
+            job = job_service.create_job(
+                s,
+                rt.settings,
+                rt.catalog,
+                SemiAutoJobCreate(
+                    reference_asset_ids=refs,
+                    prompts=[SemiAutoPromptIn(prompt="[[echo]] the same noise", count=8)],
+                    model=MODEL,
+                    use_batch_api=True,
+                ),
+                preflight=None,
+            ).job
+        await rt.start()
+        await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 120)
+        outputs = assert_stored_exactly_once(rt, job.id)
+        assert all(o.status == OutputStatus.succeeded for o in outputs)
+        files = gemini.files.uploaded()
+        # 8 lines of about 360 KB each do not fit one 1 MiB file
+        assert len(files) >= 3 and all(len(f.data) <= limit for f in files)
+        assert sum(len(f.data.splitlines()) for f in files) == 8
+        assert sum(gemini.batches.paid_keys.values()) == 8
+    finally:
+        await rt.stop()

@@ -54,6 +54,8 @@ from bananabatch.executors.gemini_batch_create import REMOTE_STATES, BatchCreato
 from bananabatch.executors.gemini_batch_lines import (
     BATCH_HANDLE_PREFIX,
     ReplayProvider,
+    line_bytes,
+    pack,
     task_handle,
 )
 from bananabatch.executors.gemini_batch_records import DEAD_STATES, BatchRecords, BatchView
@@ -103,6 +105,7 @@ class GeminiBatchExecutor:
         self._batch_of: dict[str, str] = {}  # output id -> its live batch
         self._results: dict[str, list[SlotResult]] = {}  # finished, not yet reported
         self._reported: dict[str, set[str]] = {}
+        self._ref_sizes: dict[str, int] = {}  # store key -> bytes (references repeat)
         self._key_of: dict[str, str] = {}  # output id -> the line its result was read from
         self._unacked: list[str] = []  # lines reported by the last poll, not marked done yet
         self._wake: Callable[[], None] = lambda: None
@@ -245,20 +248,32 @@ class GeminiBatchExecutor:
         young = time.monotonic() - self._forming[0][0] < self._tuning.gather_seconds
         if waiting < self._tuning.max_lines and young:
             return
-        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for _, p in self._forming:
+        forming, self._forming = self._forming, []
+        groups: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        sizes = await asyncio.to_thread(lambda: [self._reference_bytes(p) for _, p in forming])
+        for (_, p), refs in zip(forming, sizes, strict=True):
             groups.setdefault((p.job_id, p.model), []).extend(
-                (s.output_id, p.task_id) for s in p.slots
+                (s.output_id, p.task_id, line_bytes(refs, s.prompt)) for s in p.slots
             )
-        self._forming.clear()
-        size = self._tuning.max_lines
+        tuning = self._tuning
         for (job_id, model), slots in groups.items():
-            for chunk in (slots[i : i + size] for i in range(0, len(slots), size)):
+            for chunk in pack(slots, tuning.max_lines, tuning.max_bytes):
                 view = await asyncio.to_thread(self._records.record, job_id, model, chunk)
                 for output_id, _ in chunk:
                     self._batch_of[output_id] = view.id
                 self._creator.fresh.add(view.id)
                 await self._creator.create(view)
+
+    def _reference_bytes(self, payload: TaskPayload) -> int:
+        total = 0
+        for ref in payload.references:
+            if ref.storage_key is not None:
+                if ref.storage_key not in self._ref_sizes:
+                    self._ref_sizes[ref.storage_key] = self._store.size(ref.storage_key)
+                total += self._ref_sizes[ref.storage_key]
+            elif ref.data_b64 is not None:
+                total += len(ref.data_b64) * 3 // 4
+        return total
 
     # ---- following batches -------------------------------------------------------------
 

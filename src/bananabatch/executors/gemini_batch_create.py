@@ -42,6 +42,7 @@ REMOTE_STATES = {
 @dataclass(frozen=True)
 class BatchTuning:
     max_lines: int = 200  # a few hundred requests: a lost batch costs little, files stay small
+    max_bytes: int = 1 << 30  # JSONL per batch: half the Files API's 2 GB limit
     gather_seconds: float = 2.0  # tasks claimed within this window share a batch
     poll_seconds: float = 60.0  # batches take minutes to hours: ask rarely
     download_retry_seconds: float = 30.0  # doubles per failed download...
