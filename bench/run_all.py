@@ -10,6 +10,10 @@ BENCHES = [
     "bench.bench_orchestration",
     "bench.bench_export",
     "bench.bench_batch",
+    "bench.bench_scale",
+    "bench.bench_api",
+    "bench.bench_ingest",
+    "bench.bench_gallery",
 ]
 
 

@@ -182,6 +182,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     password: SecretStr | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="Server log level; at debug, one access-log line per request too.",
+    )
     api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
     trusted_proxies: str = Field(
         default="",

@@ -10,12 +10,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from bananabatch import __version__
 from bananabatch.config import Settings
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    from bananabatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +66,9 @@ def check_bind(settings: Settings, host: str, insecure_no_auth: bool) -> None:
     )
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    """How `serve` runs the app (also used by tests, so they exercise the same setup)."""
+def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """How `serve` runs the app (also used by tests, so they exercise the same setup).
+    No access-log line per request unless debugging: pollers would flood the log."""
     return uvicorn.Config(
         app,
         host=host,
@@ -71,12 +78,38 @@ def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         # ForwardedHeadersMiddleware trusts BANANABATCH_TRUSTED_PROXIES only.
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        log_level="info",
+        log_level=log_level,
+        access_log=log_level == "debug",
     )
 
 
-def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = False) -> None:
-    """Run until interrupted. Raises UnsafeBind before anything starts when `host` is unsafe."""
+def banner(settings: Settings, runtime: Runtime, host: str, port: int) -> list[str]:
+    """What `serve` says once at start: where, what with, and whether it is guarded."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    auth = "password required" if settings.password else "no password (local only)"
+    if settings.api_tokens:
+        auth += ", API tokens accepted"
+    model = settings.resolved_default_model
+    return [
+        f"BananaBatch {__version__} on http://{shown}:{port}",
+        f"  data        {settings.data_dir.resolve()}",
+        f"  provider    {settings.resolved_provider} (default model {model})",
+        f"  executor    {runtime.executor.name}"
+        + (" + Gemini Batch API" if settings.gemini_configured else ""),
+        f"  auth        {auth}",
+        f"  log level   {settings.log_level} (BANANABATCH_LOG_LEVEL / --log-level)",
+    ]
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    insecure_no_auth: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> None:
+    """Run until interrupted. Raises UnsafeBind before anything starts when `host` is unsafe.
+    `announce` receives the start-up banner, line by line."""
     check_bind(settings, host, insecure_no_auth)
     from bananabatch.api.app import create_app
     from bananabatch.runtime import build_runtime
@@ -87,8 +120,9 @@ def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = Fal
         # Reached by LAN names/addresses: with a password, auth protects it; without
         # one the operator chose --insecure-no-auth.
         app.state.authenticator.allow_any_host = True
-    server = uvicorn.Server(uvicorn_config(app, host, port))
-    log.info("serving on http://%s:%d", host, port)
+    server = uvicorn.Server(uvicorn_config(app, host, port, settings.log_level))
+    for line in banner(settings, runtime, host, port):
+        (announce or log.warning)(line)
     try:
         server.run()
     except SystemExit:

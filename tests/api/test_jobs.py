@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select
 
 from bananabatch.api.app import create_app
 from bananabatch.config import Settings
@@ -467,3 +468,49 @@ def test_job_queries_use_few_statements(runtime: Runtime) -> None:
     assert n_detail <= 6  # the fifth: quality flags, the sixth: webhook deliveries
     with runtime.session_factory() as s:
         assert s.get(Job, listing.items[0].id) is not None
+
+
+async def test_outputs_page_answers_304_until_the_job_changes(
+    client: httpx.AsyncClient,
+) -> None:
+    ds = await _dataset(client, {"cat": 2})
+    job = (await client.post(f"{API}/jobs", json=_auto(ds))).json()
+    url = f"{API}/jobs/{job['id']}/outputs?limit=1"
+    r = await client.get(url)
+    etag = r.headers["etag"]
+    assert r.status_code == 200 and r.headers["cache-control"] == "no-cache"
+    again = await client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    # another page (another query) has its own tag
+    other = await client.get(f"{API}/jobs/{job['id']}/outputs?limit=2")
+    assert other.headers["etag"] != etag
+    # any change of the job (here an action) moves the revision: the page is sent again
+    await client.post(f"{API}/jobs/{job['id']}/pause")
+    changed = await client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.json()["items"]
+    missing = await client.get(f"{API}/jobs/{'0' * 32}/outputs")
+    assert missing.status_code == 404
+
+
+async def test_the_pollers_fast_path_agrees_with_the_routes_and_keeps_auth(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, secured_runtime: Runtime
+) -> None:
+    """A repeated poll is answered before routing (PollFastPathMiddleware) with the very
+    ETag the route gives; a stale tag, a query on the detail, or an unknown job goes on
+    to the route; and without credentials a poll is a 401, never a 304."""
+    ds = await _dataset(client, {"cat": 1})
+    job = (await client.post(f"{API}/jobs", json=_auto(ds))).json()
+    for path in (f"/jobs/{job['id']}", f"/jobs/{job['id']}/outputs?limit=3"):
+        first = await client.get(f"{API}{path}")
+        tag = first.headers["etag"]
+        hit = await client.get(f"{API}{path}", headers={"If-None-Match": tag})
+        assert hit.status_code == 304 and hit.headers["etag"] == tag
+        stale = await client.get(f"{API}{path}", headers={"If-None-Match": '"stale"'})
+        assert stale.status_code == 200 and stale.headers["etag"] == tag
+    ghost = await client.get(f"{API}/jobs/{'a' * 32}", headers={"If-None-Match": "*"})
+    assert ghost.status_code == 404
+    with secured_runtime.session_factory() as s:
+        secured_job = s.scalar(select(Job.id))
+    for path in (f"/jobs/{secured_job or 'b' * 32}", f"/jobs/{'b' * 32}/outputs"):
+        refused = await anon.get(f"{API}{path}", headers={"If-None-Match": "*"})
+        assert refused.status_code == 401

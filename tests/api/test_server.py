@@ -123,10 +123,12 @@ def test_cli_serve_refuses_public_host(tmp_path: Path) -> None:
     assert "BANANABATCH_PASSWORD" in proc.stderr
 
 
-def test_cli_serve_runs_and_shuts_down_gracefully(tmp_path: Path) -> None:
+@pytest.mark.parametrize("log_level", [None, "debug"])
+def test_cli_serve_runs_and_shuts_down_gracefully(tmp_path: Path, log_level: str | None) -> None:
     port = _free_port()
+    level = ["--log-level", log_level] if log_level else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port), *level],
         env=_cli_env(tmp_path, BANANABATCH_WEB_DIR=str(tmp_path / "no-web")),
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -145,6 +147,8 @@ def test_cli_serve_runs_and_shuts_down_gracefully(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert health is not None and health.status_code == 200
         assert health.json()["executor"]["orchestrator_running"] is True
+        for _ in range(5):  # pollers
+            httpx.get(f"http://127.0.0.1:{port}/api/v1/jobs", timeout=5)
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -154,6 +158,12 @@ def test_cli_serve_runs_and_shuts_down_gracefully(tmp_path: Path) -> None:
     # uvicorn re-raises the captured SIGINT once shutdown is complete (exit status 130).
     assert proc.returncode in (0, 130, -signal.SIGINT), output
     assert "Application shutdown complete" in output
+    # a banner says where and with what; polls leave no access-log line unless debugging
+    assert "BananaBatch " in output and f"http://127.0.0.1:{port}" in output
+    for word in ("data ", "provider    classic", "executor    local", "auth        no password"):
+        assert word in output, output
+    access_lines = [line for line in output.splitlines() if "GET /api/v1/jobs" in line]
+    assert len(access_lines) == (5 if log_level == "debug" else 0), output
     assert not (tmp_path / "data" / "tmp").exists() or not list(
         (tmp_path / "data" / "tmp").iterdir()
     )

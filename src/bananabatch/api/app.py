@@ -21,6 +21,7 @@ from bananabatch.api.auth import API_PREFIX, Authenticator, AuthMiddleware
 from bananabatch.api.errors import install_error_handlers
 from bananabatch.api.middleware import BodyLimitMiddleware
 from bananabatch.api.openapi import install_openapi
+from bananabatch.api.poll_fast_path import PollFastPathMiddleware
 from bananabatch.api.proxies import ForwardedHeadersMiddleware, TrustedProxies
 from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.api.routes import (
@@ -112,6 +113,8 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     app.include_router(api_router())
     install_openapi(app)
 
+    # Added first = innermost: after authentication, before routing (see the module).
+    app.add_middleware(PollFastPathMiddleware)
     # Added last = outermost: authentication answers before any body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AuthMiddleware, authenticator=authenticator)

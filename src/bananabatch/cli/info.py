@@ -20,6 +20,7 @@ from bananabatch.cli.app import (
     open_backend,
     out,
 )
+from bananabatch.errors import ValidationFailed
 
 
 @app.command()
@@ -35,17 +36,30 @@ def serve(
     insecure_no_auth: Annotated[
         bool, typer.Option("--insecure-no-auth", help="Allow a public host without a password.")
     ] = False,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="debug, info, warning or error (BANANABATCH_LOG_LEVEL); debug adds one "
+            "access-log line per request.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI, the REST API and the orchestrator in one process."""
     from bananabatch.server import serve as run_server
 
     with errors_exit():
         settings = load_settings()
+        if log_level is not None:
+            if log_level not in ("debug", "info", "warning", "error"):
+                raise ValidationFailed("--log-level must be debug, info, warning or error.")
+            settings = settings.model_copy(update={"log_level": log_level})
         run_server(
             settings,
             host=host or settings.host,
             port=port or settings.port,
             insecure_no_auth=insecure_no_auth,
+            announce=lambda line: console.print(line, markup=False, highlight=False),
         )
 
 

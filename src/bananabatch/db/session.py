@@ -19,6 +19,11 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        # Never wait for a pooled connection: with a bounded pool, 50 pollers could hold
+        # every connection while the threads that would release them wait for one (a
+        # 30 s stall). A SQLite connection is a file handle; 20 stay open, more come and go.
+        kwargs["pool_size"] = 20
+        kwargs["max_overflow"] = -1
     engine = create_engine(url, **kwargs)
     if url.startswith("sqlite"):
 

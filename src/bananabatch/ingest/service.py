@@ -14,6 +14,7 @@ import logging
 import os
 import zipfile
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from bananabatch.datasets.model import is_label_file
 from bananabatch.datasets.service import MAX_LABEL_FILE_BYTES, mark_stale, store_dataset_file
 from bananabatch.db.models import Asset, Dataset, DatasetItem, utcnow
 from bananabatch.errors import BadUpload, BananaBatchError, NotFound, ValidationFailed
-from bananabatch.ingest.images import ImageRejected, validate_image
+from bananabatch.ingest.images import ImageRejected, ValidatedImage, validate_image
 from bananabatch.ingest.paths import (
     UnsafePath,
     common_root,
@@ -54,6 +55,8 @@ from bananabatch.storage.keys import asset_key, thumb_key
 log = logging.getLogger(__name__)
 
 THUMB_SIZE = 256
+PREPARE_WINDOW = 8  # files decoded at once: bounds the memory a large request holds
+PREPARE_THREADS = max(2, os.cpu_count() or 2)
 MAX_DATASET_NAME = 255
 
 __all__ = [
@@ -130,8 +133,40 @@ def _insert_asset_ignoring_conflict(session: Session, values: dict[str, object])
     return True
 
 
+@dataclass(frozen=True)
+class PreparedImage:
+    """The CPU work of one upload, done off the request's thread (decoding releases the
+    GIL, so a window of files uses every core): its hash, the validated image (or why
+    it is refused) and its thumbnail."""
+
+    sha: str
+    image: ValidatedImage | None
+    thumbnail: bytes | None
+    error: ImageRejected | None = None
+
+
+def prepare_image(data: bytes, *, name: str, max_pixels: int) -> PreparedImage:
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        image = validate_image(data, name=name, max_pixels=max_pixels)
+    except ImageRejected as exc:
+        return PreparedImage(sha, None, None, exc)
+    try:
+        thumb: bytes | None = make_thumbnail(image.data, THUMB_SIZE)
+    except ImageRejected as exc:
+        log.warning("%s: no thumbnail: %s", name, exc.message)
+        thumb = None
+    return PreparedImage(sha, image, thumb)
+
+
 def store_asset(
-    session: Session, storage: Storage, data: bytes, *, name: str, max_pixels: int
+    session: Session,
+    storage: Storage,
+    data: bytes,
+    *,
+    name: str,
+    max_pixels: int,
+    prepared: PreparedImage | None = None,
 ) -> tuple[Asset, bool, tuple[str, ...]]:
     """Validate and store one image; returns (asset, duplicate, notes). Does not commit.
 
@@ -139,14 +174,20 @@ def store_asset(
     (the blob is rewritten only if it went missing from storage). Raises
     `ImageRejected` for an unusable image.
     """
-    sha = hashlib.sha256(data).hexdigest()
+    sha = prepared.sha if prepared is not None else hashlib.sha256(data).hexdigest()
     existing = session.get(Asset, sha)
     if existing is not None and storage.exists(existing.storage_key):
         if existing.thumb_key is None or not storage.exists(existing.thumb_key):
             _write_thumbnail(storage, sha, storage.get_bytes(existing.storage_key), existing)
         return existing, True, ()
 
-    image = validate_image(data, name=name, max_pixels=max_pixels)
+    if prepared is not None and prepared.error is not None:
+        raise prepared.error
+    image = (
+        prepared.image
+        if prepared is not None and prepared.image is not None
+        else validate_image(data, name=name, max_pixels=max_pixels)
+    )
     key = asset_key(sha, image.ext)
     storage.put_bytes(key, image.data)
     if existing is not None:  # DB row whose blob was lost: repair it in place
@@ -170,7 +211,12 @@ def store_asset(
     tkey = thumb_key(sha)
     if not storage.exists(tkey):
         try:
-            storage.put_bytes(tkey, make_thumbnail(image.data, THUMB_SIZE))
+            thumb = (
+                prepared.thumbnail
+                if prepared is not None and prepared.thumbnail is not None
+                else make_thumbnail(image.data, THUMB_SIZE)
+            )
+            storage.put_derived(tkey, thumb)
         except ImageRejected as exc:
             log.warning("%s: no thumbnail: %s", name, exc.message)
             tkey = ""
@@ -185,7 +231,7 @@ def store_asset(
 def _write_thumbnail(storage: Storage, sha: str, data: bytes, asset: Asset) -> None:
     tkey = thumb_key(sha)
     try:
-        storage.put_bytes(tkey, make_thumbnail(data, THUMB_SIZE))
+        storage.put_derived(tkey, make_thumbnail(data, THUMB_SIZE))
     except ImageRejected as exc:
         log.warning("asset %s: no thumbnail: %s", sha, exc.message)
         asset.thumb_key = None
@@ -273,12 +319,12 @@ class _Ingestor:
             mark_stale(self.session, self.dataset_id)
             self.session.commit()
 
-    def add(self, rel_path: str, data: bytes) -> None:
+    def add(self, rel_path: str, data: bytes, prepared: PreparedImage | None = None) -> None:
         if self.is_label_file(rel_path):
             self.add_label_file(rel_path, data)
             return
         try:
-            asset, duplicate, notes, previous = self._store_and_link(rel_path, data)
+            asset, duplicate, notes, previous = self._store_and_link(rel_path, data, prepared)
         except (ImageRejected, MemberRejected) as exc:
             self.session.rollback()
             self.report.errors.append(FileError(rel_path, exc.reason, exc.message))
@@ -305,7 +351,7 @@ class _Ingestor:
             self.report.replaced.append(ReplacedItem(rel_path, previous))
 
     def _store_and_link(
-        self, rel_path: str, data: bytes
+        self, rel_path: str, data: bytes, prepared: PreparedImage | None = None
     ) -> tuple[Asset, bool, tuple[str, ...], str | None]:
         """Store the image and put it at `rel_path`; the last value is the asset id it
         replaced there, if any."""
@@ -315,6 +361,7 @@ class _Ingestor:
             data,
             name=rel_path,
             max_pixels=self.settings.max_image_pixels,
+            prepared=prepared,
         )
         previous = None
         if self.dataset_id is not None:
@@ -394,6 +441,7 @@ def ingest_files(
                 safe.append(rel)
         root = common_root(safe)
 
+    window: list[tuple[str, bytes]] = []
     for raw, fh in pairs:
         try:
             rel = safe_relative_path(raw)
@@ -410,10 +458,34 @@ def ingest_files(
         if data is None:
             ingestor.report.errors.append(_too_large(rel, file_limit))
             continue
-        ingestor.add(rel, data)
+        window.append((rel, data))
+        if len(window) >= PREPARE_WINDOW:
+            _add_window(ingestor, window)
+    _add_window(ingestor, window)
     ingestor.finish()
     _log_report("upload", ingestor.report)
     return ingestor.report
+
+
+def _add_window(ingestor: _Ingestor, window: list[tuple[str, bytes]]) -> None:
+    """Decode, check and thumbnail the window's images on every core, then store and
+    link them in order on this thread (the session is not shared). Empties `window`."""
+    images = [(rel, data) for rel, data in window if not ingestor.is_label_file(rel)]
+    max_pixels = ingestor.settings.max_image_pixels
+    with ThreadPoolExecutor(max_workers=PREPARE_THREADS) as pool:
+        prepared = dict(
+            zip(
+                [rel for rel, _ in images],
+                pool.map(
+                    lambda item: prepare_image(item[1], name=item[0], max_pixels=max_pixels),
+                    images,
+                ),
+                strict=True,
+            )
+        )
+    for rel, data in window:
+        ingestor.add(rel, data, prepared.get(rel))
+    window.clear()
 
 
 def ingest_zip(

@@ -55,6 +55,11 @@ def check_expires(seconds: int) -> int:
 class Storage(Protocol):
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
+    def put_derived(self, key: str, data: bytes) -> None:
+        """Like `put_bytes` (atomic) for an object made from another one (a thumbnail):
+        not forced to disk, since a crash only means making it again."""
+        ...
+
     def put_file(self, key: str, src: BinaryIO) -> int:
         """Copy a file object into `key` atomically, streaming; returns bytes written."""
         ...

@@ -25,7 +25,7 @@ class LocalStorage:
             raise NotFound(f"no such object: {key}")
         return p
 
-    def _atomic_write(self, key: str, writer: bytes | BinaryIO) -> int:
+    def _atomic_write(self, key: str, writer: bytes | BinaryIO, *, durable: bool = True) -> int:
         dest = self.path(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=dest.parent)
@@ -36,7 +36,8 @@ class LocalStorage:
                 else:
                     shutil.copyfileobj(writer, fh, 1024 * 1024)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    os.fsync(fh.fileno())
                 written = fh.tell()
             os.replace(tmp, dest)
         except BaseException:
@@ -46,6 +47,9 @@ class LocalStorage:
 
     def put_bytes(self, key: str, data: bytes) -> None:
         self._atomic_write(key, data)
+
+    def put_derived(self, key: str, data: bytes) -> None:
+        self._atomic_write(key, data, durable=False)
 
     def put_file(self, key: str, src: BinaryIO) -> int:
         return self._atomic_write(key, src)

@@ -232,9 +232,16 @@ async def retry_failed_outputs(
     return RetryOut(requeued=requeued, job=job)
 
 
-@router.get("/{job_id}/outputs", response_model=OutputPage, summary="Outputs, cursor-paginated")
+@router.get(
+    "/{job_id}/outputs",
+    response_model=OutputPage,
+    responses=_NOT_MODIFIED,
+    summary="Outputs, cursor-paginated",
+)
 async def list_job_outputs(
     job_id: JobId,
+    request: Request,
+    response: Response,
     session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -252,7 +259,14 @@ async def list_job_outputs(
         list[Flag | Literal["any"]] | None,
         Query(description='Outputs with any of these flags; "any" for any flag at all.'),
     ] = None,
-) -> OutputPage:
+) -> OutputPage | Response:
+    """Answers 304 to If-None-Match while nothing of the job changed (every change to
+    an output moves the job's revision), so a poller's unchanged page costs one query."""
+    etag = await run_in_threadpool(queries.outputs_etag, session, job_id, str(request.url.query))
+    if etag_matches(request, etag):
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE})
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = POLL_CACHE
     return await run_in_threadpool(
         partial(
             queries.list_outputs,

@@ -93,7 +93,7 @@ def _thumbnail_response(request: Request, storage: Storage, output: Output) -> R
     thumb = output_thumb_key(output.job_id, output.id)
     if not etag_matches(request, _etag(output, "ot")) and not storage.exists(thumb):
         try:
-            storage.put_bytes(thumb, make_thumbnail(storage.get_bytes(output.storage_key)))
+            storage.put_derived(thumb, make_thumbnail(storage.get_bytes(output.storage_key)))
         except Exception:  # the image itself is still served below
             log.exception("thumbnail for output %s failed", output.id)
     if storage.exists(thumb):

@@ -16,6 +16,7 @@ from bananabatch.services.queries.jobs import (
     job_etag,
     job_list_etag,
     list_jobs,
+    outputs_etag,
     queue_positions,
     summary_fields,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "list_outputs",
     "output_out",
     "output_with_flags",
+    "outputs_etag",
     "queue_positions",
     "summary_fields",
     "to_naive_utc",

@@ -230,6 +230,15 @@ def job_etag(session: Session, job_id: str) -> str:
     return etag_of("job", row.id, row.revision, position)
 
 
+def outputs_etag(session: Session, job_id: str, query: str) -> str:
+    """One output page's ETag: the job's revision (bumped by every settle, review and
+    action) and the page's own query."""
+    revision = session.scalar(select(Job.revision).where(Job.id == job_id))
+    if revision is None:
+        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
+    return etag_of("outputs", job_id, revision, query)
+
+
 def job_detail(session: Session, job_id: str) -> JobDetail:
     """The job with counts by status for it and for each batch (two GROUP BY queries)."""
     job = get_job(session, job_id)
