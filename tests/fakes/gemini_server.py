@@ -15,6 +15,7 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -22,6 +23,7 @@ from tests.fakes.gemini import (
     API_VERSIONS,
     DEFAULT_MODELS,
     MARKERS,
+    BatchControls,
     FakeGeminiServer,
     Fault,
     RecordedRequest,
@@ -35,6 +37,7 @@ __all__ = [
     "API_VERSIONS",
     "DEFAULT_MODELS",
     "MARKERS",
+    "BatchControls",
     "FakeGeminiServer",
     "Fault",
     "RecordedRequest",
@@ -80,6 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         default=",".join(DEFAULT_MODELS),
         help="comma-separated model ids GET models/{id} finds (others: 404)",
     )
+    parser.add_argument(
+        "--batch-complete-after",
+        type=float,
+        default=0.0,
+        help="seconds a Batch API job waits before a batches.get runs it",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     stop = threading.Event()
@@ -92,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         expected_api_key=args.api_key,
         available_models=[m.strip() for m in args.models.split(",") if m.strip()],
     )
+    server.batch_controls.complete_after = timedelta(seconds=args.batch_complete_after)
     with server:
         log.info(
             "set BANANABATCH_GEMINI_BASE_URL=%s and any GEMINI_API_KEY; Ctrl-C stops",

@@ -1,4 +1,5 @@
-"""The fake Files API: resumable uploads, get, delete and `:download?alt=media`.
+"""The fake Files API: resumable uploads, get, paged list, delete and
+`:download?alt=media`.
 
 Shapes follow what the official `google-genai` client sends and parses
 (`files.upload` -> `POST /upload/v1beta/files` with `X-Goog-Upload-Protocol:
@@ -19,6 +20,7 @@ from typing import Any
 
 FILE_TTL = timedelta(hours=48)
 UPLOAD_START_RE = re.compile(r"^/upload/(?P<version>v1beta|v1)/files$")
+FILES_RE = re.compile(r"^/(?P<version>v1beta|v1)/files$")
 FILE_RE = re.compile(r"^/(?P<version>v1beta|v1)/files/(?P<id>[^/:]+)(?P<download>:download)?$")
 
 
@@ -127,6 +129,17 @@ class FileStore:
                 del self._files[name]  # expired, like the real service after 48 h
                 return None
             return stored
+
+    def page(
+        self, size: int, token: str | None, *, now: datetime
+    ) -> tuple[list[StoredFile], str | None]:
+        """Files still kept, newest first, `size` at a time (the token is an offset)."""
+        with self._lock:
+            kept = [f for f in self._files.values() if now - f.created <= FILE_TTL]
+        kept.sort(key=lambda f: f.created, reverse=True)
+        start = int(token) if token else 0
+        more = start + size < len(kept)
+        return kept[start : start + size], (str(start + size) if more else None)
 
     def delete(self, name: str) -> bool:
         with self._lock:

@@ -3,15 +3,15 @@ client reaches it through `HttpOptions(base_url=...)`.
 
 Serves `POST /{v1beta|v1}/models/{model}:generateContent` (see `wire.py` and
 `faults.py`), `GET /{version}/models/{model}` and the paged `GET /{version}/models`
-(see `models.py`). Keys are checked on every route: none -> 403, a key in
-`bad_api_keys` (or any other key than `expected_api_key`) -> 400 API_KEY_INVALID, a key
+(see `models.py`), and the Files and Batch APIs (see `files.py`, `batch.py`,
+`batch_routes.py`; `run_batches()` ends due batches at once). Keys are checked on
+every route: none -> 403, a key in `bad_api_keys` (or any other key than `expected_api_key`) -> 400 API_KEY_INVALID, a key
 in `denied_api_keys` -> 403 PERMISSION_DENIED. Every request is counted per method and
 path (`hits`), so tests assert how many calls a feature made.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import json
@@ -21,16 +21,16 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fakes.gemini.batch import BatchControls, BatchStore
-from tests.fakes.gemini.batch_routes import RawReply, Reply
+from tests.fakes.gemini.batch_routes import Reply
 from tests.fakes.gemini.batch_routes import route as batch_route
-from tests.fakes.gemini.content import content_marker, from_reference
 from tests.fakes.gemini.faults import Fault, Script, faults_from_markers
 from tests.fakes.gemini.files import FileStore
+from tests.fakes.gemini.handler import Handler
 from tests.fakes.gemini.models import (
     DEFAULT_MODELS,
     MODELS_PATH_RE,
@@ -38,25 +38,19 @@ from tests.fakes.gemini.models import (
     model_resource,
     not_found,
 )
+from tests.fakes.gemini.render import Answer, render
 from tests.fakes.gemini.wire import (
     GENERATE_PATH_RE,
-    REFERENCE_TOKENS,
     BadRequest,
     Parsed,
     RecordedRequest,
-    colour,
     error_body,
-    image_part,
+    first,
     image_size,
-    image_tokens,
     parse_body,
-    png,
-    response_body,
-    size_for,
 )
 
 log = logging.getLogger("fake_gemini")
-Answer = tuple[int, dict[str, Any], str]
 
 
 class FakeGeminiServer:
@@ -116,7 +110,7 @@ class FakeGeminiServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
-        handler = type("Handler", (_Handler,), {"fake": self})
+        handler = type("Handler", (Handler,), {"fake": self})
         httpd = ThreadingHTTPServer((self.host, self.port), handler)
         httpd.daemon_threads = True
         self._httpd = httpd
@@ -160,6 +154,11 @@ class FakeGeminiServer:
     def advance(self, delta: timedelta) -> None:
         self._clock_offset += delta
 
+    def run_batches(self) -> list[str]:
+        """Run every batch that is neither held nor finished, now, whatever the polls,
+        `complete_after` or `manual` say; -> names of the batches that ended."""
+        return [b.name for b in self.batches.run_all(self.now(), self.generate_line)]
+
     def reset(self) -> None:
         """Forget scripted faults, recorded requests, marker counters, files and batches."""
         self.script.clear()
@@ -196,12 +195,23 @@ class FakeGeminiServer:
         with self._lock:
             return dict(self._hits)
 
-    def calls(self, *, model: str | None = None, prompt_contains: str | None = None) -> int:
+    def calls(
+        self,
+        *,
+        model: str | None = None,
+        prompt_contains: str | None = None,
+        route: str | None = None,
+        status: int | None = None,
+    ) -> int:
+        """Generations answered: generateContent calls and batch lines, or only one
+        `route` ("standard" or "batch"); `status=200` counts only billed answers."""
         return sum(
             1
             for r in self.requests
             if (model is None or r.model == model)
             and (prompt_contains is None or prompt_contains in r.prompt)
+            and (route is None or r.route == route)
+            and (status is None or r.status == status)
         )
 
     # ---------------------------------------------------------- handling ----
@@ -234,7 +244,7 @@ class FakeGeminiServer:
         with self._lock:
             self._hits[f"{method} {route}"] += 1
         params = parse_qs(query)
-        api_key = headers.get("x-goog-api-key") or (params.get("key") or [None])[0]
+        api_key = headers.get("x-goog-api-key") or first(params, "key")
         models_route = MODELS_PATH_RE.match(route)
         if method == "GET" and models_route is not None:
             refusal = self._refuse_key(api_key)
@@ -264,22 +274,29 @@ class FakeGeminiServer:
         return status, body
 
     def generate_line(
-        self, model: str, request: dict[str, Any], api_key: str | None
+        self, model: str, request: dict[str, Any], api_key: str | None, fault: Fault | None = None
     ) -> tuple[int, dict[str, Any], str]:
-        """One Batch API line, generated exactly like a `generateContent` call (and
-        recorded with the header `x-fake-route: batch`)."""
+        """One Batch API line, generated exactly like a `generateContent` call, or with
+        `fault` when given (recorded with `route="batch"` and the header
+        `x-fake-route: batch`)."""
         try:
             parsed = parse_body("v1beta", model, json.dumps(request).encode())
         except BadRequest as exc:
             status, body = error_body(exc.status, exc.message)
             return status, body, "bad_request"
-        status, body, outcome = self._answer(parsed, api_key)
-        self._record(self._recorded(parsed, api_key, status, outcome, {"x-fake-route": "batch"}))
+        status, body, outcome = self._answer(parsed, api_key, fault)
+        headers = {"x-fake-route": "batch"}
+        self._record(self._recorded(parsed, api_key, status, outcome, headers, route="batch"))
         return status, body, outcome
 
     @staticmethod
     def _recorded(
-        parsed: Parsed, api_key: str | None, status: int, outcome: str, headers: dict[str, str]
+        parsed: Parsed,
+        api_key: str | None,
+        status: int,
+        outcome: str,
+        headers: dict[str, str],
+        route: str = "standard",
     ) -> RecordedRequest:
         return RecordedRequest(
             api_version=parsed.api_version,
@@ -296,6 +313,7 @@ class FakeGeminiServer:
             status=status,
             outcome=outcome,
             headers=headers,
+            route=route,
         )
 
     def _refuse_key(self, api_key: str | None) -> Answer | None:
@@ -325,14 +343,14 @@ class FakeGeminiServer:
     ) -> tuple[int, dict[str, Any]]:
         available = list(self.available_models)
         if model_id is None:
-            size = (params.get("pageSize") or [None])[0]
-            token = (params.get("pageToken") or [None])[0]
+            size = first(params, "pageSize")
+            token = first(params, "pageToken")
             return list_page(available, size, token)
         if model_id not in available:
             return not_found(version, model_id)
         return 200, model_resource(model_id)
 
-    def _answer(self, parsed: Parsed, api_key: str | None) -> Answer:
+    def _answer(self, parsed: Parsed, api_key: str | None, fault: Fault | None = None) -> Answer:
         refusal = self._refuse_key(api_key)
         if refusal is not None:
             return refusal
@@ -341,156 +359,10 @@ class FakeGeminiServer:
                 status, body = error_body(400, f"Unable to process input image ({mime}).")
                 return status, body, "bad_reference"
 
-        fault = self.script.take(parsed.model)
+        if fault is None:
+            fault = self.script.take(parsed.model)
         if fault is None:
             calls = self._next_marker_call(parsed)
             fault = faults_from_markers(parsed.prompt, calls, self.default_retry_delay)
         self._sleep(self.latency + fault.delay)
-        return self._render(fault, parsed)
-
-    def _render(self, fault: Fault, parsed: Parsed) -> Answer:
-        prompt_tokens = max(1, len(parsed.prompt.split())) + REFERENCE_TOKENS * len(
-            parsed.references
-        )
-        if fault.kind == "http_error":
-            status, body = error_body(fault.status, fault.message, retry_delay=fault.retry_delay)
-            return status, body, f"http_{fault.status}"
-        if fault.kind == "prompt_block":
-            feedback: dict[str, Any] = {"blockReason": fault.reason or "SAFETY"}
-            if fault.message:
-                feedback["blockReasonMessage"] = fault.message
-            body = {
-                "promptFeedback": feedback,
-                "usageMetadata": {
-                    "promptTokenCount": prompt_tokens,
-                    "totalTokenCount": prompt_tokens,
-                },
-                "modelVersion": parsed.model,
-            }
-            return 200, body, "prompt_blocked"
-        if fault.kind == "finish":
-            candidate: dict[str, Any] = {"finishReason": fault.reason, "index": 0}
-            if fault.message:
-                candidate["finishMessage"] = fault.message
-            return (
-                200,
-                response_body(parsed, [candidate], prompt_tokens, 0),
-                f"finish_{fault.reason}",
-            )
-        if fault.kind == "text_only":
-            candidate = {
-                "content": {"role": "model", "parts": [{"text": fault.text or ""}]},
-                "finishReason": fault.reason or "STOP",
-                "index": 0,
-            }
-            return 200, response_body(parsed, [candidate], prompt_tokens, 12), "text_only"
-
-        content = content_marker(parsed.prompt) if parsed.references else None
-        size = self._content_size(parsed) if content else self._output_size(parsed)
-        parts: list[dict[str, Any]] = []
-        thoughts = fault.count if fault.kind == "thoughts" else 0
-        finals = fault.count if fault.kind == "images" else 1
-        for i in range(thoughts):
-            parts.append({"text": f"Drafting composition {i + 1}.", "thought": True})
-            draft = png(size, (128, 128, 128), {"fake-gemini": f"thought {i + 1}"})
-            parts.append(image_part(draft) | {"thought": True})
-        # real answers from thinking models sign the first non-thought part
-        signature = base64.b64encode(hashlib.sha256(parsed.prompt.encode()).digest()).decode()
-        parts.append({"text": "Here is your image.", "thoughtSignature": signature})
-        for i in range(finals):
-            meta = {
-                "fake-gemini": "final" if i == finals - 1 else f"image {i + 1}",
-                "model": parsed.model,
-                "seed": str(parsed.seed),
-                "prompt-sha256": hashlib.sha256(parsed.prompt.encode()).hexdigest(),
-            }
-            if content is not None:
-                kind, amount = content
-                made = from_reference(parsed.references[0][1], size, kind, amount, meta)
-                parts.append(image_part(made))
-                continue
-            fill = colour(parsed.model, parsed.prompt, parsed.seed, i)
-            parts.append(image_part(png(size, fill, meta)))
-        candidate = {
-            "content": {"role": "model", "parts": parts},
-            "finishReason": "STOP",
-            "index": 0,
-        }
-        body = response_body(
-            parsed,
-            [candidate],
-            prompt_tokens,
-            image_tokens(parsed.model, parsed.image_config) * finals,
-            thoughts * 40,
-        )
-        return 200, body, "image"
-
-    def _content_size(self, parsed: Parsed) -> tuple[int, int]:
-        """The asked aspect ratio at the server's resolution, like a real model; the
-        reference's size when no ratio was asked."""
-        config = parsed.image_config or {}
-        aspect = config.get("aspectRatio") or config.get("aspect_ratio")
-        if aspect:
-            return size_for(aspect, self.image_long_side)
-        return image_size(parsed.references[0][1])
-
-    def _output_size(self, parsed: Parsed) -> tuple[int, int]:
-        for _, data in parsed.references:
-            size = image_size(data)
-            if size != (0, 0):
-                return size
-        aspect = (parsed.image_config or {}).get("aspectRatio") or (parsed.image_config or {}).get(
-            "aspect_ratio"
-        )
-        return size_for(aspect, self.image_long_side)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeGeminiServer
-    protocol_version = "HTTP/1.1"  # keep-alive, like the real API; needs Content-Length
-
-    def setup(self) -> None:
-        super().setup()
-        self.fake._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.fake._track(self.connection, add=False)
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            reply = self.fake.handle(self.command, self.path, headers, raw)
-        except Exception:  # a bug in the fake must show up as a 500, not a hung client
-            log.exception("fake Gemini failed on %s %s", self.command, self.path)
-            reply = error_body(500, "fake server bug; see the test log")
-        if not isinstance(reply, RawReply):
-            reply = RawReply(reply[0], json.dumps(reply[1]).encode())
-        payload = reply.body
-        try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            if reply.pace <= 0:
-                self.wfile.write(payload)
-            for line in payload.splitlines(keepends=True) if reply.pace > 0 else []:
-                self.wfile.write(line)
-                self.wfile.flush()
-                self.fake._sleep(reply.pace)
-        except OSError:  # the client gave up (timeout) or the server is stopping
-            self.close_connection = True
-
-    do_POST = _serve
-    do_GET = _serve
-    do_PUT = _serve
-    do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s " + format, self.address_string(), *args)
+        return render(fault, parsed, self.image_long_side)

@@ -73,6 +73,14 @@ class RecordedRequest:
     status: int = 0
     outcome: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    route: str = "standard"
+    """"standard" (a generateContent call) or "batch" (one line of a Batch API job)."""
+
+
+def first(params: dict[str, list[str]], name: str) -> str | None:
+    """The first value of a query parameter, or None."""
+    values = params.get(name)
+    return values[0] if values else None
 
 
 class BadRequest(Exception):
