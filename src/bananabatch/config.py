@@ -128,6 +128,12 @@ class Settings(BaseSettings):
     batch_download_retry_seconds: float = Field(
         default=30.0, gt=0.0, description="Batch API: first wait after a failed result download."
     )
+    batch_download_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0.0,
+        description="Batch API: a result download that receives nothing for this long is "
+        "given up and retried (it counts as a failed download).",
+    )
     batch_download_attempts: int = Field(
         default=14,
         ge=1,

@@ -151,6 +151,7 @@ def build_batch_executor(
             poll_seconds=settings.batch_poll_seconds,
             download_retry_seconds=settings.batch_download_retry_seconds,
             download_attempts=settings.batch_download_attempts,
+            download_timeout_seconds=settings.batch_download_timeout_seconds,
         ),
         tmp_dir=tmp,
     )

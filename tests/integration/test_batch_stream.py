@@ -258,3 +258,34 @@ async def test_large_references_make_smaller_batches(
         assert sum(gemini.batches.paid_keys.values()) == 8
     finally:
         await rt.stop()
+
+
+@pytest.mark.parametrize(("stall", "status"), [(30.0, 503), (0.0, 404)])
+async def test_stalled_and_missing_result_downloads_are_retried_then_read_once(
+    settings: Settings, gemini: FakeGeminiServer, stall: float, status: int
+) -> None:
+    """Downloads that stall past the timeout, or are answered 404, count as failed
+    downloads: retried with backoff, then read, nothing bought again or paid twice."""
+    from bananabatch.db.models import SpendEntry
+
+    rt = build_runtime(batch_settings(settings, gemini, batch_download_timeout_seconds=0.5))
+    try:
+        job = _semi(rt, [("a mug behind a slow link", 4)])
+        gemini.batch_controls.lose_results["bananabatch-"] = 2
+        gemini.batch_controls.lost_status = status
+        gemini.batch_controls.lost_stall = stall  # 30 s: far longer than our timeout
+        started = asyncio.get_running_loop().time()
+        await rt.start()
+        await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 120)
+        assert asyncio.get_running_loop().time() - started < 20  # never waited out a stall
+        outputs = assert_stored_exactly_once(rt, job.id)
+        assert all(o.status == OutputStatus.succeeded for o in outputs)
+        with rt.session_factory() as s:
+            (batch,) = s.scalars(select(GeminiBatch)).all()
+            ledger = list(s.scalars(select(SpendEntry).where(SpendEntry.job_id == job.id)))
+        assert batch.state == "succeeded" and batch.download_attempts == 0
+        assert sum(gemini.batches.paid_keys.values()) == 4 == len(ledger)
+        assert not any(e.paid_twice for e in ledger)
+        assert gemini.hits(":download") == 3  # two failed, one read
+    finally:
+        await rt.stop()

@@ -111,6 +111,8 @@ class GeminiBatchExecutor:
         self._wake: Callable[[], None] = lambda: None
         self._nudge = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
+        wait = self._tuning.download_timeout_seconds
+        self._download_timeout = httpx.Timeout(wait, connect=min(wait, 30.0))
         self._tick = min(1.0, self._tuning.poll_seconds, max(self._tuning.gather_seconds, 0.01))
 
     def set_waker(self, wake: Callable[[], None]) -> None:
@@ -366,7 +368,7 @@ class GeminiBatchExecutor:
         url = f"{self._files_url}/{view.result_file}:download"
         try:
             async with (
-                httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=30.0)) as http,
+                httpx.AsyncClient(timeout=self._download_timeout) as http,
                 http.stream(
                     "GET", url, params={"alt": "media"}, headers={"x-goog-api-key": self._api_key}
                 ) as resp,

@@ -48,6 +48,7 @@ class BatchTuning:
     download_retry_seconds: float = 30.0  # doubles per failed download...
     download_retry_max_seconds: float = 1800.0  # ...up to this
     download_attempts: int = 14  # about 6 hours of retries before the results count as lost
+    download_timeout_seconds: float = 300.0  # a stalled download is given up and retried
 
 
 @dataclass

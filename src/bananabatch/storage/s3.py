@@ -160,9 +160,9 @@ class S3Storage:
             ContentType=self._content_type(key),
         )
 
-
     def put_derived(self, key: str, data: bytes) -> None:
         self.put_bytes(key, data)  # an object store has no cheaper, less durable write
+
     def put_file(self, key: str, src: BinaryIO) -> int:
         """Streams `src` (multipart above 8 MiB): memory stays bounded by a few parts."""
         full = self._full(key)
