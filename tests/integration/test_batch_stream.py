@@ -289,3 +289,41 @@ async def test_stalled_and_missing_result_downloads_are_retried_then_read_once(
         assert gemini.hits(":download") == 3  # two failed, one read
     finally:
         await rt.stop()
+
+
+async def test_per_line_faults_are_classified_like_standard_calls(
+    runtime: Runtime, gemini: FakeGeminiServer
+) -> None:
+    """An IMAGE_SAFETY line is a block (billed, never sent again), a 429 line is not
+    billed and its output runs again in a new line, a text-only line is billed and
+    retried like a standard text-only answer."""
+    from bananabatch.db.models import SpendEntry
+    from tests.fakes.gemini_server import Fault
+
+    job = _semi(runtime, [("a mug, line by line", 4)])
+    first = outputs_of(runtime, job.id)
+    safety, limited, text, fine = (o.id for o in first)
+    gemini.batch_controls.line_faults[f"{safety}.1"] = Fault.finish("IMAGE_SAFETY")
+    gemini.batch_controls.line_faults[f"{limited}.1"] = Fault.rate_limit()
+    gemini.batch_controls.line_faults[f"{text}.1"] = Fault.text_only("no picture today")
+    await runtime.start()
+    await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([job.id]), 120)
+    await runtime.orchestrator.stop()
+
+    status = {o.id: o.status for o in outputs_of(runtime, job.id)}
+    assert status == {
+        safety: OutputStatus.blocked,
+        limited: OutputStatus.succeeded,
+        text: OutputStatus.succeeded,
+        fine: OutputStatus.succeeded,
+    }
+    paid = gemini.batches.paid_keys
+    assert f"{safety}.2" not in paid  # a block is never sent again
+    assert paid.get(f"{limited}.1", 0) == 0 and paid[f"{limited}.2"] == 1
+    assert paid[f"{text}.1"] == 1 and paid[f"{text}.2"] == 1
+    with runtime.session_factory() as s:
+        ledger = list(s.scalars(select(SpendEntry).where(SpendEntry.job_id == job.id)))
+    assert len(ledger) == sum(paid.values()) == 5
+    outcomes = sorted(e.outcome for e in ledger)
+    assert outcomes.count("blocked") == 1 and outcomes.count("image") == 3
+    assert {e.route for e in ledger} == {"batch"}
