@@ -211,11 +211,11 @@ async def test_a_batch_waiting_past_a_day_is_shown_overdue(
         assert shown.overdue and shown.lines == 3 and shown.lines_read == 0
         gemini.batch_controls.hold.clear()
         await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([job.id]), 60)
+        with runtime.session_factory() as s:  # while the server still runs
+            done = job_detail(s, job.id).gemini_batches[0]
+        assert done.state == "succeeded" and not done.overdue and done.lines_read == 3
     finally:
         await runtime.stop()
-    with runtime.session_factory() as s:
-        done = job_detail(s, job.id).gemini_batches[0]
-    assert done.state == "succeeded" and not done.overdue and done.lines_read == 3
 
 
 async def test_large_references_make_smaller_batches(

@@ -342,12 +342,22 @@ def _gemini_batches(session: Session, job_id: str) -> list[GeminiBatchOut]:
             select(GeminiBatch).where(GeminiBatch.job_id == job_id).order_by(GeminiBatch.created_at)
         )
     )
+    # read: marked done, or (the mark waits for the executor's next poll) a line of a
+    # succeeded batch whose output is no longer pending
+    succeeded = [g.id for g in batches if g.state == "succeeded"]
     read = dict(
         session.execute(
             select(GeminiBatchLine.batch_id, func.count())
+            .join(Output, Output.id == GeminiBatchLine.output_id)
             .where(
                 GeminiBatchLine.batch_id.in_([g.id for g in batches]),
-                GeminiBatchLine.done.is_(True),
+                or_(
+                    GeminiBatchLine.done.is_(True),
+                    and_(
+                        GeminiBatchLine.batch_id.in_(succeeded),
+                        Output.status != OutputStatus.pending,
+                    ),
+                ),
             )
             .group_by(GeminiBatchLine.batch_id)
         ).all()
