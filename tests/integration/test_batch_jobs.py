@@ -6,6 +6,7 @@ results are lost end with their outputs run again and the ledger saying so."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -303,5 +304,8 @@ def test_cli_runs_a_job_through_the_batch_api(
         shown = CliRunner().invoke(app, ["jobs", "show", job_id])
         assert "route: Gemini Batch API" in shown.output
         assert "Gemini batch bananabatch-" in shown.output and "succeeded" in shown.output
+        read = re.findall(r"(\d+)/(\d+) line\(s\) read, submitted", shown.output)
+        assert read and all(a == b for a, b in read) and sum(int(a) for a, _ in read) == 5
+        assert "OVERDUE" not in shown.output
     finally:
         get_settings.cache_clear()
