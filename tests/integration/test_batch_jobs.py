@@ -225,7 +225,8 @@ async def test_expired_and_lost_batches_run_again_and_the_ledger_shows_it(
         assert sum(1 for e in lost_ledger if e.paid_twice) == 12
         # the user chose the standard route after a loss: one expired batch, then
         # generateContent at full price, nothing billed twice
-        assert [b.state for b in _batches(rt, fallback.id)] == ["expired"]
+        # (under load its tasks may be gathered into more than one batch: all expired)
+        assert {b.state for b in _batches(rt, fallback.id)} == {"expired"}
         assert all(o.status == OutputStatus.succeeded for o in outputs_of(rt, fallback.id))
         assert gemini.calls(prompt_contains="a cat in a hurry") == 12
         assert {e.route for e in _ledger(rt, fallback.id)} == {"standard"}
