@@ -102,12 +102,17 @@ def jobs_show(job_id: str) -> None:
     if job.route == "batch":
         out.print("route: Gemini Batch API (half price, results within 24 h)")
     for g in job.gemini_batches:
-        since = g.submitted_at or g.updated_at
-        age = (datetime.now(UTC) - since).total_seconds()
-        when = f"{age / 3600:.1f} h" if age >= 3600 else f"{age / 60:.0f} min"
+        if g.submitted_at is None:
+            when = "not submitted yet"
+        else:
+            age = (datetime.now(UTC) - g.submitted_at).total_seconds()
+            when = "submitted " + (f"{age / 3600:.1f} h" if age >= 3600 else f"{age / 60:.0f} min")
+            when += " ago"
+        overdue = " · OVERDUE: waiting past the Batch API's 24 h target" if g.overdue else ""
         problem = f" · {g.error}" if g.error else ""
         out.print(
-            f"  Gemini batch {g.display_name}: {g.lines} line(s), submitted {when} ago, {g.state}{problem}"
+            f"  Gemini batch {g.display_name}: {g.lines_read}/{g.lines} line(s) read, "
+            f"{when}, {g.state}{overdue}{problem}"
         )
     for batch in job.batches:
         out.print(

@@ -391,8 +391,9 @@ class GeminiBatchLine(Base):
     output_id: Mapped[str] = mapped_column(String(32), index=True)
     task_id: Mapped[str] = mapped_column(String(32), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
-    # its result was read and handed over (an image is in the store by then): a retry of
-    # this slot needs a new line, never this one again
+    # its answer was read and the orchestrator stored what it reported (marked at the
+    # executor's next poll or submit), or its output was regenerated with a new seed: a
+    # retry of this slot needs a new line, never this one again
     done: Mapped[bool] = mapped_column(default=False)
 
 

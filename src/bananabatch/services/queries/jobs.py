@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from bananabatch.db.models import (
     Batch,
     GeminiBatch,
+    GeminiBatchLine,
     Job,
     JobStatus,
     Output,
@@ -19,6 +20,7 @@ from bananabatch.db.models import (
     ReviewState,
     Task,
     TaskStatus,
+    utcnow,
 )
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.quality.service import flag_summary
@@ -26,6 +28,7 @@ from bananabatch.services.queries.failures import summarize
 from bananabatch.services.queries.paging import check_limit, check_offset, etag_of
 from bananabatch.services.queries.recipe import job_recipe
 from bananabatch.services.queries.views import (
+    BATCH_TARGET,
     QUEUED_JOB_STATUSES,
     BatchOut,
     GeminiBatchOut,
@@ -319,27 +322,7 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         include_originals=job.include_originals,
         batches=batch_out,
         remote=_remote_activity(session, job_id),
-        gemini_batches=[
-            GeminiBatchOut(
-                display_name=g.display_name,
-                state=g.state,
-                lines=g.lines,
-                submitted_at=g.submitted_at,
-                updated_at=g.updated_at,
-                finished_at=g.finished_at,
-                download_attempts=g.download_attempts,
-                error=g.error,
-            )
-            for g in (
-                session.scalars(
-                    select(GeminiBatch)
-                    .where(GeminiBatch.job_id == job_id)
-                    .order_by(GeminiBatch.created_at)
-                )
-                if job.route == "batch"  # no query for the other jobs
-                else ()
-            )
-        ],
+        gemini_batches=_gemini_batches(session, job_id) if job.route == "batch" else [],
         webhook_url=job.webhook_url,
         webhooks=job_webhooks(session, job_id),
         recipe=job_recipe(job),
@@ -382,3 +365,51 @@ def _remote_activity(session: Session, job_id: str) -> RemoteActivity:
         avg_delay_ms=round(delay) if delay is not None else None,
         avg_execution_ms=round(execution) if execution is not None else None,
     )
+
+
+def _gemini_batches(session: Session, job_id: str) -> list[GeminiBatchOut]:
+    """Where each of a batch job's Gemini batches stands; one waiting at Google past the
+    Batch API's 24 h target is flagged overdue rather than waited on in silence."""
+    batches = list(
+        session.scalars(
+            select(GeminiBatch).where(GeminiBatch.job_id == job_id).order_by(GeminiBatch.created_at)
+        )
+    )
+    # read: marked done, or (the mark waits for the executor's next poll) a line of a
+    # succeeded batch whose output is no longer pending
+    succeeded = [g.id for g in batches if g.state == "succeeded"]
+    read = dict(
+        session.execute(
+            select(GeminiBatchLine.batch_id, func.count())
+            .join(Output, Output.id == GeminiBatchLine.output_id)
+            .where(
+                GeminiBatchLine.batch_id.in_([g.id for g in batches]),
+                or_(
+                    GeminiBatchLine.done.is_(True),
+                    and_(
+                        GeminiBatchLine.batch_id.in_(succeeded),
+                        Output.status != OutputStatus.pending,
+                    ),
+                ),
+            )
+            .group_by(GeminiBatchLine.batch_id)
+        ).all()
+    )
+    now = utcnow()
+    return [
+        GeminiBatchOut(
+            display_name=g.display_name,
+            state=g.state,
+            lines=g.lines,
+            lines_read=int(read.get(g.id, 0)),
+            submitted_at=g.submitted_at,
+            updated_at=g.updated_at,
+            finished_at=g.finished_at,
+            download_attempts=g.download_attempts,
+            error=g.error,
+            overdue=g.state in ("pending", "running")
+            and g.submitted_at is not None
+            and now - g.submitted_at > BATCH_TARGET,
+        )
+        for g in batches
+    ]

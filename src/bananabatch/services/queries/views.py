@@ -4,7 +4,7 @@ UTC conventions they follow. They live beside the queries that fill them."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -167,6 +167,10 @@ class QualityOut(BaseModel):
     )
 
 
+BATCH_TARGET = timedelta(hours=24)
+"""The Batch API's target turnaround: a batch waiting longer is shown as overdue."""
+
+
 class GeminiBatchOut(BaseModel):
     """Where one Gemini Batch API batch of the job stands."""
 
@@ -176,11 +180,18 @@ class GeminiBatchOut(BaseModel):
         "(results unreachable after every retry)."
     )
     lines: int
+    lines_read: int = Field(
+        description="Lines whose answer was read from the result file and stored."
+    )
     submitted_at: UtcDateTime | None
     updated_at: UtcDateTime
     finished_at: UtcDateTime | None
     download_attempts: int
-    error: str | None
+    error: str | None = Field(description="The last problem with this batch, if any.")
+    overdue: bool = Field(
+        description="Still waiting at Google more than 24 h after it was submitted (the "
+        "Batch API's target): it may stay PENDING for long, or expire at 48 h."
+    )
 
 
 class WebhookDeliveryOut(BaseModel):

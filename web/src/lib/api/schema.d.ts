@@ -1153,6 +1153,11 @@ export interface components {
             state: string;
             /** Lines */
             lines: number;
+            /**
+             * Lines Read
+             * @description Lines whose answer was read from the result file and stored.
+             */
+            lines_read: number;
             /** Submitted At */
             submitted_at: string | null;
             /**
@@ -1164,8 +1169,16 @@ export interface components {
             finished_at: string | null;
             /** Download Attempts */
             download_attempts: number;
-            /** Error */
+            /**
+             * Error
+             * @description The last problem with this batch, if any.
+             */
             error: string | null;
+            /**
+             * Overdue
+             * @description Still waiting at Google more than 24 h after it was submitted (the Batch API's target): it may stay PENDING for long, or expire at 48 h.
+             */
+            overdue: boolean;
         };
         /**
          * GeminiKeyHealth
