@@ -4,6 +4,7 @@ errors as exit code 2, settings, the backend (embedded or `--server`), progress.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_CANCELLED, EXIT_INTERRU
     130,
 )
 EXIT_BUDGET = 5  # held at a budget cap: what was made is written, the job waits
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15): handled exactly like Ctrl-C (130)
 EXIT_FOR_STATUS = {
     JobStatus.completed: EXIT_OK,
     JobStatus.completed_with_errors: EXIT_PARTIAL,
@@ -58,9 +60,34 @@ class CliState:
     """What the top-level options chose, read by every command."""
 
     server: str | None = None
+    terminated: bool = False  # a SIGTERM (not Ctrl-C) interrupted this process
 
 
 state = CliState()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (`kill`, a container stop, a CI timeout) takes Ctrl-C's path: the run stops
+    cleanly, the job is marked interrupted, the message says how to resume."""
+    state.terminated = True
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # a background job of a shell
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)  # asyncio's own Ctrl-C handling applies
+
+
+def install_signal_handlers() -> None:
+    """Called by the real entry point only (tests driving `app` in-process keep theirs)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def interrupt_exit() -> typer.Exit:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    return typer.Exit(EXIT_TERMINATED if state.terminated else EXIT_INTERRUPTED)
+
+
+def interrupt_name() -> str:
+    return "SIGTERM" if state.terminated else "Ctrl-C"
+
 
 LIST_WIDTH = 150
 MODELS_WIDTH = 240

@@ -213,6 +213,14 @@ class EstimateOut(BaseModel):
     )
 
 
+class JobCheckOut(BaseModel):
+    """A request that passed every check possible before its images are uploaded."""
+
+    model: str = Field(description="The model the job would use.")
+    provider: str
+    warnings: list[str] = Field(description="Accepted, but worth knowing (as in estimates).")
+
+
 class PromptPreview(BaseModel):
     source_path: str | None
     batch: str
