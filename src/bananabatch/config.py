@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     port: int = 8000
     password: SecretStr | None = None
     api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info",
+        description="`serve`'s log level; the access log (a line per request, every poll "
+        "of the web UI) is written at debug only.",
+    )
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For/"

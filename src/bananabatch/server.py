@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
+from collections.abc import Callable
 
 import uvicorn
 from starlette.types import ASGIApp
 
+from bananabatch import __version__
 from bananabatch.config import Settings
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
 
@@ -60,8 +63,50 @@ def check_bind(settings: Settings, host: str, insecure_no_auth: bool) -> None:
     )
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
-    """How `serve` runs the app (also used by tests, so they exercise the same setup)."""
+def banner(settings: Settings, host: str, port: int) -> str:
+    """What `serve` says once it listens: where, on which data, with what, and who may in."""
+    shown = f"[{host}]" if ":" in host else host
+    password = settings.password is not None and bool(settings.password.get_secret_value())
+    tokens = len([t for t in settings.api_tokens.split(",") if t.strip()])
+    if password:
+        auth = "on (password" + (f", {tokens} API token(s))" if tokens else ")")
+    elif is_loopback_host(host):
+        auth = "off (this machine only; set BANANABATCH_PASSWORD to listen further)"
+    else:
+        auth = "OFF (--insecure-no-auth: anyone who reaches this address can use it)"
+    executor: str = settings.resolved_executor
+    if executor == "runpod":
+        executor += f" (endpoint {settings.runpod_endpoint_id})"
+    return "\n".join(
+        [
+            f"BananaBatch {__version__} ready: http://{shown}:{port}",
+            f"  data dir  {settings.data_dir.resolve()}",
+            f"  provider  {settings.resolved_provider} (default model "
+            f"{settings.resolved_default_model})",
+            f"  executor  {executor}",
+            f"  auth      {auth}",
+            f"  log level {settings.log_level} (BANANABATCH_LOG_LEVEL, --log-level; "
+            "debug adds the access log)",
+        ]
+    )
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Announces itself once it listens (a port in use never gets a banner)."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self._announce()
+
+
+def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
+    """How `serve` runs the app (also used by tests, so they exercise the same setup).
+    A line per request (the web UI polls every second) only at debug."""
     return uvicorn.Config(
         app,
         host=host,
@@ -71,11 +116,18 @@ def uvicorn_config(app: ASGIApp, host: str, port: int) -> uvicorn.Config:
         # ForwardedHeadersMiddleware trusts BANANABATCH_TRUSTED_PROXIES only.
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        log_level="info",
+        log_level=log_level,
+        access_log=log_level == "debug",
     )
 
 
-def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = False) -> None:
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    insecure_no_auth: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> None:
     """Run until interrupted. Raises UnsafeBind before anything starts when `host` is unsafe."""
     check_bind(settings, host, insecure_no_auth)
     from bananabatch.api.app import create_app
@@ -87,8 +139,11 @@ def serve(settings: Settings, host: str, port: int, insecure_no_auth: bool = Fal
         # Reached by LAN names/addresses: with a password, auth protects it; without
         # one the operator chose --insecure-no-auth.
         app.state.authenticator.allow_any_host = True
-    server = uvicorn.Server(uvicorn_config(app, host, port))
-    log.info("serving on http://%s:%d", host, port)
+    text = banner(settings, host, port)
+    server = _AnnouncingServer(
+        uvicorn_config(app, host, port, settings.log_level),
+        lambda: (announce or log.warning)(text),
+    )
     try:
         server.run()
     except SystemExit:

@@ -48,16 +48,22 @@ HELP_WIDTH = 100
 """Help text wraps at the terminal's width, at most this. Click's plain layout puts a long
 option name on its own line rather than cutting it (rich's tables cut names with `…`
 at 80 columns)."""
-_HELP = {"rich_markup_mode": None, "context_settings": {"max_content_width": HELP_WIDTH}}
+_HELP_SETTINGS = {"max_content_width": HELP_WIDTH}
 
-app = typer.Typer(
-    help="BananaBatch: batch image generation with Nano Banana (Gemini image models).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    **_HELP,
-)
-run_app = typer.Typer(help="Run a whole job and wait for it.", no_args_is_help=True, **_HELP)
-jobs_app = typer.Typer(help="Inspect and act on jobs.", no_args_is_help=True, **_HELP)
+
+def _typer(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings=_HELP_SETTINGS,
+    )
+
+
+app = _typer("BananaBatch: batch image generation with Nano Banana (Gemini image models).")
+run_app = _typer("Run a whole job and wait for it.")
+jobs_app = _typer("Inspect and act on jobs.")
 app.add_typer(run_app, name="run")
 app.add_typer(jobs_app, name="jobs")
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -22,6 +24,13 @@ from bananabatch.cli.app import (
 )
 
 
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+
 @app.command()
 def version() -> None:
     """Print the version."""
@@ -35,17 +44,29 @@ def serve(
     insecure_no_auth: Annotated[
         bool, typer.Option("--insecure-no-auth", help="Allow a public host without a password.")
     ] = False,
+    log_level: Annotated[
+        LogLevel | None,
+        typer.Option(
+            "--log-level",
+            help="debug, info, warning or error (default BANANABATCH_LOG_LEVEL, else info); "
+            "debug adds a line per request.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web UI, the REST API and the orchestrator in one process."""
     from bananabatch.server import serve as run_server
 
     with errors_exit():
         settings = load_settings()
+        if log_level is not None:
+            settings = settings.model_copy(update={"log_level": log_level.value})
+        logging.getLogger("bananabatch").setLevel(settings.log_level.upper())
         run_server(
             settings,
             host=host or settings.host,
             port=port or settings.port,
             insecure_no_auth=insecure_no_auth,
+            announce=lambda text: console.print(text, highlight=False, markup=False),
         )
 
 
