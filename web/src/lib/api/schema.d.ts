@@ -278,6 +278,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a job before uploading
+         * @description Every check that needs no uploaded image (model, options, route, every prompt
+         *     template, the prompts CSV, the Gemini key), so a client can refuse a bad job before
+         *     it uploads a dataset. `dataset_id` and `reference_asset_ids` are not looked up: send
+         *     `""` and one placeholder per reference image (their count is checked).
+         */
+        post: operations["jobs-validate_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/preview": {
         parameters: {
             query?: never;
@@ -1172,6 +1195,24 @@ export interface components {
             /** Thumbnail Url */
             thumbnail_url: string;
         };
+        /**
+         * JobCheckOut
+         * @description A request that passed every check possible before its images are uploaded.
+         */
+        JobCheckOut: {
+            /**
+             * Model
+             * @description The model the job would use.
+             */
+            model: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Warnings
+             * @description Accepted, but worth knowing (as in estimates).
+             */
+            warnings: string[];
+        };
         /** JobCreated */
         JobCreated: {
             /** Id */
@@ -1214,6 +1255,11 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
             /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
@@ -1326,6 +1372,11 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
             /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
@@ -1491,6 +1542,11 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
             /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
@@ -2799,6 +2855,39 @@ export interface operations {
             };
         };
     };
+    "jobs-validate_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutomaticJobCreate"] | components["schemas"]["SemiAutoJobCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCheckOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs-preview_job_prompts": {
         parameters: {
             query?: {
@@ -2916,7 +3005,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -2955,7 +3044,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -2991,7 +3080,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3023,7 +3112,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3055,7 +3144,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3091,7 +3180,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3123,7 +3212,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3171,7 +3260,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3203,7 +3292,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3239,7 +3328,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3271,7 +3360,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3432,7 +3521,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3464,7 +3553,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3513,7 +3602,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
