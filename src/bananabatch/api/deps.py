@@ -13,7 +13,7 @@ from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
 from bananabatch.config import Settings
-from bananabatch.errors import ServiceUnavailable
+from bananabatch.errors import NotFound, ServiceUnavailable
 from bananabatch.runtime import Runtime
 from bananabatch.services.job_refs import MIN_PREFIX_CHARS, resolve_job_id
 from bananabatch.storage.base import Storage
@@ -72,8 +72,12 @@ def _job_id(
     session: SessionDep,
 ) -> str:
     """The whole id of the job the path names; an ambiguous prefix is a 409 listing
-    the candidates, an unknown one a 404."""
-    return resolve_job_id(session, job_id)
+    the candidates. An unknown id is passed on as it is: the route answers 404 after
+    validating its body, as it did before prefixes existed."""
+    try:
+        return resolve_job_id(session, job_id)
+    except NotFound:
+        return job_id
 
 
 JobId = Annotated[str, Depends(_job_id)]
