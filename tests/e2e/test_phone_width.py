@@ -38,8 +38,11 @@ def test_status_and_progress_fit_a_phone(server: Server, browser: Browser) -> No
     try:
         page = context.new_page()
         page.goto(f"{server.url}/")
+        expect(page.locator(f'tr[data-job-id="{paused}"]')).to_be_visible()
+        screenshot(page, "dashboard-phone", full_page=False)
         for job_id, status in ((done, "completed"), (paused, "paused")):
             row = page.locator(f'tr[data-job-id="{job_id}"]')
+            row.scroll_into_view_if_needed()
             badge = row.locator(f'[data-status="{status}"]').locator("visible=true")
             bar = row.get_by_role("progressbar")
             for element in (badge, bar):
@@ -52,6 +55,5 @@ def test_status_and_progress_fit_a_phone(server: Server, browser: Browser) -> No
             expect(row.get_by_text("%").first).to_be_in_viewport(ratio=1)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"], f"the page scrolls sideways ({width} px)"
-        screenshot(page, "dashboard-phone", full_page=False)
     finally:
         context.close()

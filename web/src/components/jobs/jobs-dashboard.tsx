@@ -117,7 +117,7 @@ function JobRow({
         >
           {job.name || `Job ${job.id.slice(0, 8)}`}
         </Link>
-        <div className="mt-0.5 flex items-center gap-1.5 text-xs text-muted-foreground">
+        <div className="mt-0.5 flex flex-wrap items-center gap-1.5 text-xs text-muted-foreground md:flex-nowrap">
           <Badge
             variant={job.mode === "semi_auto" ? "banana" : "secondary"}
             className="px-1.5 py-0"
