@@ -22,6 +22,7 @@ from bananabatch.api.schemas import (
     EstimateOut,
     HealthOut,
     IngestReportOut,
+    JobCheckOut,
     JobCreated,
     JobDetail,
     JobList,
@@ -177,6 +178,9 @@ class ApiClient:
 
     def continue_trial(self, job_id: str) -> JobDetail:
         return self._post(f"/jobs/{job_id}/continue", JobDetail)
+
+    def validate_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> JobCheckOut:
+        return self._post("/jobs/validate", JobCheckOut, request.model_dump(mode="json"))
 
     def cancel_job(self, job_id: str) -> JobDetail:
         return self._post(f"/jobs/{job_id}/cancel", JobDetail)

@@ -188,11 +188,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     password: SecretStr | None = None
+    api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info",
-        description="Server log level; at debug, one access-log line per request too.",
+        description="`serve`'s log level; the access log (a line per request, every poll "
+        "of the web UI) is written at debug only.",
     )
-    api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For/"

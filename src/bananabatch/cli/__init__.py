@@ -6,8 +6,9 @@ through its REST API; the token comes from BANANABATCH_TOKEN.
 
 Exit codes mean something: 0 every output succeeded; 1 finished with some
 outputs failed or blocked; 2 bad input (nothing was started); 3 the job failed
-entirely; 4 the job was cancelled; 130 interrupted (the job is saved and
-resumes with `bananabatch jobs resume JOB_ID`).
+entirely; 4 the job was cancelled; 5 held at a budget cap; 130 interrupted by
+Ctrl-C and 143 by SIGTERM (the job is saved, paused as interrupted, and resumes
+with `bananabatch jobs resume JOB_ID`).
 """
 
 from bananabatch.cli import info, jobs, review, run
@@ -19,7 +20,9 @@ from bananabatch.cli.app import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_TERMINATED,
     app,
+    install_signal_handlers,
 )
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_PARTIAL",
+    "EXIT_TERMINATED",
     "app",
     "info",
     "jobs",
@@ -40,4 +44,5 @@ __all__ = [
 
 
 def main() -> None:
+    install_signal_handlers()
     app()

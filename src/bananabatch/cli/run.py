@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
 import typer
@@ -12,12 +12,14 @@ from bananabatch.cli.app import (
     EXIT_BUDGET,
     EXIT_FAILED,
     EXIT_FOR_STATUS,
-    EXIT_INTERRUPTED,
     console,
     errors_exit,
+    interrupt_exit,
+    interrupt_name,
     open_backend,
     progress_bar,
     run_app,
+    state,
 )
 from bananabatch.cli.backends import Backend, IngestSummary
 from bananabatch.cli.options import (
@@ -35,6 +37,7 @@ from bananabatch.cli.options import (
     WebhookOption,
 )
 from bananabatch.cli.review_plan import describe_labels
+from bananabatch.cli.run_state import remember_out
 from bananabatch.domain.seeds import new_job_seed
 from bananabatch.errors import BananaBatchError
 from bananabatch.services.job_requests import (
@@ -48,9 +51,17 @@ from bananabatch.services.job_requests import (
 from bananabatch.services.queries import JobDetail
 
 
+def _without_path(path: str, message: str) -> str:
+    """The reason alone: upload errors start with the file's name, already printed."""
+    for name in (path, PurePosixPath(path).name):
+        if name and message.startswith(f"{name}: "):
+            return message[len(name) + 2 :]
+    return message
+
+
 def _report_ingest(summary: IngestSummary) -> None:
     for path, message in summary.errors:
-        console.print(f"[yellow]skipped[/yellow] {path}: {message}")
+        console.print(f"[yellow]skipped[/yellow] {path}: {_without_path(path, message)}")
     console.print(
         f"[green]{summary.accepted} image(s) ready[/green]"
         + (f" ({summary.duplicates} already stored)" if summary.duplicates else "")
@@ -66,13 +77,29 @@ def with_seed(req: JobCreate) -> JobCreate:
     return req.model_copy(update={"seed": new_job_seed()})
 
 
-def create_job(backend: Backend, req: JobCreate) -> str:
+def check_first(backend: Backend, req: JobCreate) -> list[str]:
+    """Everything that can be checked before an upload (exit 2 on a problem); returns the
+    warnings printed, so the estimate does not print them again."""
+    with errors_exit():
+        backend.ensure_can_run()
+        checked = backend.validate(req)
+    for warning in checked.warnings:
+        console.print(f"[yellow]warning:[/yellow] {warning}")
+    return checked.warnings
+
+
+def create_job(
+    backend: Backend, req: JobCreate, dest: Path | None, shown: list[str] | None = None
+) -> str:
     req = with_seed(req)
     with errors_exit():
         estimate = backend.estimate(req)
         for warning in estimate.warnings:
-            console.print(f"[yellow]warning:[/yellow] {warning}")
+            if warning not in (shown or []):
+                console.print(f"[yellow]warning:[/yellow] {warning}")
         job_id = backend.create(req)
+    if dest is not None:
+        remember_out(job_id, dest)  # `jobs resume` writes there too
     trial = estimate.trial
     if trial is None:
         console.print(
@@ -90,6 +117,26 @@ def create_job(backend: Backend, req: JobCreate) -> str:
     return job_id
 
 
+def _interrupted(backend: Backend, job_id: str) -> typer.Exit:
+    """Say what happened to the job and how to go on; the exit to raise."""
+    how = interrupt_name()
+    if backend.runs_in_process:
+        paused = backend.interrupted(job_id)
+        status = "is paused (interrupted)" if paused else "is saved"
+        console.print(
+            f"\n[yellow]Interrupted ({how}).[/yellow] Job {job_id} {status}; nothing finished "
+            f"is lost. Resume it with: [bold]bananabatch jobs resume {job_id}[/bold]"
+        )
+    else:
+        server = f"--server {state.server} " if state.server else ""
+        console.print(
+            f"\n[yellow]Interrupted ({how}).[/yellow] Job {job_id} keeps running on the "
+            f"server. Wait for it and write its results with: [bold]bananabatch {server}jobs "
+            f"resume {job_id}[/bold]"
+        )
+    return interrupt_exit()
+
+
 def finish(backend: Backend, job_id: str, dest: Path | None) -> None:
     """Wait for the job (running it when embedded), summarise, export, exit with its code."""
     try:
@@ -99,16 +146,7 @@ def finish(backend: Backend, job_id: str, dest: Path | None) -> None:
                 job_id, lambda done, total: progress.update(bar, completed=done, total=total)
             )
     except KeyboardInterrupt:
-        where = (
-            f"Resume it with: [bold]bananabatch jobs resume {job_id}[/bold]"
-            if backend.runs_in_process
-            else f"It keeps running on the server: [bold]bananabatch jobs show {job_id}[/bold]"
-        )
-        console.print(
-            f"\n[yellow]Interrupted.[/yellow] Job {job_id} is saved; nothing finished is lost. "
-            + where
-        )
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise _interrupted(backend, job_id) from None
     _summary(detail)
     if detail.trial is not None and not detail.trial.continued:
         console.print(
@@ -215,15 +253,40 @@ def run_automatic(
         raise typer.Exit(EXIT_BAD_INPUT)
     options = _options(aspect_ratio, image_size, fmt)
     csv_text = _read_prompts_csv(prompts_csv) if prompts_csv else None
+    req = AutomaticJobCreate(
+        name=name or dataset.stem,
+        dataset_id="",  # set once uploaded: everything else is checked before the upload
+        prompt=prompt,
+        variations=variations,
+        model=model,
+        seed=seed,
+        options=options,
+        include_originals=include_originals,
+        splits=splits,
+        prompts_csv=csv_text,
+        priority=priority,
+        max_cost=max_cost,
+        use_batch_api=batch_api,
+        batch_fallback=_fallback(batch_fallback),
+        webhook_url=webhook,
+        trial=trial,
+    )
     with open_backend() as backend:
-        with errors_exit():
-            backend.ensure_can_run()
-        with progress_bar() as progress:
-            bar = progress.add_task("Uploading images", total=None)
-            with errors_exit():
-                dataset_id, summary = backend.ingest_dataset(
-                    dataset, lambda done, total: progress.update(bar, completed=done, total=total)
-                )
+        shown = check_first(backend, req)
+        try:
+            with progress_bar() as progress:
+                bar = progress.add_task("Uploading images", total=None)
+                with errors_exit():
+                    dataset_id, summary = backend.ingest_dataset(
+                        dataset,
+                        lambda done, total: progress.update(bar, completed=done, total=total),
+                    )
+        except KeyboardInterrupt:
+            console.print(
+                f"\n[yellow]Interrupted ({interrupt_name()}) during the upload.[/yellow] "
+                "No job was created; run the command again (stored images are not sent twice)."
+            )
+            raise interrupt_exit() from None
         _report_ingest(summary)
         if not summary.accepted:
             console.print("[red]error:[/red] no usable images in the dataset; nothing to run.")
@@ -232,25 +295,8 @@ def run_automatic(
             labels = backend.dataset_labels(dataset_id)
         for line in describe_labels(labels) if labels else []:
             console.print(line)
-        req = AutomaticJobCreate(
-            name=name or dataset.stem,
-            dataset_id=dataset_id,
-            prompt=prompt,
-            variations=variations,
-            model=model,
-            seed=seed,
-            options=options,
-            include_originals=include_originals,
-            splits=splits,
-            prompts_csv=csv_text,
-            priority=priority,
-            max_cost=max_cost,
-            use_batch_api=batch_api,
-            batch_fallback=_fallback(batch_fallback),
-            webhook_url=webhook,
-            trial=trial,
-        )
-        finish(backend, create_job(backend, req), out_path)
+        req.dataset_id = dataset_id
+        finish(backend, create_job(backend, req, out_path, shown), out_path)
 
 
 @run_app.command("semi-auto")
@@ -283,25 +329,27 @@ def run_semi_auto(
             console.print(f"[red]error:[/red] reference {p} is not a file")
             raise typer.Exit(EXIT_BAD_INPUT)
     options = _options(aspect_ratio, image_size, fmt)
+    req = SemiAutoJobCreate(
+        name=name,
+        # placeholders until uploaded: only their number is checked before the upload
+        reference_asset_ids=[f"pending-{i}" for i in range(len(refs))],
+        prompts=[SemiAutoPromptIn(prompt=p, count=count) for p in prompt],
+        model=model,
+        seed=seed,
+        options=options,
+        priority=priority,
+        max_cost=max_cost,
+        use_batch_api=batch_api,
+        batch_fallback=_fallback(batch_fallback),
+        webhook_url=webhook,
+        trial=trial,
+    )
     with open_backend() as backend:
+        shown = check_first(backend, req)
         with errors_exit():
-            backend.ensure_can_run()
             summary = backend.store_references(refs)
         _report_ingest(summary)
         if summary.errors:
             raise typer.Exit(EXIT_BAD_INPUT)
-        req = SemiAutoJobCreate(
-            name=name,
-            reference_asset_ids=summary.asset_ids,
-            prompts=[SemiAutoPromptIn(prompt=p, count=count) for p in prompt],
-            model=model,
-            seed=seed,
-            options=options,
-            priority=priority,
-            max_cost=max_cost,
-            use_batch_api=batch_api,
-            batch_fallback=_fallback(batch_fallback),
-            webhook_url=webhook,
-            trial=trial,
-        )
-        finish(backend, create_job(backend, req), out_path)
+        req.reference_asset_ids = summary.asset_ids
+        finish(backend, create_job(backend, req, out_path, shown), out_path)

@@ -178,6 +178,9 @@ class Job(Base):
     max_cost: Mapped[float | None] = mapped_column(Float, default=None)
     hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     route: Mapped[str] = mapped_column(String(16), default="standard")  # standard | batch
+    # Set when a CLI run of the job was interrupted (Ctrl-C, SIGTERM): the job is paused,
+    # so `jobs list` and the web UI do not claim it runs; resuming clears it.
+    interrupted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     # POSTed (signed) when the job ends or is held at a budget cap (notify/)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
     # A trial run: only `trial_size` sampled slots of the whole plan exist until the user

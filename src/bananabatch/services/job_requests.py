@@ -240,6 +240,14 @@ class TrialEstimate(BaseModel):
     rest_cost_usd: float = Field(description="What running the rest will cost.")
 
 
+class JobCheckOut(BaseModel):
+    """A request that passed every check possible before its images are uploaded."""
+
+    model: str = Field(description="The model the job would use.")
+    provider: str
+    warnings: list[str] = Field(description="Accepted, but worth knowing (as in estimates).")
+
+
 class PromptPreview(BaseModel):
     source_path: str | None
     batch: str

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from bananabatch.db.models import (
     new_id,
     utcnow,
 )
-from bananabatch.domain.lifecycle import lifecycle_warning, utc_today
+from bananabatch.domain.lifecycle import utc_today
 from bananabatch.domain.payload_budget import TransportRoutes, transport_problem
 from bananabatch.domain.planning import (
     AutomaticSpec,
@@ -42,13 +41,14 @@ from bananabatch.domain.planning import (
     plan_automatic,
     plan_semi_auto,
 )
-from bananabatch.domain.pricing import Estimate, check_options, estimate_plan
+from bananabatch.domain.pricing import Estimate, estimate_plan
 from bananabatch.domain.references import reference_warning
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.domain.trials import TrialSplit, split_trial
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
 from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
 from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
+from bananabatch.services.job_checks import check_model_and_options
 from bananabatch.services.job_datasets import (
     DatasetChoice,
     choose_sources,
@@ -89,27 +89,6 @@ class CreatedJob:
     warnings: list[str]
 
 
-def _resolve_model(
-    settings: Settings, catalog: Catalog, requested: str | None, today: date
-) -> tuple[ModelInfo, list[str]]:
-    """The model a new job uses: shut-down models are refused naming their replacement,
-    deprecated ones and unknown Gemini ids are accepted with a warning."""
-    model_id = requested or settings.resolved_default_model
-    catalog.check_new_id(model_id)
-    model, warning = catalog.resolve(model_id)
-    warnings = [warning] if warning else []
-    lifecycle = lifecycle_warning(model, catalog, today)
-    if lifecycle:
-        warnings.append(lifecycle)
-    remote = settings.resolved_executor == "runpod"  # the key lives in the worker's env
-    if model.provider == "gemini" and not settings.gemini_configured and not remote:
-        raise ValidationFailed(
-            f"{model.id} runs on Google's Gemini API, and no key is configured. Set GEMINI_API_KEY "
-            "(or GOOGLE_API_KEY) and restart, or pick the offline 'classic' model."
-        )
-    return model, warnings
-
-
 def prepare(
     session: Session,
     settings: Settings,
@@ -121,13 +100,7 @@ def prepare(
 ) -> Prepared:
     """Validate `req` and plan it. With a preflight, a Gemini job's key and model are
     then checked with Google (last: every local check is free and comes first)."""
-    model, warnings = _resolve_model(settings, catalog, req.model, utc_today())
-    check_options(model, req.options.aspect_ratio, req.options.image_size)
-    if req.use_batch_api and model.provider != "gemini":
-        raise ValidationFailed(
-            f"The Batch API is Gemini's: {model.id} is not a Gemini model. Pick a Gemini "
-            "model or turn the Batch API off."
-        )
+    model, warnings = check_model_and_options(settings, catalog, req)
     choice: DatasetChoice | None = None
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
@@ -451,6 +424,7 @@ def resume_job(session: Session, job_id: str) -> Job:
         raise Conflict(f"Only paused jobs can be resumed; {job.name!r} is {job.status}.")
     job.status = JobStatus.running if job.started_at else JobStatus.queued
     job.hold_reason = None
+    job.interrupted_at = None
     _touch(job)
     session.commit()
     return job

@@ -18,6 +18,7 @@ from bananabatch.api.routes._files import etag_matches
 from bananabatch.api.schemas import (
     BudgetIn,
     EstimateOut,
+    JobCheckOut,
     JobCreate,
     JobCreated,
     JobDetail,
@@ -31,8 +32,8 @@ from bananabatch.api.schemas import (
 from bananabatch.db.models import JobStatus, OutputStatus, ReviewState
 from bananabatch.quality.flags import Flag
 from bananabatch.runtime import Runtime
+from bananabatch.services import job_checks, queries
 from bananabatch.services import jobs as job_service
-from bananabatch.services import queries
 from bananabatch.services import review as review_service
 from bananabatch.services import trials as trial_service
 from bananabatch.services.queries.failures import failure_summary
@@ -70,6 +71,20 @@ async def estimate_job(
             storage=runtime.storage,
         ),
         session,
+        runtime.settings,
+        runtime.catalog,
+        body,
+    )
+
+
+@router.post("/validate", response_model=JobCheckOut, summary="Check a job before uploading")
+async def validate_job(body: JobCreateBody, runtime: RuntimeDep) -> JobCheckOut:
+    """Every check that needs no uploaded image (model, options, route, every prompt
+    template, the prompts CSV, the Gemini key), so a client can refuse a bad job before
+    it uploads a dataset. `dataset_id` and `reference_asset_ids` are not looked up: send
+    `""` and one placeholder per reference image (their count is checked)."""
+    return await run_in_threadpool(
+        partial(job_checks.check_job_request, preflight=runtime.preflight),
         runtime.settings,
         runtime.catalog,
         body,

@@ -30,7 +30,9 @@ from bananabatch.services import jobs as job_service
 from bananabatch.services import queries
 from bananabatch.services import review as review_service
 from bananabatch.services import trials as trial_service
-from bananabatch.services.job_requests import EstimateOut, JobCreate
+from bananabatch.services.job_checks import check_job_request
+from bananabatch.services.job_refs import mark_interrupted, resolve_job_id
+from bananabatch.services.job_requests import EstimateOut, JobCheckOut, JobCreate
 from bananabatch.services.queries import JobDetail, JobList
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import GroupBy, SpendOut, spend_summary
@@ -112,6 +114,19 @@ class LocalBackend:
             for _, fh in handles:
                 fh.close()
         return summary_of(report)
+
+    def validate(self, req: JobCreate) -> JobCheckOut:
+        return check_job_request(
+            self.rt.settings, self.rt.catalog, req, preflight=self.rt.preflight
+        )
+
+    def resolve(self, job_ref: str) -> str:
+        with self.rt.session_factory() as session:
+            return resolve_job_id(session, job_ref)
+
+    def interrupted(self, job_id: str) -> bool:
+        with self.rt.session_factory() as session:
+            return mark_interrupted(session, job_id)
 
     def estimate(self, req: JobCreate) -> EstimateOut:
         with self.rt.session_factory() as session:

@@ -16,7 +16,7 @@ from bananabatch.db.models import JobStatus
 from bananabatch.export.entries import ExportSelection
 from bananabatch.ingest.paths import is_ignored_path
 from bananabatch.ingest.service import IngestReport
-from bananabatch.services.job_requests import EstimateOut, JobCreate
+from bananabatch.services.job_requests import EstimateOut, JobCheckOut, JobCreate
 from bananabatch.services.queries import JobDetail, JobList
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import SpendOut
@@ -109,6 +109,19 @@ class Backend(Protocol):
         """What was found in the dataset: format, classes, splits, problems."""
         ...
 
+    def validate(self, req: JobCreate) -> JobCheckOut:
+        """Every check that needs no uploaded image; called before any upload."""
+        ...
+
+    def resolve(self, job_ref: str) -> str:
+        """The whole id of the job a unique id prefix names."""
+        ...
+
+    def interrupted(self, job_id: str) -> bool:
+        """After Ctrl-C/SIGTERM: pause a job this process was running, durably (True);
+        False when it runs elsewhere (a server) or had already ended."""
+        ...
+
     def estimate(self, req: JobCreate) -> EstimateOut: ...
 
     def create(self, req: JobCreate) -> str: ...
@@ -158,5 +171,5 @@ class Backend(Protocol):
 
 
 def held(detail: JobDetail) -> bool:
-    """Paused by the orchestrator at a budget cap (not by the user)."""
+    """Paused by the orchestrator at a budget cap (not by the user, not interrupted)."""
     return detail.status == JobStatus.paused and bool(detail.hold_reason)

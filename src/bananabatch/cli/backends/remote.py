@@ -20,7 +20,7 @@ from bananabatch.datasets.schemas import DatasetLabelsOut
 from bananabatch.db.models import TERMINAL_JOB_STATUSES
 from bananabatch.errors import BadUpload
 from bananabatch.export.entries import ExportSelection
-from bananabatch.services.job_requests import EstimateOut, JobCreate
+from bananabatch.services.job_requests import EstimateOut, JobCheckOut, JobCreate
 from bananabatch.services.queries import JobDetail, JobList
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import SpendOut
@@ -70,6 +70,16 @@ class RemoteBackend:
             "default_model": health.provider.default_model,
             "gemini_key_configured": health.provider.gemini_key_configured,
         }
+
+    def validate(self, req: JobCreate) -> JobCheckOut:
+        return self.client.validate_job(req)
+
+    def resolve(self, job_ref: str) -> str:
+        return self.client.get_job(job_ref).id
+
+    def interrupted(self, job_id: str) -> bool:
+        """The server keeps running the job: nothing to mark."""
+        return False
 
     def estimate(self, req: JobCreate) -> EstimateOut:
         return self.client.estimate_job(req)

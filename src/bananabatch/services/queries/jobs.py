@@ -87,6 +87,7 @@ def summary_fields(job: Job, counts: StatusCounts, position: int | None) -> dict
         "cost_actual": job.cost_actual,
         "max_cost": job.max_cost,
         "hold_reason": job.hold_reason,
+        "interrupted_at": job.interrupted_at,
         "route": job.route or "standard",
         "error": job.error,
         "revision": job.revision,

@@ -122,6 +122,11 @@ class JobSummary(BaseModel):
     hold_reason: str | None = Field(
         description="Why the orchestrator paused the job (a budget cap), with what to do."
     )
+    interrupted_at: UtcDateTime | None = Field(
+        default=None,
+        description="When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job "
+        "is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).",
+    )
     route: Literal["standard", "batch"] = Field(
         description="standard: one call per image now; batch: Gemini's Batch API (half price, "
         "results within 24 h)."

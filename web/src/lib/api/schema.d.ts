@@ -278,6 +278,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a job before uploading
+         * @description Every check that needs no uploaded image (model, options, route, every prompt
+         *     template, the prompts CSV, the Gemini key), so a client can refuse a bad job before
+         *     it uploads a dataset. `dataset_id` and `reference_asset_ids` are not looked up: send
+         *     `""` and one placeholder per reference image (their count is checked).
+         */
+        post: operations["jobs-validate_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/preview": {
         parameters: {
             query?: never;
@@ -1271,6 +1294,24 @@ export interface components {
             /** Thumbnail Url */
             thumbnail_url: string;
         };
+        /**
+         * JobCheckOut
+         * @description A request that passed every check possible before its images are uploaded.
+         */
+        JobCheckOut: {
+            /**
+             * Model
+             * @description The model the job would use.
+             */
+            model: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Warnings
+             * @description Accepted, but worth knowing (as in estimates).
+             */
+            warnings: string[];
+        };
         /** JobCreated */
         JobCreated: {
             /** Id */
@@ -1313,6 +1354,11 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
             /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
@@ -1431,6 +1477,11 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
             /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
@@ -1602,6 +1653,11 @@ export interface components {
              * @description Why the orchestrator paused the job (a budget cap), with what to do.
              */
             hold_reason: string | null;
+            /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
             /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
@@ -3118,6 +3174,39 @@ export interface operations {
             };
         };
     };
+    "jobs-validate_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutomaticJobCreate"] | components["schemas"]["SemiAutoJobCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCheckOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs-preview_job_prompts": {
         parameters: {
             query?: {
@@ -3235,7 +3324,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3274,7 +3363,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3310,7 +3399,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3342,7 +3431,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3374,7 +3463,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3406,7 +3495,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3442,7 +3531,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3474,7 +3563,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3522,7 +3611,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3561,7 +3650,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3597,7 +3686,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3629,7 +3718,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3790,7 +3879,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3822,7 +3911,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3871,7 +3960,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
