@@ -163,9 +163,9 @@ class S3Storage:
             ContentType=self._content_type(key),
         )
 
-
     def put_derived(self, key: str, data: bytes) -> None:
         self.put_bytes(key, data)  # an object store has no cheaper, less durable write
+
     def put_file(self, key: str, src: BinaryIO) -> int:
         """Streams `src` (multipart above 8 MiB): memory stays bounded by a few parts."""
         full = self._full(key)
@@ -310,7 +310,9 @@ class S3Storage:
             )
             failed = {e.get("Key", "") for e in response.get("Errors", [])}
             if failed:
-                log.warning("S3 refused to delete %d object(s): %s", len(failed), sorted(failed)[:5])
+                log.warning(
+                    "S3 refused to delete %d object(s): %s", len(failed), sorted(failed)[:5]
+                )
             for key, size in chunk:
                 if self._full(key) not in failed:
                     files += 1
