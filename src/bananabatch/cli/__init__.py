@@ -10,7 +10,7 @@ entirely; 4 the job was cancelled; 130 interrupted (the job is saved and
 resumes with `bananabatch jobs resume JOB_ID`).
 """
 
-from bananabatch.cli import info, jobs, review, run
+from bananabatch.cli import datasets, info, jobs, review, run
 from bananabatch.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_BUDGET,
@@ -31,6 +31,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_PARTIAL",
     "app",
+    "datasets",
     "info",
     "jobs",
     "main",

@@ -49,8 +49,12 @@ app = typer.Typer(
 )
 run_app = typer.Typer(help="Run a whole job and wait for it.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Inspect and act on jobs.", no_args_is_help=True)
+datasets_app = typer.Typer(
+    help="The dataset library: list, show, rename, delete.", no_args_is_help=True
+)
 app.add_typer(run_app, name="run")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(datasets_app, name="datasets")
 
 
 @dataclass
