@@ -31,11 +31,7 @@ async def rename_dataset(
     dataset_id: DatasetId, body: DatasetRename, session: SessionDep
 ) -> DatasetOut:
     dataset = await run_in_threadpool(library.rename_dataset, session, dataset_id, body.name)
-    page = await run_in_threadpool(queries.list_datasets, session, limit=500)
-    found = next((d for d in page.items if d.id == dataset.id), None)
-    return found or DatasetOut(
-        id=dataset.id, name=dataset.name, item_count=0, created_at=dataset.created_at
-    )
+    return await run_in_threadpool(queries.dataset_out, session, dataset.id)
 
 
 @router.delete(

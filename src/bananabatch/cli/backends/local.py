@@ -130,8 +130,7 @@ class LocalBackend:
     def rename_dataset(self, dataset_id: str, name: str) -> DatasetOut:
         with self.rt.session_factory() as session:
             dataset_library.rename_dataset(session, dataset_id, name)
-            listing = queries.list_datasets(session, limit=500)
-        return next(d for d in listing.items if d.id == dataset_id)
+            return queries.dataset_out(session, dataset_id)
 
     def delete_dataset(self, dataset_id: str) -> DatasetDeleted:
         with self.rt.session_factory() as session:

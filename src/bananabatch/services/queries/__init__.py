@@ -6,6 +6,7 @@ status come from one GROUP BY, never one query per job), and the cheap
 """
 
 from bananabatch.services.queries.datasets import (
+    dataset_out,
     dataset_usage,
     list_dataset_items,
     list_datasets,
@@ -97,6 +98,7 @@ __all__ = [
     "check_limit",
     "check_offset",
     "counts_by_job",
+    "dataset_out",
     "dataset_usage",
     "decode_cursor",
     "encode_cursor",

@@ -45,9 +45,15 @@ def list_datasets(session: Session, *, limit: int = 100, offset: int = 0) -> Dat
     datasets = session.scalars(
         select(Dataset).order_by(Dataset.created_at.desc(), Dataset.id).limit(limit).offset(offset)
     ).all()
-    ids = [d.id for d in datasets]
+    return DatasetList(items=_library(session, [d.id for d in datasets]))
+
+
+def _library(session: Session, ids: list[str]) -> list[DatasetOut]:
+    """The library entries of these datasets, in this order."""
     if not ids:
-        return DatasetList(items=[])
+        return []
+    by_id = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(ids)))}
+    datasets = [by_id[i] for i in ids if i in by_id]
     counts = _grouped(
         session,
         select(DatasetItem.dataset_id, func.count())
@@ -85,21 +91,27 @@ def list_datasets(session: Session, *, limit: int = 100, offset: int = 0) -> Dat
         .distinct()
     ):
         folders.setdefault(str(dataset_id), []).append(str(folder))
-    return DatasetList(
-        items=[
-            DatasetOut(
-                id=d.id,
-                name=d.name,
-                item_count=counts.get(d.id, 0),
-                created_at=d.created_at,
-                classes=_classes(d.label_summary, sorted(folders.get(d.id, []))),
-                label_format=_format(d.label_summary),
-                size_bytes=image_bytes.get(d.id, 0) + file_bytes.get(d.id, 0),
-                job_count=jobs.get(d.id, 0),
-            )
-            for d in datasets
-        ]
-    )
+    return [
+        DatasetOut(
+            id=d.id,
+            name=d.name,
+            item_count=counts.get(d.id, 0),
+            created_at=d.created_at,
+            classes=_classes(d.label_summary, sorted(folders.get(d.id, []))),
+            label_format=_format(d.label_summary),
+            size_bytes=image_bytes.get(d.id, 0) + file_bytes.get(d.id, 0),
+            job_count=jobs.get(d.id, 0),
+        )
+        for d in datasets
+    ]
+
+
+def dataset_out(session: Session, dataset_id: str) -> DatasetOut:
+    """One dataset as the library lists it."""
+    found = next((d for d in _library(session, [dataset_id]) if d.id == dataset_id), None)
+    if found is None:
+        raise NotFound(f"Dataset {dataset_id} does not exist.", details={"dataset_id": dataset_id})
+    return found
 
 
 def _grouped(session: Session, query: Any) -> dict[str, int]:

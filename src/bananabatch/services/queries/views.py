@@ -277,15 +277,12 @@ class DatasetOut(BaseModel):
     name: str
     item_count: int
     created_at: UtcDateTime
-    classes: list[str] = Field(
-        default_factory=list, description="Class names (label classes, else top-level folders)."
-    )
+    classes: list[str] = Field(description="Class names (label classes, else top-level folders).")
     label_format: str | None = Field(
-        default=None,
         description='"folders", "images" (flat), "yolo", "coco", "voc"...; null until first analysed.',
     )
-    size_bytes: int = Field(default=0, description="Stored bytes of its images and label files.")
-    job_count: int = Field(default=0, description="Jobs made from it (it cannot be deleted then).")
+    size_bytes: int = Field(description="Stored bytes of its images and label files.")
+    job_count: int = Field(description="Jobs made from it (it cannot be deleted then).")
 
 
 class DatasetJobRef(BaseModel):
