@@ -250,3 +250,15 @@ async def test_hostile_ids_are_refused_before_any_lookup(client: httpx.AsyncClie
     for path in ("/jobs/..%2F..%2Fetc/recipe", "/datasets/a%20b", "/jobs/x%00y"):
         r = await client.delete(f"{API}{path}")
         assert r.status_code in (404, 422), (path, r.text)
+
+
+async def test_completing_an_upload_a_job_already_uses_keeps_it(
+    client: httpx.AsyncClient,
+) -> None:
+    files = photos({"cat": 2})
+    first = (await _uploaded(client, files))["id"]
+    ds = await create_dataset(client, "copy")
+    assert (await upload(client, ds, files)).status_code == 200
+    await _job(client, ds)  # started before the upload was completed
+    r = await client.post(f"{API}/datasets/{ds}/complete")
+    assert r.json()["outcome"] == "kept" and r.json()["id"] == ds != first

@@ -159,6 +159,14 @@ def finish_upload(session: Session, storage: Storage, dataset_id: str) -> Upload
     """Called once every file of an upload was sent (the web form and the CLI do)."""
     dataset = _get(session, dataset_id)
     images = session.scalar(select(func.count()).where(DatasetItem.dataset_id == dataset_id))
+    if jobs_using(session, dataset_id):  # a job already runs on it: it stays as it is
+        return UploadFinished(
+            outcome="kept",
+            id=dataset_id,
+            uploaded_id=dataset_id,
+            name=dataset.name,
+            message=f"Dataset {dataset.name!r}: {images} image(s) stored.",
+        )
     if not images:
         name = dataset.name
         _remove(session, storage, dataset)

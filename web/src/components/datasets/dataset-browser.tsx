@@ -28,7 +28,6 @@ export function DatasetBrowser({ datasetId, total }: { datasetId: string; total:
         {shown.map((item) => (
           <li key={item.id} className="space-y-1">
             <a href={item.image_url} target="_blank" rel="noreferrer">
-              {/* eslint-disable-next-line @next/next/no-img-element -- served by the API */}
               <img
                 src={item.thumbnail_url}
                 alt={item.rel_path}
@@ -36,7 +35,10 @@ export function DatasetBrowser({ datasetId, total }: { datasetId: string; total:
                 className="aspect-square w-full rounded-md border bg-muted object-cover"
               />
             </a>
-            <p className="truncate font-mono text-[11px] text-muted-foreground" title={item.rel_path}>
+            <p
+              className="truncate font-mono text-[11px] text-muted-foreground"
+              title={item.rel_path}
+            >
               {item.rel_path}
             </p>
           </li>

@@ -45,7 +45,8 @@ export function DeleteDatasetDialog({
       });
       onOpenChange(false);
     },
-    onError: (err) => toast.error("Could not delete the dataset", { description: errorMessage(err) }),
+    onError: (err) =>
+      toast.error("Could not delete the dataset", { description: errorMessage(err) }),
   });
   const jobs = usage.data?.jobs ?? [];
   return (
@@ -64,8 +65,8 @@ export function DeleteDatasetDialog({
               ) : jobs.length > 0 ? (
                 <>
                   <span className="block">
-                    {plural(jobs.length, "job")} {jobs.length === 1 ? "was" : "were"} made from
-                    it; their exports and retries need its images. Delete{" "}
+                    {plural(jobs.length, "job")} {jobs.length === 1 ? "was" : "were"} made from it;
+                    their exports and retries need its images. Delete{" "}
                     {jobs.length === 1 ? "that job" : "those jobs"} first:
                   </span>
                   <ul className="list-disc pl-5">
