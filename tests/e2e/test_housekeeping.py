@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Server, screenshot
-from tests.e2e.test_web import JOB_TIMEOUT_MS, api_json, wait_for_job_status
+from tests.e2e.test_web import api_json, wait_for_job_status
 
 pytestmark = pytest.mark.e2e
 
