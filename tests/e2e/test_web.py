@@ -107,7 +107,7 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     page.get_by_label("Include the originals in the ZIP").click()
     page.get_by_label("Job name").fill("Pets augmentation")
     page.get_by_role("button", name=re.compile("^Advanced")).click()
-    page.get_by_label("Seed").fill("1234")
+    page.get_by_label("Seed", exact=True).fill("1234")
     page.get_by_label("dog", exact=True).fill("A {class} in the snow")
     screenshot(page, "new-automatic-job")
     page.set_viewport_size({"width": 1280, "height": 720})  # a laptop screen

@@ -11,7 +11,7 @@ Ctrl-C and 143 by SIGTERM (the job is saved, paused as interrupted, and resumes
 with `bananabatch jobs resume JOB_ID`).
 """
 
-from bananabatch.cli import info, jobs, review, run
+from bananabatch.cli import datasets, info, jobs, review, run
 from bananabatch.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_BUDGET,
@@ -35,6 +35,7 @@ __all__ = [
     "EXIT_PARTIAL",
     "EXIT_TERMINATED",
     "app",
+    "datasets",
     "info",
     "jobs",
     "main",

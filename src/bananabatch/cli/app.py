@@ -64,8 +64,10 @@ def _typer(help_text: str) -> typer.Typer:
 app = _typer("BananaBatch: batch image generation with Nano Banana (Gemini image models).")
 run_app = _typer("Run a whole job and wait for it.")
 jobs_app = _typer("Inspect and act on jobs.")
+datasets_app = _typer("The dataset library: list, show, rename, delete.")
 app.add_typer(run_app, name="run")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(datasets_app, name="datasets")
 
 
 @dataclass

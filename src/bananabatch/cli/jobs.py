@@ -11,8 +11,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
-from bananabatch.cli.app import LIST_WIDTH, console, errors_exit, jobs_app, open_backend, out
+from bananabatch.cli.app import (
+    EXIT_BAD_INPUT,
+    LIST_WIDTH,
+    console,
+    errors_exit,
+    jobs_app,
+    open_backend,
+    out,
+)
 from bananabatch.cli.backends import Backend
+from bananabatch.cli.datasets import human_bytes
 from bananabatch.cli.options import OutOption
 from bananabatch.cli.recipe import print_recipe, retry_lines
 from bananabatch.cli.run import finish
@@ -270,3 +279,30 @@ def jobs_export(
     with open_backend() as backend, errors_exit():
         n = backend.export(backend.resolve(job_id), dest, selection)
     console.print(f"Wrote {dest} ({n} files)")
+
+
+@jobs_app.command("delete")
+def jobs_delete(
+    job_id: str,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a finished or cancelled job with its files (outputs and thumbnails); what
+    was paid stays in the spend ledger. A running job must be cancelled first."""
+    with open_backend() as backend:
+        with errors_exit():
+            held_files = backend.job_storage(job_id)
+        if not held_files.deletable:
+            console.print(f"[red]error:[/red] {held_files.reason}")
+            raise typer.Exit(EXIT_BAD_INPUT)
+        if not yes:
+            typer.confirm(
+                f"Delete job {held_files.name!r} ({held_files.files} files, "
+                f"{human_bytes(held_files.bytes)})?",
+                abort=True,
+            )
+        with errors_exit():
+            deleted = backend.delete_job(job_id)
+    console.print(
+        f"Deleted job {escape(deleted.name)!r}: freed {human_bytes(deleted.freed_bytes)} "
+        f"in {deleted.freed_files} file(s)."
+    )

@@ -22,6 +22,7 @@ from bananabatch.cli.app import (
     state,
 )
 from bananabatch.cli.backends import Backend, IngestSummary
+from bananabatch.cli.backends.port import MIN_PREFIX
 from bananabatch.cli.options import (
     AspectOption,
     BatchApiOption,
@@ -39,7 +40,7 @@ from bananabatch.cli.options import (
 from bananabatch.cli.review_plan import describe_labels
 from bananabatch.cli.run_state import remember_out
 from bananabatch.domain.seeds import new_job_seed
-from bananabatch.errors import BananaBatchError
+from bananabatch.errors import BananaBatchError, NotFound
 from bananabatch.services.job_requests import (
     MAX_PROMPTS_CSV_CHARS,
     AutomaticJobCreate,
@@ -214,12 +215,80 @@ def _read_prompts_csv(path: Path) -> str:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+def _dataset_source(dataset: str | None, dataset_id: str | None) -> tuple[Path | None, str | None]:
+    """(folder or ZIP to upload, stored dataset id or prefix): exactly one is set. A
+    DATASET that is no file but looks like an id names a stored dataset."""
+    if dataset and dataset_id:
+        console.print("[red]error:[/red] give a folder (or .zip) or --dataset-id, not both")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if dataset_id:
+        return None, dataset_id
+    if not dataset:
+        console.print(
+            "[red]error:[/red] give a folder of images, a .zip, or --dataset-id ID "
+            "(`bananabatch datasets list` shows the stored ones)"
+        )
+        raise typer.Exit(EXIT_BAD_INPUT)
+    path = Path(dataset)
+    if path.exists():
+        return path, None
+    if dataset.isalnum() and len(dataset) >= MIN_PREFIX:
+        return None, dataset
+    console.print(f"[red]error:[/red] {dataset} does not exist")
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _resolve(backend: Backend, ref: str, *, given_as_path: bool) -> str:
+    try:
+        return backend.resolve_dataset(ref)
+    except NotFound:
+        if not given_as_path:
+            raise
+        raise NotFound(
+            f"{ref} does not exist: it is neither a folder, a .zip nor a stored dataset "
+            "(`bananabatch datasets list`)."
+        ) from None
+
+
+def _upload(backend: Backend, source: Path) -> str:
+    """Upload the folder or ZIP and finish the upload: the id of the dataset to use (an
+    identical stored one when there is one); exit 2 when no image could be used (the
+    empty dataset is not kept)."""
+    with progress_bar() as progress:
+        bar = progress.add_task("Uploading images", total=None)
+        with errors_exit():
+            dataset_id, summary = backend.ingest_dataset(
+                source, lambda done, total: progress.update(bar, completed=done, total=total)
+            )
+    _report_ingest(summary)
+    with errors_exit():
+        finished = backend.finish_upload(dataset_id)
+    if finished.id is None:
+        console.print(f"[red]error:[/red] {finished.message} Nothing to run.")
+        raise typer.Exit(EXIT_BAD_INPUT)
+    if finished.outcome == "reused":
+        console.print(f"[green]{finished.message}[/green]")
+    return finished.id
+
+
 @run_app.command("automatic")
 def run_automatic(
-    dataset: Annotated[
-        Path, typer.Argument(help="A folder of images (class sub-folders kept) or a .zip.")
-    ],
     prompt: Annotated[str, typer.Option(help="Base prompt; templating: {filename} {class} {a|b}.")],
+    dataset: Annotated[
+        str | None,
+        typer.Argument(
+            help="A folder of images (class sub-folders kept), a .zip, or the id (or a unique "
+            "prefix) of a stored dataset.",
+            show_default=False,
+        ),
+    ] = None,
+    dataset_id: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset-id",
+            help="Use a stored dataset (`bananabatch datasets list`) instead of uploading one.",
+        ),
+    ] = None,
     variations: Annotated[int, typer.Option(min=1, max=100, help="Variations per image.")] = 1,
     model: ModelOption = None,
     seed: SeedOption = None,
@@ -248,13 +317,11 @@ def run_automatic(
     out_path: OutOption = None,
 ) -> None:
     """Augment a dataset: every image x N variations; results mirror the dataset layout."""
-    if not dataset.exists():
-        console.print(f"[red]error:[/red] {dataset} does not exist")
-        raise typer.Exit(EXIT_BAD_INPUT)
+    source, stored = _dataset_source(dataset, dataset_id)
     options = _options(aspect_ratio, image_size, fmt)
     csv_text = _read_prompts_csv(prompts_csv) if prompts_csv else None
     req = AutomaticJobCreate(
-        name=name or dataset.stem,
+        name=name or (source.stem if source is not None else ""),
         dataset_id="",  # set once uploaded: everything else is checked before the upload
         prompt=prompt,
         variations=variations,
@@ -273,24 +340,21 @@ def run_automatic(
     )
     with open_backend() as backend:
         shown = check_first(backend, req)
-        try:
-            with progress_bar() as progress:
-                bar = progress.add_task("Uploading images", total=None)
-                with errors_exit():
-                    dataset_id, summary = backend.ingest_dataset(
-                        dataset,
-                        lambda done, total: progress.update(bar, completed=done, total=total),
-                    )
-        except KeyboardInterrupt:
-            console.print(
-                f"\n[yellow]Interrupted ({interrupt_name()}) during the upload.[/yellow] "
-                "No job was created; run the command again (stored images are not sent twice)."
-            )
-            raise interrupt_exit() from None
-        _report_ingest(summary)
-        if not summary.accepted:
-            console.print("[red]error:[/red] no usable images in the dataset; nothing to run.")
-            raise typer.Exit(EXIT_BAD_INPUT)
+        if stored is not None:
+            with errors_exit():
+                dataset_id = _resolve(backend, stored, given_as_path=dataset == stored)
+            console.print(f"Using stored dataset [bold]{dataset_id}[/bold] (nothing uploaded)")
+        else:
+            assert source is not None
+            try:
+                dataset_id = _upload(backend, source)
+            except KeyboardInterrupt:
+                console.print(
+                    f"\n[yellow]Interrupted ({interrupt_name()}) during the upload.[/yellow] "
+                    "No job was created; run the command again (stored images are not sent "
+                    "twice)."
+                )
+                raise interrupt_exit() from None
         with errors_exit():
             labels = backend.dataset_labels(dataset_id)
         for line in describe_labels(labels) if labels else []:

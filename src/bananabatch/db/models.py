@@ -340,7 +340,10 @@ class SpendEntry(Base):
     __tablename__ = "spend_entries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # None once the job is deleted: what was paid stays in the ledger (and the daily budget)
+    job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     output_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     task_id: Mapped[str | None] = mapped_column(String(32), default=None)
     attempt: Mapped[int] = mapped_column(Integer, default=0)

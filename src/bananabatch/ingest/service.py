@@ -67,6 +67,7 @@ __all__ = [
     "IngestReport",
     "IngestedFile",
     "ReplacedItem",
+    "check_dataset_name",
     "create_dataset",
     "dataset_sources",
     "dataset_summary",
@@ -551,6 +552,14 @@ def _log_report(what: str, report: IngestReport) -> None:
 
 def create_dataset(session: Session, name: str) -> Dataset:
     """A new empty dataset (committed). Names are trimmed; at most 255 characters."""
+    dataset = Dataset(name=check_dataset_name(name))
+    session.add(dataset)
+    session.commit()
+    return dataset
+
+
+def check_dataset_name(name: str) -> str:
+    """The name trimmed, or a ValidationFailed saying what is wrong with it."""
     clean = name.strip()
     if "\x00" in clean:
         raise ValidationFailed(
@@ -561,10 +570,7 @@ def create_dataset(session: Session, name: str) -> Dataset:
             f"The dataset name is {len(clean)} characters long; the limit is {MAX_DATASET_NAME}.",
             details={"field": "name"},
         )
-    dataset = Dataset(name=clean)
-    session.add(dataset)
-    session.commit()
-    return dataset
+    return clean
 
 
 def dataset_summary(session: Session, dataset_id: str) -> DatasetSummary:

@@ -23,6 +23,7 @@ import { JobProgress } from "@/components/app/job-progress";
 import { ModelLabel } from "@/components/app/model-label";
 import { JobStatusBadge } from "@/components/app/status-badge";
 import { DownloadMenu } from "@/components/job/download-menu";
+import { DeleteJobButton, DuplicateJobButton } from "@/components/job/job-housekeeping";
 import { RegenerateRejected } from "@/components/job/review-bar";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -151,6 +152,8 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
             </Button>
           ) : null}
           <DownloadMenu job={job} selectedIds={selectedIds} />
+          <DuplicateJobButton job={job} />
+          <DeleteJobButton job={job} />
         </div>
       </div>
       {job.hold_reason ? <BudgetHold job={job} /> : null}

@@ -45,6 +45,8 @@ import { NumberStepper } from "@/components/new-job/number-stepper";
 import { PromptEditor } from "@/components/new-job/prompt-editor";
 import { ReferenceImages, type ReferenceImage } from "@/components/new-job/reference-images";
 import { useDebounced } from "@/hooks/use-debounced";
+import { useFormSource } from "@/hooks/use-form-source";
+import { API_BASE } from "@/lib/api/http";
 import { api } from "@/lib/api/client";
 import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
 import { PROMPT_MAX_CHARS } from "@/lib/api/limits";
@@ -144,6 +146,44 @@ export function SemiAutoJobForm() {
   });
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
+
+  // "Duplicate job": the job's recipe, editable.
+  useFormSource({
+    onRecipe: (recipe) => {
+      if (recipe.mode !== "semi_auto") return;
+      setReferences(
+        (recipe.reference_asset_ids ?? []).map((id) => ({
+          assetId: id,
+          name: `${id.slice(0, 8)}…`,
+          thumbnailUrl: `${API_BASE}/assets/${encodeURIComponent(id)}/thumbnail`,
+          width: 0,
+          height: 0,
+        })),
+      );
+      setPrompts(
+        recipe.prompts.map((p) => ({
+          key: nextKey.current++,
+          prompt: p.prompt,
+          count: p.count ?? DEFAULT_COUNT,
+        })),
+      );
+      setSettings({
+        model: recipe.model ?? "",
+        aspectRatio: recipe.options?.aspect_ratio ?? "",
+        imageSize: recipe.options?.image_size ?? "",
+        outputFormat: recipe.options?.output_format ?? "png",
+      });
+      setName(recipe.name ?? "");
+      if (recipe.seed !== null && recipe.seed !== undefined) setSeed(String(recipe.seed));
+      setPriority(recipe.priority ?? 0);
+      setMaxCost(recipe.max_cost ? String(recipe.max_cost) : "");
+      setUseBatchApi(recipe.use_batch_api ?? false);
+      setWebhookUrl(recipe.webhook_url ?? "");
+      toast.info("Duplicating a job", { description: "Same recipe: change what you like." });
+    },
+    onError: (message) =>
+      toast.error("Could not load the job to duplicate", { description: message }),
+  });
 
   const selectedModel = models.data?.find((m) => m.id === settings.model);
   const classic = selectedModel?.provider === "classic";

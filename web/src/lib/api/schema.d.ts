@@ -138,10 +138,16 @@ export interface paths {
         get: operations["datasets-get_dataset"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a dataset and the stored files only it used
+         * @description Refused (409, the jobs listed in `details.jobs`) while jobs made from it exist.
+         *     Images shared with another dataset or a job stay stored.
+         */
+        delete: operations["datasets-delete_dataset"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a dataset */
+        patch: operations["datasets-rename_dataset"];
         trace?: never;
     };
     "/api/v1/datasets/{dataset_id}/files": {
@@ -197,6 +203,44 @@ export interface paths {
         get: operations["datasets-list_dataset_items"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The jobs made from a dataset and the space deleting it frees */
+        get: operations["datasets-get_dataset_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish an upload: remove it when empty, reuse an identical dataset
+         * @description Call once every file is sent. `outcome` says what happened and `id` names the
+         *     dataset to use from now on (null when nothing could be used).
+         */
+        post: operations["datasets-complete_dataset_upload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -354,7 +398,12 @@ export interface paths {
         get: operations["jobs-get_job"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a finished or cancelled job with its files
+         * @description Removes its outputs, thumbnails and the reference images only it used; its
+         *     entries in the spend ledger stay. A job not finished or cancelled is refused (409).
+         */
+        delete: operations["jobs-delete_job"];
         options?: never;
         head?: never;
         /** Change a job's priority */
@@ -531,6 +580,44 @@ export interface paths {
          *     a different set. The old images are discarded.
          */
         post: operations["jobs-regenerate_rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The files a job holds, and whether it can be deleted now */
+        get: operations["jobs-get_job_storage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/recipe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The job's recipe as a create request (duplicate job)
+         * @description POST it to `/jobs` (after any edit) to run the same job again; it carries the seed
+         *     the job used and the name with " (copy)".
+         */
+        get: operations["jobs-get_job_recipe"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -826,6 +913,22 @@ export interface components {
              */
             name: string;
         };
+        /**
+         * DatasetDeleted
+         * @description What deleting a dataset removed: its images, and the stored files only it used.
+         */
+        DatasetDeleted: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Images */
+            images: number;
+            /** Freed Files */
+            freed_files: number;
+            /** Freed Bytes */
+            freed_bytes: number;
+        };
         /** DatasetItemOut */
         DatasetItemOut: {
             /** Id */
@@ -855,6 +958,19 @@ export interface components {
             items: components["schemas"]["DatasetItemOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** DatasetJobRef */
+        DatasetJobRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            status: components["schemas"]["JobStatus"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** DatasetLabelsOut */
         DatasetLabelsOut: {
@@ -902,7 +1018,10 @@ export interface components {
             /** Items */
             items: components["schemas"]["DatasetOut"][];
         };
-        /** DatasetOut */
+        /**
+         * DatasetOut
+         * @description One dataset of the library.
+         */
         DatasetOut: {
             /** Id */
             id: string;
@@ -915,6 +1034,31 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Classes
+             * @description Class names (label classes, else top-level folders).
+             */
+            classes: string[];
+            /**
+             * Label Format
+             * @description "folders", "images" (flat), "yolo", "coco", "voc"...; null until first analysed.
+             */
+            label_format: string | null;
+            /**
+             * Size Bytes
+             * @description Stored bytes of its images and label files.
+             */
+            size_bytes: number;
+            /**
+             * Job Count
+             * @description Jobs made from it (it cannot be deleted then).
+             */
+            job_count: number;
+        };
+        /** DatasetRename */
+        DatasetRename: {
+            /** Name */
+            name: string;
         };
         /** DatasetSummaryOut */
         DatasetSummaryOut: {
@@ -933,6 +1077,25 @@ export interface components {
             created_at: string;
             /** @description What was found: format, classes, splits, images without labels and per-file problems (null for an empty dataset). */
             labels?: components["schemas"]["DatasetLabelsOut"] | null;
+        };
+        /**
+         * DatasetUsage
+         * @description What deleting the dataset would do: the jobs in the way, and the space it frees
+         *     (images no other dataset or job uses; thumbnails come on top).
+         */
+        DatasetUsage: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Item Count */
+            item_count: number;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Freed Bytes If Deleted */
+            freed_bytes_if_deleted: number;
+            /** Jobs */
+            jobs: components["schemas"]["DatasetJobRef"][];
         };
         /** DbHealth */
         DbHealth: {
@@ -1435,6 +1598,17 @@ export interface components {
              */
             warnings: string[];
         };
+        /** JobDeleted */
+        JobDeleted: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Freed Files */
+            freed_files: number;
+            /** Freed Bytes */
+            freed_bytes: number;
+        };
         /** JobDetail */
         JobDetail: {
             /** Id */
@@ -1611,6 +1785,35 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "running" | "paused" | "completed" | "completed_with_errors" | "failed" | "cancelled";
+        /**
+         * JobStorageOut
+         * @description Shown in the delete confirmation: what the job holds in storage, and whether it
+         *     can be deleted now (with the reason when not).
+         */
+        JobStorageOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            status: components["schemas"]["JobStatus"];
+            /**
+             * Files
+             * @description Stored objects: output images and their thumbnails.
+             */
+            files: number;
+            /**
+             * Bytes
+             * @description Their size in bytes (what deleting the job frees).
+             */
+            bytes: number;
+            /** Deletable */
+            deletable: boolean;
+            /**
+             * Reason
+             * @description Why it cannot be deleted now, and what to do.
+             */
+            reason: string | null;
+        };
         /** JobSummary */
         JobSummary: {
             /** Id */
@@ -2604,6 +2807,31 @@ export interface components {
             continued: boolean;
         };
         /**
+         * UploadFinished
+         * @description How an upload ended. `kept`: the dataset stays as uploaded. `reused`: it held
+         *     exactly the images (same paths, same bytes) and label files of the dataset `id`
+         *     names, so that one is used and the copy removed. `removed`: no image could be used,
+         *     so no empty dataset is left behind.
+         */
+        UploadFinished: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "kept" | "reused" | "removed";
+            /**
+             * Id
+             * @description The dataset to use; None when it was removed.
+             */
+            id: string | null;
+            /** Uploaded Id */
+            uploaded_id: string;
+            /** Name */
+            name: string | null;
+            /** Message */
+            message: string;
+        };
+        /**
          * WebhookDeliveryOut
          * @description One webhook event for the job and how its delivery went.
          */
@@ -2906,6 +3134,81 @@ export interface operations {
             };
         };
     };
+    "datasets-delete_dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetDeleted"];
+                };
+            };
+            /** @description Jobs still use the dataset (they are listed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "datasets-rename_dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetRename"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "datasets-upload_dataset_files": {
         parameters: {
             query?: never;
@@ -3012,6 +3315,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetItemPage"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "datasets-get_dataset_usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetUsage"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "datasets-complete_dataset_upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadFinished"];
                 };
             };
             /** @description Error (JSON body). */
@@ -3342,6 +3709,45 @@ export interface operations {
             };
             /** @description Not modified (If-None-Match matched the current ETag). */
             304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-delete_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDeleted"];
+                };
+            };
+            /** @description The job is still running (cancel it first). */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3736,6 +4142,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RegenerateOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-get_job_storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStorageOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-get_job_recipe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomaticJobCreate"] | components["schemas"]["SemiAutoJobCreate"];
                 };
             };
             /** @description Error (JSON body). */

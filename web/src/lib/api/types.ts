@@ -19,6 +19,11 @@ export type IngestError = Schemas["FileErrorOut"];
 export type IngestAccepted = Schemas["IngestedFileOut"];
 export type IngestReport = Schemas["IngestReportOut"];
 export type DatasetSummary = Schemas["DatasetSummaryOut"];
+export type DatasetOut = Schemas["DatasetOut"];
+export type DatasetUsage = Schemas["DatasetUsage"];
+export type DatasetItem = Schemas["DatasetItemOut"];
+export type UploadFinished = Schemas["UploadFinished"];
+export type JobStorage = Schemas["JobStorageOut"];
 
 export type JobOptions = Schemas["JobOptionsIn"];
 /** Request bodies with the discriminator made explicit. */
