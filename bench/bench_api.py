@@ -16,11 +16,7 @@ import argparse
 import asyncio
 import io
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,36 +24,9 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from bench.server import serving
+
 BEFORE_IDLE_RPS = 134.0  # issue 11: 50 pollers on main 521f8df, idle
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BANANABATCH_", "GEMINI"))}
-    env.update(BANANABATCH_DATA_DIR=str(root / "data"), BANANABATCH_PROVIDER="classic")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -136,24 +105,19 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--images", type=int, default=500)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start(Path(tmp))
-        try:
-            job_id = _job(url, args.images, 4)
-            cpu0 = _cpu_seconds(proc.pid)
-            busy = asyncio.run(_poll(url, job_id, args.seconds, args.clients))
-            busy_cpu = _cpu_seconds(proc.pid) - cpu0
-            with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as c:
+    with tempfile.TemporaryDirectory() as tmp, serving(Path(tmp)) as (proc, url):
+        job_id = _job(url, args.images, 4)
+        cpu0 = _cpu_seconds(proc.pid)
+        busy = asyncio.run(_poll(url, job_id, args.seconds, args.clients))
+        busy_cpu = _cpu_seconds(proc.pid) - cpu0
+        with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as c:
+            progress = c.get(f"/jobs/{job_id}").json()
+            while progress["status"] not in ("completed", "completed_with_errors", "failed"):
+                time.sleep(0.5)
                 progress = c.get(f"/jobs/{job_id}").json()
-                while progress["status"] not in ("completed", "completed_with_errors", "failed"):
-                    time.sleep(0.5)
-                    progress = c.get(f"/jobs/{job_id}").json()
-            cpu0 = _cpu_seconds(proc.pid)
-            idle = asyncio.run(_poll(url, job_id, args.seconds, args.clients))
-            idle_cpu = _cpu_seconds(proc.pid) - cpu0
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+        cpu0 = _cpu_seconds(proc.pid)
+        idle = asyncio.run(_poll(url, job_id, args.seconds, args.clients))
+        idle_cpu = _cpu_seconds(proc.pid) - cpu0
     print(f"{args.clients} clients polling a {args.images * 4:,}-output job (detail + outputs)")
     print(_row("generating", busy, args.seconds, 150, busy_cpu))
     print(_row("idle", idle, args.seconds, 50, idle_cpu))
