@@ -99,7 +99,7 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
           </h1>
           <div className="flex flex-wrap items-center gap-2 text-sm text-muted-foreground">
             <span data-testid="job-status">
-              <JobStatusBadge status={job.status} />
+              <JobStatusBadge status={job.status} interrupted={Boolean(job.interrupted_at)} />
             </span>
             <Badge variant={job.mode === "semi_auto" ? "banana" : "secondary"}>
               {modeLabel(job.mode)}

@@ -139,7 +139,7 @@ function JobRow({
         </div>
         {/* On a phone the status and progress columns would be scrolled out of sight. */}
         <div className="mt-2 flex flex-col items-start gap-1.5 md:hidden">
-          <JobStatusBadge status={job.status} />
+          <JobStatusBadge status={job.status} interrupted={Boolean(job.interrupted_at)} />
           <JobProgress
             counts={job.counts}
             compact
@@ -149,7 +149,7 @@ function JobRow({
         </div>
       </TableCell>
       <TableCell className="hidden md:table-cell">
-        <JobStatusBadge status={job.status} />
+        <JobStatusBadge status={job.status} interrupted={Boolean(job.interrupted_at)} />
         {job.queue_position ? (
           <p className="mt-1 text-xs text-muted-foreground xl:hidden">
             #{job.queue_position} in queue
