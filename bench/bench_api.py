@@ -22,11 +22,7 @@ import asyncio
 import io
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine
@@ -37,36 +33,9 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from bench.server import serving
+
 BEFORE_IDLE_RPS = 134.0  # issue 11: 50 pollers on main 521f8df, idle
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start(root: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("BANANABATCH_", "GEMINI"))}
-    env.update(BANANABATCH_DATA_DIR=str(root / "data"), BANANABATCH_PROVIDER="classic")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port)],
-        env=env,
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("the server did not start")
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -248,27 +217,20 @@ def main() -> None:
             return lambda into: _poll_httpx(url, job_id, seconds, args.clients, into)
         return lambda into: _poll_raw(url, job_id, seconds, args.clients, style, into)
 
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, url = _start(Path(tmp))
-        try:
-            job_id = _job(url, args.images, 4)
-            for _ in range(slices):
-                for style in styles:
-                    run = runner(style, args.seconds / slices, job_id, url)
-                    _measured(proc.pid, run, results["generating", style])
-            with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as c:
-                progress = c.get(f"/jobs/{job_id}").json()
-                generating_left = progress["progress"]
-                while progress["status"] not in ("completed", "completed_with_errors", "failed"):
-                    time.sleep(0.5)
-                    progress = c.get(f"/jobs/{job_id}").json()
+    with tempfile.TemporaryDirectory() as tmp, serving(Path(tmp)) as (proc, url):
+        job_id = _job(url, args.images, 4)
+        for _ in range(slices):
             for style in styles:
-                _measured(
-                    proc.pid, runner(style, args.seconds, job_id, url), results["idle", style]
-                )
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
+                run = runner(style, args.seconds / slices, job_id, url)
+                _measured(proc.pid, run, results["generating", style])
+        with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as c:
+            progress = c.get(f"/jobs/{job_id}").json()
+            generating_left = progress["progress"]
+            while progress["status"] not in ("completed", "completed_with_errors", "failed"):
+                time.sleep(0.5)
+                progress = c.get(f"/jobs/{job_id}").json()
+        for style in styles:
+            _measured(proc.pid, runner(style, args.seconds, job_id, url), results["idle", style])
     print(
         f"{args.clients} {args.client} clients polling a {args.images * 4:,}-output job "
         f"with If-None-Match (progress {generating_left:.0%} when the generating phase ended)"

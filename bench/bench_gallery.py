@@ -16,10 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,7 +29,7 @@ from bananabatch.db.models import Asset, Batch, Job, Output, Task, new_id
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.storage.keys import asset_key, output_key
 from bananabatch.storage.local import LocalStorage
-from bench.bench_api import _port
+from bench.server import serving
 
 CHROMIUM = "/usr/bin/chromium"
 WEB_OUT = Path(__file__).resolve().parent.parent / "web" / "out"
@@ -105,21 +101,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         job_id = _build(root / "data", args.outputs)
-        port = _port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BANANABATCH_")}
-        env.update(BANANABATCH_DATA_DIR=str(root / "data"), BANANABATCH_WEB_DIR=str(WEB_OUT))
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port)],
-            env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+        with serving(root, BANANABATCH_WEB_DIR=str(WEB_OUT)) as (_, url):
             figures = _browse(url, job_id)
             ids: list[str] = []
             cursor = None
@@ -134,9 +116,6 @@ def main() -> None:
             cold_ids = ids[len(ids) // 2 :]  # the browser made the first half's
             cold = asyncio.run(_thumbs_per_second(url, cold_ids))
             cached = asyncio.run(_thumbs_per_second(url, ids))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
     first, nodes, heap, scroll, direct = figures
     print(f"gallery of {args.outputs:,} outputs in Chromium")
     print(f"first thumbnail painted: {first:.0f} ms (target < 500)")

@@ -16,11 +16,7 @@ import argparse
 import concurrent.futures
 import hashlib
 import io
-import os
 import random
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +24,7 @@ from pathlib import Path
 import httpx
 from PIL import Image, ImageOps
 
-from bench.bench_api import _port
+from bench.server import serving
 
 BATCH = 20  # files per request, like the UI's upload queue
 IN_FLIGHT = 2
@@ -99,28 +95,8 @@ def main() -> None:
         root = Path(tmp)
         paths = _photos(root / "photos", args.images)
         loop = _pillow_loop(paths)
-        port = _port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("BANANABATCH_")}
-        env.update(BANANABATCH_DATA_DIR=str(root / "data"), BANANABATCH_PROVIDER="classic")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
+        with serving(root) as (proc, url):
             upload, rss0, peak = _upload(url, root / "photos", paths, proc.pid)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=30)
     n = args.images
     print(f"{n:,} JPEGs of 1.2-1.6 MP")
     print(f"one-thread Pillow loop (decode, transpose, thumbnail, sha256): {n / loop:6.1f} img/s")

@@ -73,6 +73,14 @@ class ModelInfo:
     batch_token_prices: TokenPrices | None = None
     input_image_tokens: int | None = None  # tokens billed per reference image, when known
     sources: dict[str, str] | None = None  # fact group (SOURCE_KEYS) -> URL checked
+    used_reference_images: int | None = None  # how many it really uses; None: all it accepts
+
+    @property
+    def references_used(self) -> int:
+        """References a call actually uses (the classic provider uses only the first)."""
+        if self.used_reference_images is None:
+            return self.max_reference_images
+        return min(self.used_reference_images, self.max_reference_images)
 
     def __hash__(self) -> int:
         # The price dicts make the generated hash fail; the id identifies a model.
@@ -339,6 +347,11 @@ def _model_from_json(raw: Any) -> ModelInfo:
     max_refs = raw.get("max_reference_images")
     if isinstance(max_refs, bool) or not isinstance(max_refs, int) or max_refs < 0:
         raise ValueError(f"{mid}: max_reference_images must be an integer >= 0")
+    used_refs = raw.get("used_reference_images")
+    if used_refs is not None and (
+        isinstance(used_refs, bool) or not isinstance(used_refs, int) or used_refs < 0
+    ):
+        raise ValueError(f"{mid}: used_reference_images must be an integer >= 0 or absent")
     aspect_ratios = _str_tuple(raw.get("aspect_ratios"), f"{mid}.aspect_ratios")
     if not aspect_ratios:
         raise ValueError(f"{mid}: aspect_ratios must not be empty")
@@ -350,6 +363,7 @@ def _model_from_json(raw: Any) -> ModelInfo:
         display_name=str(raw.get("display_name") or mid),
         provider=cast(Provider, provider),
         max_reference_images=max_refs,
+        used_reference_images=used_refs,
         aspect_ratios=aspect_ratios,
         image_sizes=sizes,
         default_image_size=default_size if sizes else None,

@@ -18,10 +18,14 @@ import httpx
 from pydantic import BaseModel
 
 from bananabatch.api.schemas import (
+    DatasetItemPage,
+    DatasetList,
+    DatasetOut,
     DatasetSummaryOut,
     EstimateOut,
     HealthOut,
     IngestReportOut,
+    JobCheckOut,
     JobCreated,
     JobDetail,
     JobList,
@@ -30,7 +34,10 @@ from bananabatch.api.schemas import (
     SpendOut,
 )
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
+from bananabatch.services.datasets import DatasetDeleted, UploadFinished
+from bananabatch.services.job_delete import JobDeleted, JobStorageOut
 from bananabatch.services.job_requests import AutomaticJobCreate, SemiAutoJobCreate
+from bananabatch.services.queries import DatasetUsage
 from bananabatch.services.review import (
     RegenerateEstimateOut,
     RegenerateOut,
@@ -175,6 +182,12 @@ class ApiClient:
     def estimate_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> EstimateOut:
         return self._post("/jobs/estimate", EstimateOut, request.model_dump(mode="json"))
 
+    def continue_trial(self, job_id: str) -> JobDetail:
+        return self._post(f"/jobs/{job_id}/continue", JobDetail)
+
+    def validate_job(self, request: AutomaticJobCreate | SemiAutoJobCreate) -> JobCheckOut:
+        return self._post("/jobs/validate", JobCheckOut, request.model_dump(mode="json"))
+
     def cancel_job(self, job_id: str) -> JobDetail:
         return self._post(f"/jobs/{job_id}/cancel", JobDetail)
 
@@ -263,6 +276,33 @@ class ApiClient:
 
     def get_dataset(self, dataset_id: str) -> DatasetSummaryOut:
         return self._get(f"/datasets/{dataset_id}", DatasetSummaryOut)
+
+    def list_datasets(self, limit: int = 100) -> DatasetList:
+        return self._get("/datasets", DatasetList, limit=limit)
+
+    def dataset_usage(self, dataset_id: str) -> DatasetUsage:
+        return self._get(f"/datasets/{dataset_id}/usage", DatasetUsage)
+
+    def dataset_items(self, dataset_id: str, limit: int) -> DatasetItemPage:
+        return self._get(f"/datasets/{dataset_id}/items", DatasetItemPage, limit=limit)
+
+    def rename_dataset(self, dataset_id: str, name: str) -> DatasetOut:
+        response = self._request("PATCH", f"/datasets/{dataset_id}", json={"name": name})
+        return DatasetOut.model_validate(response.json())
+
+    def delete_dataset(self, dataset_id: str) -> DatasetDeleted:
+        response = self._request("DELETE", f"/datasets/{dataset_id}")
+        return DatasetDeleted.model_validate(response.json())
+
+    def complete_upload(self, dataset_id: str) -> UploadFinished:
+        return self._post(f"/datasets/{dataset_id}/complete", UploadFinished)
+
+    def job_storage(self, job_id: str) -> JobStorageOut:
+        return self._get(f"/jobs/{job_id}/storage", JobStorageOut)
+
+    def delete_job(self, job_id: str) -> JobDeleted:
+        response = self._request("DELETE", f"/jobs/{job_id}")
+        return JobDeleted.model_validate(response.json())
 
     def upload_files(
         self, dataset_id: str | None, files: Sequence[tuple[str, Path]]

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
     batch_max_lines: int = Field(
         default=200, ge=1, le=5000, description="Batch API: most output slots in one batch."
     )
+    batch_max_bytes: int = Field(
+        default=1 << 30,
+        ge=1 << 20,
+        description="Batch API: most bytes of JSONL in one batch (the Files API takes 2 GB): "
+        "with many large references a batch holds fewer images.",
+    )
     batch_gather_seconds: float = Field(
         default=2.0, ge=0.0, description="Batch API: tasks claimed within this share a batch."
     )
@@ -121,6 +127,12 @@ class Settings(BaseSettings):
     )
     batch_download_retry_seconds: float = Field(
         default=30.0, gt=0.0, description="Batch API: first wait after a failed result download."
+    )
+    batch_download_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0.0,
+        description="Batch API: a result download that receives nothing for this long is "
+        "given up and retried (it counts as a failed download).",
     )
     batch_download_attempts: int = Field(
         default=14,
@@ -176,11 +188,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     password: SecretStr | None = None
+    api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info",
-        description="Server log level; at debug, one access-log line per request too.",
+        description="`serve`'s log level; the access log (a line per request, every poll "
+        "of the web UI) is written at debug only.",
     )
-    api_tokens: str = Field(default="", description="Comma-separated bearer tokens.")
     trusted_proxies: str = Field(
         default="",
         description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For/"

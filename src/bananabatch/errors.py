@@ -85,6 +85,12 @@ class Conflict(BananaBatchError):
     code = "conflict"
 
 
+class AmbiguousId(Conflict):
+    """An id prefix matches several objects; `details["candidates"]` lists them."""
+
+    code = "ambiguous_id"
+
+
 class PayloadTooLarge(BananaBatchError):
     status_code = 413
     code = "payload_too_large"

@@ -146,10 +146,12 @@ def build_batch_executor(
         api_version=settings.gemini_api_version,
         tuning=BatchTuning(
             max_lines=settings.batch_max_lines,
+            max_bytes=settings.batch_max_bytes,
             gather_seconds=settings.batch_gather_seconds,
             poll_seconds=settings.batch_poll_seconds,
             download_retry_seconds=settings.batch_download_retry_seconds,
             download_attempts=settings.batch_download_attempts,
+            download_timeout_seconds=settings.batch_download_timeout_seconds,
         ),
         tmp_dir=tmp,
     )

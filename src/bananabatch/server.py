@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -19,9 +19,6 @@ from starlette.types import ASGIApp
 from bananabatch import __version__
 from bananabatch.config import Settings
 from bananabatch.errors import BananaBatchError, ServiceUnavailable
-
-if TYPE_CHECKING:
-    from bananabatch.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +63,50 @@ def check_bind(settings: Settings, host: str, insecure_no_auth: bool) -> None:
     )
 
 
+def banner(settings: Settings, host: str, port: int) -> str:
+    """What `serve` says once it listens: where, on which data, with what, and who may in."""
+    shown = f"[{host}]" if ":" in host else host
+    password = settings.password is not None and bool(settings.password.get_secret_value())
+    tokens = len([t for t in settings.api_tokens.split(",") if t.strip()])
+    if password:
+        auth = "on (password" + (f", {tokens} API token(s))" if tokens else ")")
+    elif is_loopback_host(host):
+        auth = "off (this machine only; set BANANABATCH_PASSWORD to listen further)"
+    else:
+        auth = "OFF (--insecure-no-auth: anyone who reaches this address can use it)"
+    executor: str = settings.resolved_executor
+    if executor == "runpod":
+        executor += f" (endpoint {settings.runpod_endpoint_id})"
+    return "\n".join(
+        [
+            f"BananaBatch {__version__} ready: http://{shown}:{port}",
+            f"  data dir  {settings.data_dir.resolve()}",
+            f"  provider  {settings.resolved_provider} (default model "
+            f"{settings.resolved_default_model})",
+            f"  executor  {executor}",
+            f"  auth      {auth}",
+            f"  log level {settings.log_level} (BANANABATCH_LOG_LEVEL, --log-level; "
+            "debug adds the access log)",
+        ]
+    )
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Announces itself once it listens (a port in use never gets a banner)."""
+
+    def __init__(self, config: uvicorn.Config, announce: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._announce = announce
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started and not self.should_exit:
+            self._announce()
+
+
 def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "info") -> uvicorn.Config:
     """How `serve` runs the app (also used by tests, so they exercise the same setup).
-    No access-log line per request unless debugging: pollers would flood the log."""
+    A line per request (the web UI polls every second) only at debug."""
     return uvicorn.Config(
         app,
         host=host,
@@ -83,24 +121,6 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, log_level: str = "info") 
     )
 
 
-def banner(settings: Settings, runtime: Runtime, host: str, port: int) -> list[str]:
-    """What `serve` says once at start: where, what with, and whether it is guarded."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    auth = "password required" if settings.password else "no password (local only)"
-    if settings.api_tokens:
-        auth += ", API tokens accepted"
-    model = settings.resolved_default_model
-    return [
-        f"BananaBatch {__version__} on http://{shown}:{port}",
-        f"  data        {settings.data_dir.resolve()}",
-        f"  provider    {settings.resolved_provider} (default model {model})",
-        f"  executor    {runtime.executor.name}"
-        + (" + Gemini Batch API" if settings.gemini_configured else ""),
-        f"  auth        {auth}",
-        f"  log level   {settings.log_level} (BANANABATCH_LOG_LEVEL / --log-level)",
-    ]
-
-
 def serve(
     settings: Settings,
     host: str,
@@ -108,8 +128,7 @@ def serve(
     insecure_no_auth: bool = False,
     announce: Callable[[str], None] | None = None,
 ) -> None:
-    """Run until interrupted. Raises UnsafeBind before anything starts when `host` is unsafe.
-    `announce` receives the start-up banner, line by line."""
+    """Run until interrupted. Raises UnsafeBind before anything starts when `host` is unsafe."""
     check_bind(settings, host, insecure_no_auth)
     from bananabatch.api.app import create_app
     from bananabatch.runtime import build_runtime
@@ -120,9 +139,11 @@ def serve(
         # Reached by LAN names/addresses: with a password, auth protects it; without
         # one the operator chose --insecure-no-auth.
         app.state.authenticator.allow_any_host = True
-    server = uvicorn.Server(uvicorn_config(app, host, port, settings.log_level))
-    for line in banner(settings, runtime, host, port):
-        (announce or log.warning)(line)
+    text = banner(settings, host, port)
+    server = _AnnouncingServer(
+        uvicorn_config(app, host, port, settings.log_level),
+        lambda: (announce or log.warning)(text),
+    )
     try:
         server.run()
     except SystemExit:

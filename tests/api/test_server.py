@@ -160,7 +160,7 @@ def test_cli_serve_runs_and_shuts_down_gracefully(tmp_path: Path, log_level: str
     assert "Application shutdown complete" in output
     # a banner says where and with what; polls leave no access-log line unless debugging
     assert "BananaBatch " in output and f"http://127.0.0.1:{port}" in output
-    for word in ("data ", "provider    classic", "executor    local", "auth        no password"):
+    for word in ("data dir", "provider  classic", "executor  local", "auth      off"):
         assert word in output, output
     access_lines = [line for line in output.splitlines() if "GET /api/v1/jobs" in line]
     assert len(access_lines) == (5 if log_level == "debug" else 0), output

@@ -4,6 +4,7 @@ image made by a batch line and none by generateContent."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ def test_semi_auto_job_through_the_batch_api(
     batches = page.get_by_test_id("gemini-batches")
     expect(batches).to_contain_text("done")
     expect(batches).to_contain_text("submitted")
+    expect(batches).to_contain_text(re.compile(r"(\d+) of \1 image\(s\) read"))
+    expect(page.get_by_test_id("gemini-batch-overdue")).to_have_count(0)
     screenshot(page, "job-on-batch-api", full_page=False)
 
     job_id = href.split("id=")[1]
@@ -47,6 +50,7 @@ def test_semi_auto_job_through_the_batch_api(
     assert job["route"] == "batch"
     assert job["counts"]["succeeded"] == job["total_outputs"] == 40
     assert all(b["state"] == "succeeded" for b in job["gemini_batches"])
+    assert sum(b["lines_read"] for b in job["gemini_batches"]) == 40
     # every output's line billed once (this session's server made no other batch job)
     assert len(fake.batches.paid_keys) == 40 and set(fake.batches.paid_keys.values()) == {1}
     assert fake.hits(":generateContent") == standard_calls  # nothing at full price

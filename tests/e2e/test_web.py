@@ -107,7 +107,7 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
     page.get_by_label("Include the originals in the ZIP").click()
     page.get_by_label("Job name").fill("Pets augmentation")
     page.get_by_role("button", name=re.compile("^Advanced")).click()
-    page.get_by_label("Seed").fill("1234")
+    page.get_by_label("Seed", exact=True).fill("1234")
     page.get_by_label("dog", exact=True).fill("A {class} in the snow")
     screenshot(page, "new-automatic-job")
     page.set_viewport_size({"width": 1280, "height": 720})  # a laptop screen
@@ -215,7 +215,11 @@ def test_automatic_job_from_a_folder(page: Page, server: Server, tmp_path: Path)
         csv_rows = list(csv.DictReader(io.StringIO(zf.read("manifest.csv").decode("utf-8-sig"))))
         with zf.open("dog/dog_007__v2.png") as fh:
             assert Image.open(fh).size == (160, 120)
-    assert len(rows) == 100 and len(csv_rows) == 100
+    assert len(rows) == 101 and len(csv_rows) == 101
+    # the upload's refused file is listed too (no image, status "refused")
+    refused = [r for r in rows if r["status"] == "refused"]
+    assert [r["source_path"] for r in refused] == ["dog/corrupt.png"]
+    rows = [r for r in rows if r["status"] != "refused"]
     assert {r["status"] for r in rows} == {"succeeded"}
     assert {r["job_id"] for r in rows} == {job_id}
     assert {r["archive_path"] for r in rows} == {n for n in expected if "__v" in n}

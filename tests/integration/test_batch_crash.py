@@ -146,6 +146,8 @@ def test_sigkill_during_a_batch_rebuys_nothing(tmp_path: Path, phase: str) -> No
         # batches made before the kill were adopted, not made again
         assert all(n == 1 for n in gemini.batches.created.values()), gemini.batches.created
         assert set(made_before) <= set(names)
+        if phase == "create":  # the batch without a name was looked up before anything
+            assert gemini.path_counts.get("GET /v1beta/batches", 0) >= 1
         # nothing re-bought: every output's line was generated exactly once
         assert sorted(k.split(".")[0] for k in gemini.batches.paid_keys) == sorted(
             o.id for o in outputs

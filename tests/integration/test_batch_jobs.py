@@ -6,6 +6,7 @@ results are lost end with their outputs run again and the ledger saying so."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -113,6 +114,8 @@ async def test_automatic_job_through_the_batch_api(
     batches = _batches(runtime, job.id)
     assert 2 <= len(batches) <= 42 // 4 and all(b.state == "succeeded" for b in batches)
     assert all(gemini.batches.created[b.display_name] == 1 for b in batches)
+    # batches recorded and sent by one process need no look-up by display name
+    assert gemini.path_counts.get("GET /v1beta/batches", 0) == 0
 
     ledger = _ledger(runtime, job.id)
     assert len(ledger) == sum(gemini.batches.paid_keys.values())
@@ -302,5 +305,8 @@ def test_cli_runs_a_job_through_the_batch_api(
         shown = CliRunner().invoke(app, ["jobs", "show", job_id])
         assert "route: Gemini Batch API" in shown.output
         assert "Gemini batch bananabatch-" in shown.output and "succeeded" in shown.output
+        read = re.findall(r"(\d+)/(\d+) line\(s\) read, submitted", shown.output)
+        assert read and all(a == b for a, b in read) and sum(int(a) for a, _ in read) == 5
+        assert "OVERDUE" not in shown.output
     finally:
         get_settings.cache_clear()

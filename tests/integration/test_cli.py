@@ -66,6 +66,9 @@ def test_run_automatic_mirrors_the_dataset_into_a_folder(cli_env: Path) -> None:
     rows = [
         json.loads(line) for line in (cli_env / "out" / "manifest.jsonl").read_text().splitlines()
     ]
+    refused = [r for r in rows if r["status"] == "refused"]  # the manifest says why
+    assert [r["source_path"] for r in refused] == ["dog/broken.jpg"]
+    rows = [r for r in rows if r["status"] != "refused"]
     assert len(rows) == 10 and {r["status"] for r in rows} == {"succeeded"}
     assert all(r["prompt"].split()[0] in ("fog", "snow") for r in rows)
 
@@ -318,3 +321,52 @@ def test_a_run_that_reaches_its_cap_writes_what_it_made_and_says_how_to_go_on(
         done = CliRunner().invoke(app, ["jobs", "resume", job.id])
         assert done.exit_code == EXIT_OK, done.output
         assert len(fake.requests) == 24  # the rest, and nothing made twice
+
+
+def test_a_trial_then_jobs_continue_pays_for_each_image_once(
+    cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--trial 4` makes 4 images across the classes; `jobs continue` makes only the rest
+    (the fake Gemini server counts every generation), and `--out` gets the whole job."""
+    from bananabatch.db.models import Output, SpendEntry
+
+    make_dataset(cli_env / "ds", {"cat": 4, "dog": 3, "fox": 2})
+    with FakeGeminiServer() as fake:
+        monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+        monkeypatch.setenv("BANANABATCH_GEMINI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("BANANABATCH_GEMINI_PREFLIGHT", "false")
+        get_settings.cache_clear()
+        args = ["run", "automatic", str(cli_env / "ds"), "--prompt", "{class} in {rain|fog}"]
+        model = ["--model", "gemini-nano-banana-2.1", "--variations", "2", "--trial", "4"]
+        result = CliRunner().invoke(app, [*args, *model, "--out", str(cli_env / "trial")])
+        assert result.exit_code == EXIT_OK, result.output
+        text = " ".join(result.output.split())
+        assert "Trial job" in text and "4 of 18 image(s)" in text
+        assert "the rest (14 image(s)) would cost $" in text
+        assert "jobs continue" in text
+        assert fake.calls() == 4
+        made = sorted(
+            p.relative_to(cli_env / "trial").as_posix() for p in (cli_env / "trial").rglob("*.png")
+        )
+        assert len(made) == 4 and {m.split("/")[0] for m in made} == {"cat", "dog", "fox"}
+        seed = int(text.split(" seed ")[1].split(",")[0])
+        with build_runtime(get_settings()).session_factory() as s:
+            job = s.query(Job).one()
+            assert job.seed == seed  # the estimate's seed is the job's
+            trial_paths = {o.archive_path for o in s.query(Output)}
+
+        shown = CliRunner().invoke(app, ["jobs", "show", job.id])
+        assert "trial on 4 of 18 image(s)" in " ".join(shown.output.split())
+        rest = CliRunner().invoke(app, ["jobs", "continue", job.id, "--out", str(cli_env / "all")])
+        assert rest.exit_code == EXIT_OK, rest.output
+        assert "14 more image(s) queued" in " ".join(rest.output.split())
+        assert fake.calls() == 18  # the trial's 4 were not made again
+        assert len(list((cli_env / "all").rglob("*.png"))) == 18
+        with build_runtime(get_settings()).session_factory() as s:
+            outputs = s.query(Output).all()
+            assert len(outputs) == 18 and {o.status for o in outputs} == {"succeeded"}
+            assert trial_paths < {o.archive_path for o in outputs}
+            ledger = s.query(SpendEntry).all()
+            assert len(ledger) == 18 and not any(e.paid_twice for e in ledger)
+        again = CliRunner().invoke(app, ["jobs", "continue", job.id])
+        assert again.exit_code == EXIT_BAD_INPUT and "already running" in again.output

@@ -14,7 +14,7 @@ import pytest
 
 from bananabatch.config import Settings
 from bananabatch.errors import NotFound
-from bananabatch.storage.base import Storage, StorageKeyError
+from bananabatch.storage.base import Storage, StorageKeyError, Usage
 from bananabatch.storage.local import LocalStorage
 
 
@@ -181,3 +181,33 @@ def test_local_storage_signs_nothing(tmp_path: Path) -> None:
     local = LocalStorage(tmp_path / "store")
     assert local.presign_get("outputs/j1/a.png", 3600) is None
     assert local.presign_put("outputs/j1/a.png", "image/png", 3600) is None
+
+
+def test_delete_prefix_removes_the_folder_and_counts_what_it_freed(store: Storage) -> None:
+    store.put_bytes("outputs/j1/a.png", b"12345")
+    store.put_bytes("outputs/j1/thumbs/a.webp", b"123")
+    store.put_bytes("outputs/j10/keep.png", b"kept")  # a sibling sharing the name's start
+    assert store.usage("outputs/j1") == Usage(files=2, bytes=8)
+    assert store.delete_prefix("outputs/j1") == Usage(files=2, bytes=8)
+    assert list(store.iter_keys("outputs")) == ["outputs/j10/keep.png"]
+    assert store.usage("outputs/j1") == Usage()
+    assert store.delete_prefix("outputs/j1/") == Usage()  # nothing left: nothing freed
+
+
+def test_delete_prefix_never_empties_the_whole_store(store: Storage) -> None:
+    store.put_bytes("assets/ab/x.png", b"x")
+    for prefix in ("", "/"):
+        with pytest.raises(StorageKeyError):
+            store.delete_prefix(prefix)
+    assert store.exists("assets/ab/x.png")
+
+
+def test_delete_many_counts_only_what_was_there(store: Storage) -> None:
+    store.put_bytes("assets/ab/x.png", b"xx")
+    store.put_bytes("thumbs/ab/x.webp", b"t")
+    store.put_bytes("assets/cd/y.png", b"yyy")
+    freed = store.delete_many(["assets/ab/x.png", "thumbs/ab/x.webp", "assets/zz/missing.png"])
+    assert freed == Usage(files=2, bytes=3)
+    assert list(store.iter_keys("")) == ["assets/cd/y.png"]
+    with pytest.raises(StorageKeyError):
+        store.delete_many(["../escape"])

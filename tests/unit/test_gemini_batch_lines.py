@@ -4,6 +4,7 @@ and result lines classified like standard answers."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ from bananabatch.executors.gemini_batch_lines import (
     ReplayProvider,
     display_name,
     is_batch_handle,
+    line_bytes,
     line_key,
+    pack,
     request_json,
     task_handle,
 )
@@ -101,3 +104,27 @@ def test_result_lines_are_classified_like_standard_answers() -> None:
         with pytest.raises(ProviderError) as err:
             _answer({"error": {"code": code, "message": "no", "status": "X"}})
         assert err.value.kind is kind
+
+
+def test_batches_are_cut_by_lines_and_by_bytes() -> None:
+    slots = [(f"o{i}", f"t{i // 4}", 100) for i in range(10)]
+    assert [len(b) for b in pack(slots, max_lines=4, max_bytes=10_000)] == [4, 4, 2]
+    assert [len(b) for b in pack(slots, max_lines=100, max_bytes=350)] == [3, 3, 3, 1]
+    # order kept, nothing lost or repeated
+    flat = [o for b in pack(slots, max_lines=3, max_bytes=250) for o, _ in b]
+    assert flat == [o for o, _, _ in slots]
+    # a line over the limit goes alone rather than never
+    assert pack([("big", "t", 900), ("small", "t", 10)], 10, 500) == [
+        [("big", "t")],
+        [("small", "t")],
+    ]
+    assert pack([], 10, 10) == []
+
+
+def test_a_line_counts_its_references_in_base64() -> None:
+    request = _request()
+    body = request_json(request)
+    actual = len(json.dumps({"key": "x.1", "request": body}))
+    estimate = line_bytes(len(request.references[0].data), request.prompt)
+    assert actual <= estimate <= actual + 2048
+    assert line_bytes(3_000_000, "p") >= 4_000_000

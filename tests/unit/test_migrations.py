@@ -60,3 +60,37 @@ def test_0004_labels_upgrades_existing_rows_and_downgrades(tmp_path: Path) -> No
     tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert not tables & {"dataset_files", "output_flags"}
     conn.close()
+
+
+def test_0010_keeps_spend_entries_of_deleted_jobs(tmp_path: Path) -> None:
+    """A deleted job's ledger entries stay (with no job); downgrading drops them again."""
+    import sqlite3
+
+    from alembic import command
+
+    from bananabatch.db.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    upgrade(url, "0011")
+    conn = sqlite3.connect(tmp_path / "m.db")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute(
+        "INSERT INTO jobs (id, mode, name, provider, model, status, priority, seed, spec, "
+        "options, reference_asset_ids, include_originals, total_outputs, total_tasks, "
+        "cost_estimate, cost_actual, route, revision, created_at, updated_at) VALUES "
+        "('j1', 'automatic', '', 'classic', 'm', 'completed', 0, 0, '{}', '{}', '[]', 0, 0, 0, "
+        "0, 0, 'standard', 0, '2026-01-01', '2026-01-01')"
+    )
+    conn.execute(
+        "INSERT INTO spend_entries (job_id, attempt, model, route, outcome, input_tokens, "
+        "output_tokens, cost, priced_by, paid_twice, created_at) VALUES "
+        "('j1', 1, 'm', 'standard', 'image', 0, 0, 0.04, 'image', 0, '2026-01-01')"
+    )
+    conn.commit()
+    upgrade(url)
+    conn.execute("DELETE FROM jobs WHERE id = 'j1'")
+    conn.commit()
+    assert conn.execute("SELECT job_id, cost FROM spend_entries").fetchall() == [(None, 0.04)]
+    command.downgrade(alembic_config(url), "0011")
+    assert conn.execute("SELECT count(*) FROM spend_entries").fetchall() == [(0,)]
+    conn.close()

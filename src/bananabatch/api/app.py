@@ -26,9 +26,11 @@ from bananabatch.api.proxies import ForwardedHeadersMiddleware, TrustedProxies
 from bananabatch.api.ratelimit import LoginRateLimiter
 from bananabatch.api.routes import (
     assets,
+    dataset_library,
     datasets,
     export,
     health,
+    job_housekeeping,
     jobs,
     models,
     outputs,
@@ -60,8 +62,10 @@ def api_router() -> APIRouter:
         auth_routes,
         models,
         datasets,
+        dataset_library,
         assets,
         jobs,
+        job_housekeeping,
         outputs,
         export,
         transport,

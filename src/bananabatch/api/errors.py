@@ -78,6 +78,16 @@ def _loc_to_text(loc: Sequence[Any]) -> str:
     return f"{text} ({where})" if where in ("query", "path", "header") else text
 
 
+def _too_long(err: Any) -> str | None:
+    """Text over its limit, in characters (pydantic says "items" for a validated string)."""
+    value, limit = err.get("input"), (err.get("ctx") or {}).get("max_length")
+    if err.get("type") not in ("string_too_long", "too_long") or not isinstance(value, str):
+        return None
+    if not isinstance(limit, int):
+        return None
+    return f"{len(value):,} characters; the limit is {limit:,}. Shorten it."
+
+
 def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Pydantic errors as plain JSON: field path, message, type. `input`/`ctx` are dropped
     because they can be large (a whole uploaded body) or not serialisable."""
@@ -100,7 +110,7 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
             {
                 "field": _loc_to_text(loc),
                 "loc": [str(p) if not isinstance(p, int) else p for p in loc],
-                "message": str(err.get("msg", "invalid value")),
+                "message": _too_long(err) or str(err.get("msg", "invalid value")),
                 "type": str(err.get("type", "value_error")),
             }
         )

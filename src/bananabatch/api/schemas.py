@@ -21,6 +21,7 @@ from bananabatch.services.job_requests import (
     BudgetIn,
     EstimateOut,
     Id,
+    JobCheckOut,
     JobCreate,
     JobOptionsIn,
     PromptPreview,
@@ -67,6 +68,7 @@ __all__ = [
     "HealthOut",
     "IngestReportOut",
     "IngestedFileOut",
+    "JobCheckOut",
     "JobCreate",
     "JobCreated",
     "JobDetail",
@@ -206,6 +208,10 @@ class ModelOut(BaseModel):
     replacement: str | None = Field(description="What to use instead, when not current.")
     lifecycle_note: str
     max_reference_images: int
+    used_reference_images: int = Field(
+        description="References a call really uses (classic: only the first); at most "
+        "max_reference_images, which is how many a job may give."
+    )
     aspect_ratios: list[str]
     image_sizes: list[str]
     default_image_size: str | None
@@ -249,6 +255,7 @@ class ModelOut(BaseModel):
             replacement=replacement,
             lifecycle_note=info.lifecycle_note,
             max_reference_images=info.max_reference_images,
+            used_reference_images=info.references_used,
             aspect_ratios=list(info.aspect_ratios),
             image_sizes=list(info.image_sizes),
             default_image_size=info.default_image_size,
@@ -399,6 +406,11 @@ class RetryIn(_In):
 
 class RetryOut(BaseModel):
     requeued: int
+    permanent: int = Field(
+        description="Of those re-queued, outputs whose error is permanent (an invalid "
+        "request, an internal error, a safety block): they will fail again."
+    )
+    message: str | None = Field(description="Which failures will fail again, and why.")
     job: JobDetail
 
 

@@ -6,11 +6,12 @@ through its REST API; the token comes from BANANABATCH_TOKEN.
 
 Exit codes mean something: 0 every output succeeded; 1 finished with some
 outputs failed or blocked; 2 bad input (nothing was started); 3 the job failed
-entirely; 4 the job was cancelled; 130 interrupted (the job is saved and
-resumes with `bananabatch jobs resume JOB_ID`).
+entirely; 4 the job was cancelled; 5 held at a budget cap; 130 interrupted by
+Ctrl-C and 143 by SIGTERM (the job is saved, paused as interrupted, and resumes
+with `bananabatch jobs resume JOB_ID`).
 """
 
-from bananabatch.cli import info, jobs, review, run
+from bananabatch.cli import datasets, info, jobs, review, run
 from bananabatch.cli.app import (
     EXIT_BAD_INPUT,
     EXIT_BUDGET,
@@ -19,7 +20,9 @@ from bananabatch.cli.app import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_PARTIAL,
+    EXIT_TERMINATED,
     app,
+    install_signal_handlers,
 )
 
 __all__ = [
@@ -30,7 +33,9 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_PARTIAL",
+    "EXIT_TERMINATED",
     "app",
+    "datasets",
     "info",
     "jobs",
     "main",
@@ -40,4 +45,5 @@ __all__ = [
 
 
 def main() -> None:
+    install_signal_handlers()
     app()

@@ -4,6 +4,7 @@ errors as exit code 2, settings, the backend (embedded or `--server`), progress.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ EXIT_OK, EXIT_PARTIAL, EXIT_BAD_INPUT, EXIT_FAILED, EXIT_CANCELLED, EXIT_INTERRU
     130,
 )
 EXIT_BUDGET = 5  # held at a budget cap: what was made is written, the job waits
+EXIT_TERMINATED = 143  # SIGTERM (128 + 15): handled exactly like Ctrl-C (130)
 EXIT_FOR_STATUS = {
     JobStatus.completed: EXIT_OK,
     JobStatus.completed_with_errors: EXIT_PARTIAL,
@@ -42,15 +44,30 @@ EXIT_FOR_STATUS = {
     JobStatus.cancelled: EXIT_CANCELLED,
 }
 
-app = typer.Typer(
-    help="BananaBatch: batch image generation with Nano Banana (Gemini image models).",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-run_app = typer.Typer(help="Run a whole job and wait for it.", no_args_is_help=True)
-jobs_app = typer.Typer(help="Inspect and act on jobs.", no_args_is_help=True)
+HELP_WIDTH = 100
+"""Help text wraps at the terminal's width, at most this. Click's plain layout puts a long
+option name on its own line rather than cutting it (rich's tables cut names with `…`
+at 80 columns)."""
+_HELP_SETTINGS = {"max_content_width": HELP_WIDTH}
+
+
+def _typer(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        help=help_text,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings=_HELP_SETTINGS,
+    )
+
+
+app = _typer("BananaBatch: batch image generation with Nano Banana (Gemini image models).")
+run_app = _typer("Run a whole job and wait for it.")
+jobs_app = _typer("Inspect and act on jobs.")
+datasets_app = _typer("The dataset library: list, show, rename, delete.")
 app.add_typer(run_app, name="run")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(datasets_app, name="datasets")
 
 
 @dataclass
@@ -58,9 +75,34 @@ class CliState:
     """What the top-level options chose, read by every command."""
 
     server: str | None = None
+    terminated: bool = False  # a SIGTERM (not Ctrl-C) interrupted this process
 
 
 state = CliState()
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM (`kill`, a container stop, a CI timeout) takes Ctrl-C's path: the run stops
+    cleanly, the job is marked interrupted, the message says how to resume."""
+    state.terminated = True
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # a background job of a shell
+        raise KeyboardInterrupt
+    signal.raise_signal(signal.SIGINT)  # asyncio's own Ctrl-C handling applies
+
+
+def install_signal_handlers() -> None:
+    """Called by the real entry point only (tests driving `app` in-process keep theirs)."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def interrupt_exit() -> typer.Exit:
+    """130 after Ctrl-C, 143 after SIGTERM."""
+    return typer.Exit(EXIT_TERMINATED if state.terminated else EXIT_INTERRUPTED)
+
+
+def interrupt_name() -> str:
+    return "SIGTERM" if state.terminated else "Ctrl-C"
+
 
 LIST_WIDTH = 150
 MODELS_WIDTH = 240

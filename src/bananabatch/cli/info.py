@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -20,7 +22,13 @@ from bananabatch.cli.app import (
     open_backend,
     out,
 )
-from bananabatch.errors import ValidationFailed
+
+
+class LogLevel(StrEnum):
+    debug = "debug"
+    info = "info"
+    warning = "warning"
+    error = "error"
 
 
 @app.command()
@@ -37,11 +45,11 @@ def serve(
         bool, typer.Option("--insecure-no-auth", help="Allow a public host without a password.")
     ] = False,
     log_level: Annotated[
-        str | None,
+        LogLevel | None,
         typer.Option(
             "--log-level",
-            help="debug, info, warning or error (BANANABATCH_LOG_LEVEL); debug adds one "
-            "access-log line per request.",
+            help="debug, info, warning or error (default BANANABATCH_LOG_LEVEL, else info); "
+            "debug adds a line per request.",
         ),
     ] = None,
 ) -> None:
@@ -51,15 +59,14 @@ def serve(
     with errors_exit():
         settings = load_settings()
         if log_level is not None:
-            if log_level not in ("debug", "info", "warning", "error"):
-                raise ValidationFailed("--log-level must be debug, info, warning or error.")
-            settings = settings.model_copy(update={"log_level": log_level})
+            settings = settings.model_copy(update={"log_level": log_level.value})
+        logging.getLogger("bananabatch").setLevel(settings.log_level.upper())
         run_server(
             settings,
             host=host or settings.host,
             port=port or settings.port,
             insecure_no_auth=insecure_no_auth,
-            announce=lambda line: console.print(line, markup=False, highlight=False),
+            announce=lambda text: console.print(text, highlight=False, markup=False),
         )
 
 

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from bananabatch.domain.seeds import SEED_LIMIT
+from bananabatch.domain.trials import MAX_TRIAL_SIZE
 from bananabatch.notify.events import check_webhook_url
 
 MaxCostOption = Annotated[
@@ -42,7 +44,25 @@ OutOption = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write results to a folder, or to a .zip file.")
 ]
 ModelOption = Annotated[str | None, typer.Option(help="Model id (see `bananabatch models`).")]
-SeedOption = Annotated[int | None, typer.Option(help="Seed for reproducible prompts and images.")]
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        max=SEED_LIMIT - 1,
+        help="Seed for reproducible prompts and images (default: drawn at random, then shown).",
+    ),
+]
+TrialOption = Annotated[
+    int | None,
+    typer.Option(
+        "--trial",
+        metavar="N",
+        min=1,
+        max=MAX_TRIAL_SIZE,
+        help="Try on N images first (a sample across classes or prompts); "
+        "`bananabatch jobs continue JOB` runs the rest and keeps them.",
+    ),
+]
 AspectOption = Annotated[str | None, typer.Option("--aspect-ratio", help='e.g. "1:1", "16:9".')]
 SizeOption = Annotated[str | None, typer.Option("--image-size", help='e.g. "1K", "2K".')]
 FormatOption = Annotated[str, typer.Option("--format", help="png, jpeg or webp.")]

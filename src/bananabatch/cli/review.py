@@ -15,7 +15,7 @@ from bananabatch.quality.flags import Flag
 
 @app.command()
 def review(
-    job_id: str,
+    job_id: Annotated[str, typer.Argument(help="A job id, or a unique prefix of it.")],
     reject: Annotated[list[str] | None, typer.Option(help="Reject this output (repeat).")] = None,
     accept: Annotated[list[str] | None, typer.Option(help="Accept this output (repeat).")] = None,
     reject_flagged: Annotated[
@@ -47,6 +47,7 @@ def review(
     )
     with open_backend() as backend:
         with errors_exit():
+            job_id = backend.resolve(job_id)
             if regenerate:
                 backend.ensure_can_run()
             queued = run_review(

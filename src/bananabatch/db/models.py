@@ -105,6 +105,9 @@ class Dataset(Base):
     # lazily after an upload changed the dataset (`labels_stale`).
     label_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     labels_stale: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Files an upload refused ({rel_path, code, message}), until an upload accepts the
+    # path; job exports list them so a dataset's gaps are explained.
+    refused_files: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
 
     items: Mapped[list[DatasetItem]] = relationship(
         back_populates="dataset", cascade="all, delete-orphan", order_by="DatasetItem.rel_path"
@@ -179,8 +182,18 @@ class Job(Base):
     max_cost: Mapped[float | None] = mapped_column(Float, default=None)
     hold_reason: Mapped[str | None] = mapped_column(Text, default=None)
     route: Mapped[str] = mapped_column(String(16), default="standard")  # standard | batch
+    # Set when a CLI run of the job was interrupted (Ctrl-C, SIGTERM): the job is paused,
+    # so `jobs list` and the web UI do not claim it runs; resuming clears it.
+    interrupted_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     # POSTed (signed) when the job ends or is held at a budget cap (notify/)
     webhook_url: Mapped[str | None] = mapped_column(String(2048), default=None)
+    # A trial run: only `trial_size` sampled slots of the whole plan exist until the user
+    # runs the rest (`trial_continued_at`); the whole job's outputs and estimate are kept
+    # so the rest can be priced without planning again.
+    trial_size: Mapped[int | None] = mapped_column(Integer, default=None)
+    planned_outputs: Mapped[int | None] = mapped_column(Integer, default=None)
+    planned_cost: Mapped[float | None] = mapped_column(Float, default=None)
+    trial_continued_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     revision: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -345,7 +358,10 @@ class SpendEntry(Base):
     __tablename__ = "spend_entries"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # None once the job is deleted: what was paid stays in the ledger (and the daily budget)
+    job_id: Mapped[str | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
     output_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
     task_id: Mapped[str | None] = mapped_column(String(32), default=None)
     attempt: Mapped[int] = mapped_column(Integer, default=0)
@@ -399,8 +415,9 @@ class GeminiBatchLine(Base):
     output_id: Mapped[str] = mapped_column(String(32), index=True)
     task_id: Mapped[str] = mapped_column(String(32), index=True)
     round: Mapped[int] = mapped_column(Integer, default=1)
-    # its result was read and handed over (an image is in the store by then): a retry of
-    # this slot needs a new line, never this one again
+    # its answer was read and the orchestrator stored what it reported (marked at the
+    # executor's next poll or submit), or its output was regenerated with a new seed: a
+    # retry of this slot needs a new line, never this one again
     done: Mapped[bool] = mapped_column(default=False)
 
 

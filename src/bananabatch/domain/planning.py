@@ -191,6 +191,30 @@ def _check_template(template: str, label: str, variables: Sequence[str] = VARIAB
         raise TemplateError(f"{label}: {message}", position=exc.position) from exc
 
 
+def _check_automatic_parts(spec: AutomaticSpec) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The checks that need no dataset: variations, format, per-image and per-class
+    templates. Returns (output extension, per-image and per-class templates by key)."""
+    if not 1 <= spec.variations <= MAX_VARIATIONS:
+        raise ValidationFailed(
+            f"variations must be between 1 and {MAX_VARIATIONS}; got {spec.variations}."
+        )
+    ext = _check_common(spec.outputs_per_task, spec.output_format)
+    per_image = {normalize_prompt_path(p): t for p, t in spec.per_image_prompts.items()}
+    per_class = {_nfc(k.strip()): t for k, t in spec.per_class_prompts.items()}
+    for path, template in sorted(per_image.items()):
+        _check_template(template, f"Prompt for image {path!r}")
+    for folder, template in sorted(per_class.items()):
+        _check_template(template, f"Prompt for class {folder!r}")
+    return ext, per_image, per_class
+
+
+def check_automatic_spec(spec: AutomaticSpec) -> None:
+    """Everything about an automatic job that can be checked before its images are
+    uploaded, the base prompt included (a client validates first, then uploads)."""
+    _check_automatic_parts(spec)
+    validate_template(spec.prompt)
+
+
 def _automatic_layout(
     spec: AutomaticSpec, sources: Sequence[SourceImage]
 ) -> tuple[str, list[_BatchLayout], list[str]]:
@@ -198,20 +222,9 @@ def _automatic_layout(
 
     Returns (output extension, batches in job order, warnings).
     """
-    if not 1 <= spec.variations <= MAX_VARIATIONS:
-        raise ValidationFailed(
-            f"variations must be between 1 and {MAX_VARIATIONS}; got {spec.variations}."
-        )
-    ext = _check_common(spec.outputs_per_task, spec.output_format)
+    ext, per_image, per_class = _check_automatic_parts(spec)
     if not sources:
         raise ValidationFailed("The dataset has no images; upload a folder or ZIP of images first.")
-
-    per_image = {normalize_prompt_path(p): t for p, t in spec.per_image_prompts.items()}
-    per_class = {_nfc(k.strip()): t for k, t in spec.per_class_prompts.items()}
-    for path, template in sorted(per_image.items()):
-        _check_template(template, f"Prompt for image {path!r}")
-    for folder, template in sorted(per_class.items()):
-        _check_template(template, f"Prompt for class {folder!r}")
 
     seen: dict[str, str] = {}
     placed: list[tuple[str, str, str]] = []  # (folder, rel_path, asset_id)

@@ -7,19 +7,24 @@ durably before it is created and its name right after (`gemini_batch_records`), 
 crash never creates a second batch for the same work: a recorded batch without a
 name is looked up by its display name with `batches.list` first.
 
-Polling is slow (`poll_seconds`). A finished batch's result file is read as a
-stream; each line goes through the worker pipeline (`ReplayProvider`), so the image
-is fitted, checked, stamped and written to its slot's key as it is read, and is
-reported at once. A crash mid-download loses nothing: the file is read again (free)
-and only slots not yet stored are taken from it. EXPIRED, FAILED and results that
-stay unreachable after every retry fail their slots as transient, so the
-orchestrator queues them again (in a new batch); lost results were billed and are
-recorded so (the re-run shows as paid twice).
+The work with Google (packing, creating, slow polling, downloading) runs in the
+executor's own background loop, never inside the orchestrator's `poll`: a download of
+hundreds of images must not hold up the jobs on the standard route. A finished
+batch's result file is read as a stream; each line goes through the worker pipeline
+(`ReplayProvider`), so the image is fitted, checked, stamped and written to its
+slot's key as it is read, and the orchestrator is woken to store it at once (a
+`running` report with the finished slot). A line is marked done only at the next
+`poll`, once the orchestrator has stored what the previous one reported, so a crash
+at any point reads the file again (free) instead of buying the line again. EXPIRED,
+FAILED and results that stay unreachable after every retry fail their slots as
+transient, so the orchestrator queues them again (in a new batch); lost results were
+billed and are recorded so (the re-run shows as paid twice).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -49,6 +54,8 @@ from bananabatch.executors.gemini_batch_create import REMOTE_STATES, BatchCreato
 from bananabatch.executors.gemini_batch_lines import (
     BATCH_HANDLE_PREFIX,
     ReplayProvider,
+    line_bytes,
+    pack,
     task_handle,
 )
 from bananabatch.executors.gemini_batch_records import DEAD_STATES, BatchRecords, BatchView
@@ -98,14 +105,24 @@ class GeminiBatchExecutor:
         self._batch_of: dict[str, str] = {}  # output id -> its live batch
         self._results: dict[str, list[SlotResult]] = {}  # finished, not yet reported
         self._reported: dict[str, set[str]] = {}
-        self._lock = asyncio.Lock()
+        self._ref_sizes: dict[str, int] = {}  # store key -> bytes (references repeat)
+        self._key_of: dict[str, str] = {}  # output id -> the line its result was read from
+        self._unacked: list[str] = []  # lines reported by the last poll, not marked done yet
+        self._wake: Callable[[], None] = lambda: None
+        self._nudge = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        wait = self._tuning.download_timeout_seconds
+        self._download_timeout = httpx.Timeout(wait, connect=min(wait, 30.0))
+        self._tick = min(1.0, self._tuning.poll_seconds, max(self._tuning.gather_seconds, 0.01))
 
     def set_waker(self, wake: Callable[[], None]) -> None:
-        return None  # results arrive through poll: nothing finishes in between
+        """Results are read in the background: each one wakes the orchestrator."""
+        self._wake = wake
 
     # ---- port --------------------------------------------------------------------------
 
     async def submit(self, payloads: list[TaskPayload]) -> list[str | SubmitFailure]:
+        await self._ack()  # a retried slot's used-up line must not count as live
         ids = [s.output_id for p in payloads for s in p.slots]
         live = await asyncio.to_thread(self._records.live_lines, ids)
         now = time.monotonic()
@@ -124,12 +141,17 @@ class GeminiBatchExecutor:
             if fresh:
                 self._forming.append((now, p.model_copy(update={"slots": fresh})))
             handles.append(task_handle(p.task_id))
+        self._start()
+        self._nudge.set()
         return handles
 
     async def poll(self, handles: list[str]) -> list[TaskStatusReport]:
-        async with self._lock:
-            await self._form_batches()
-            await self._advance()
+        """Answer from memory (the background loop does the work with Google). Lines the
+        previous poll reported are marked done first (here or in `submit`): the
+        orchestrator stored them before calling again, so a crash before this point
+        reads them again for free."""
+        self._start()
+        await self._ack()
         return [self._report(h) for h in handles]
 
     async def cancel(self, handle: str) -> bool:
@@ -148,7 +170,35 @@ class GeminiBatchExecutor:
         return {"kind": "gemini-batch", "ok": True, "batches": counts}
 
     async def aclose(self) -> None:
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
+        await self._ack()
         await self._client.aio.aclose()
+
+    # ---- the background loop -----------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._pump is None or self._pump.done():
+            self._pump = asyncio.get_running_loop().create_task(self._run(), name=WORKER)
+
+    async def _run(self) -> None:
+        while True:
+            self._nudge.clear()
+            try:
+                await self._form_batches()
+                await self._advance()
+            except Exception:  # a bug or an outage must not stop every batch for good
+                log.exception("the Gemini batch loop failed; trying again shortly")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._nudge.wait(), timeout=self._tick)
+
+    async def _ack(self) -> None:
+        keys, self._unacked = self._unacked, []
+        if keys:
+            await asyncio.to_thread(self._records.mark_done, keys)
 
     # ---- reporting ---------------------------------------------------------------------
 
@@ -159,10 +209,17 @@ class GeminiBatchExecutor:
             return TaskStatusReport(
                 handle, RemoteState.lost, error="restarted", counts_as_attempt=False
             )
-        new, self._results[task_id] = self._results[task_id], []
+        waiting = self._results[task_id]
+        finished = self._reported[task_id] | {r.output_id for r in waiting}
+        complete = len(finished) >= len(payload.slots)
+        # a running task reports only its images (stored at once); failures, blocks and
+        # the retry decision go with the task's final result
+        new = waiting if complete else [r for r in waiting if r.status == "succeeded"]
+        self._results[task_id] = [r for r in waiting if r not in new]
         self._reported[task_id].update(r.output_id for r in new)
+        self._unacked.extend(self._key_of[r.output_id] for r in new if r.output_id in self._key_of)
         result = TaskResult(task_id=task_id, slots=new, worker=WORKER) if new else None
-        if len(self._reported[task_id]) >= len(payload.slots):
+        if complete:
             self._forget(task_id)
             return TaskStatusReport(handle, RemoteState.completed, result=result, worker=WORKER)
         state = RemoteState.running if result or self._any_running(payload) else RemoteState.queued
@@ -175,12 +232,14 @@ class GeminiBatchExecutor:
         payload = self._tasks.pop(task_id, None)
         for s in payload.slots if payload else []:
             self._batch_of.pop(s.output_id, None)
+            self._key_of.pop(s.output_id, None)
         self._results.pop(task_id, None)
         self._reported.pop(task_id, None)
 
     def _finish(self, task_id: str, result: SlotResult) -> None:
         if task_id in self._results and result.output_id not in self._reported[task_id]:
             self._results[task_id].append(result)
+            self._wake()
 
     # ---- packing and creating ----------------------------------------------------------
 
@@ -191,19 +250,32 @@ class GeminiBatchExecutor:
         young = time.monotonic() - self._forming[0][0] < self._tuning.gather_seconds
         if waiting < self._tuning.max_lines and young:
             return
-        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for _, p in self._forming:
+        forming, self._forming = self._forming, []
+        groups: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+        sizes = await asyncio.to_thread(lambda: [self._reference_bytes(p) for _, p in forming])
+        for (_, p), refs in zip(forming, sizes, strict=True):
             groups.setdefault((p.job_id, p.model), []).extend(
-                (s.output_id, p.task_id) for s in p.slots
+                (s.output_id, p.task_id, line_bytes(refs, s.prompt)) for s in p.slots
             )
-        self._forming.clear()
-        size = self._tuning.max_lines
+        tuning = self._tuning
         for (job_id, model), slots in groups.items():
-            for chunk in (slots[i : i + size] for i in range(0, len(slots), size)):
+            for chunk in pack(slots, tuning.max_lines, tuning.max_bytes):
                 view = await asyncio.to_thread(self._records.record, job_id, model, chunk)
                 for output_id, _ in chunk:
                     self._batch_of[output_id] = view.id
+                self._creator.fresh.add(view.id)
                 await self._creator.create(view)
+
+    def _reference_bytes(self, payload: TaskPayload) -> int:
+        total = 0
+        for ref in payload.references:
+            if ref.storage_key is not None:
+                if ref.storage_key not in self._ref_sizes:
+                    self._ref_sizes[ref.storage_key] = self._store.size(ref.storage_key)
+                total += self._ref_sizes[ref.storage_key]
+            elif ref.data_b64 is not None:
+                total += len(ref.data_b64) * 3 // 4
+        return total
 
     # ---- following batches -------------------------------------------------------------
 
@@ -294,10 +366,9 @@ class GeminiBatchExecutor:
             return
         keys = {line.key: line.output_id for line in self._records.lines_of(view.id)}
         url = f"{self._files_url}/{view.result_file}:download"
-        read: list[str] = []
         try:
             async with (
-                httpx.AsyncClient(timeout=httpx.Timeout(300.0, connect=30.0)) as http,
+                httpx.AsyncClient(timeout=self._download_timeout) as http,
                 http.stream(
                     "GET", url, params={"alt": "media"}, headers={"x-goog-api-key": self._api_key}
                 ) as resp,
@@ -310,19 +381,18 @@ class GeminiBatchExecutor:
                     if not raw.strip():
                         continue
                     line = json.loads(raw)
-                    output_id = keys.get(str(line.get("key")))
+                    key = str(line.get("key"))
+                    output_id = keys.get(key)
                     if output_id in waiting:
                         payload, slot = waiting.pop(output_id)
+                        self._key_of[output_id] = key
                         self._finish(payload.task_id, await self._replay(payload, slot, line))
-                        read.append(str(line.get("key")))
         except (httpx.HTTPError, ValueError) as exc:
-            await asyncio.to_thread(self._records.mark_done, read)
             await self._download_failed(view, exc)
             return
         by_output = {output_id: key for key, output_id in keys.items()}
-        read.extend(by_output[output_id] for output_id in waiting)
-        await asyncio.to_thread(self._records.mark_done, read)
         for output_id, (payload, _) in waiting.items():  # the file had no line for it
+            self._key_of[output_id] = by_output[output_id]
             error = SlotError(kind=ErrorKind.transient, message="no result line in the batch")
             self._finish(
                 payload.task_id, SlotResult(output_id=output_id, status="failed", error=error)

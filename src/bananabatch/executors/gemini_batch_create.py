@@ -10,7 +10,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -42,11 +42,13 @@ REMOTE_STATES = {
 @dataclass(frozen=True)
 class BatchTuning:
     max_lines: int = 200  # a few hundred requests: a lost batch costs little, files stay small
+    max_bytes: int = 1 << 30  # JSONL per batch: half the Files API's 2 GB limit
     gather_seconds: float = 2.0  # tasks claimed within this window share a batch
     poll_seconds: float = 60.0  # batches take minutes to hours: ask rarely
     download_retry_seconds: float = 30.0  # doubles per failed download...
     download_retry_max_seconds: float = 1800.0  # ...up to this
     download_attempts: int = 14  # about 6 hours of retries before the results count as lost
+    download_timeout_seconds: float = 300.0  # a stalled download is given up and retried
 
 
 @dataclass
@@ -57,12 +59,17 @@ class BatchCreator:
     tuning: BatchTuning
     tmp_dir: Path | None
     payload: Callable[[str], TaskPayload | None]  # a task's payload, while it is in memory
+    fresh: set[str] = field(default_factory=set)
+    """Batches recorded by this process and never sent: no earlier `create` can have
+    reached Google, so `batches.list` (every batch of the project) is not needed."""
 
     async def create(self, view: BatchView) -> None:
         """Create the recorded batch at Google, unless it already exists there."""
         poll = timedelta(seconds=self.tuning.poll_seconds)
         try:
-            found = await self._find(view.display_name)
+            unsent = view.id in self.fresh
+            self.fresh.discard(view.id)
+            found = None if unsent else await self._find(view.display_name)
             if found is not None:
                 state = REMOTE_STATES.get(found.state or types.JobState.JOB_STATE_PENDING)
                 await asyncio.to_thread(

@@ -37,6 +37,31 @@ def display_name(job_id: str, keys: list[str]) -> str:
     return f"bananabatch-{job_id}-{digest}"
 
 
+def line_bytes(reference_bytes: int, prompt: str) -> int:
+    """A JSONL line's size, near enough: its references in base64 plus the rest."""
+    return (reference_bytes * 4 + 2) // 3 + len(prompt.encode()) + 1024
+
+
+def pack(
+    slots: list[tuple[str, str, int]], max_lines: int, max_bytes: int
+) -> list[list[tuple[str, str]]]:
+    """(output id, task id, line bytes) slots in order, cut into batches of at most
+    `max_lines` lines and `max_bytes` bytes of JSONL (a line over the limit goes alone):
+    with many large references a batch holds fewer lines, never a file near 2 GB."""
+    batches: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    size = 0
+    for output_id, task_id, n in slots:
+        if current and (len(current) >= max_lines or size + n > max_bytes):
+            batches.append(current)
+            current, size = [], 0
+        current.append((output_id, task_id))
+        size += n
+    if current:
+        batches.append(current)
+    return batches
+
+
 def task_handle(task_id: str) -> str:
     return f"{BATCH_HANDLE_PREFIX}{task_id}"
 

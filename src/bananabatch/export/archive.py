@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream
 
-from bananabatch.db.models import Asset, Batch, Job, Output, OutputStatus, ReviewState
+from bananabatch.db.models import Asset, Batch, Dataset, Job, Output, OutputStatus, ReviewState
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.export.entries import (
     MANIFEST_CSV,
@@ -57,6 +57,7 @@ from bananabatch.export.formats import is_labelled_job, labelled_entries
 from bananabatch.export.manifest import (
     has_image,
     manifest_row,
+    refused_row,
     rows_to_csv,
     rows_to_jsonl,
 )
@@ -330,8 +331,29 @@ def export_entries(
     if job is None:
         raise NotFound(f"job {job_id} not found")
     if is_labelled_job(job):
-        return labelled_entries(session, job_id, selection, storage.get_bytes), False
-    return iter_export_entries(session, job_id, selection, storage=storage), True
+        entries = labelled_entries(session, job_id, selection, storage.get_bytes)
+        return [*entries, *refused_entries(session, job, selection)], False
+    entries = iter_export_entries(session, job_id, selection, storage=storage)
+    return [*entries, *refused_entries(session, job, selection)], True
+
+
+def refused_entries(session: Session, job: Job, selection: ExportSelection) -> list[ExportEntry]:
+    """Manifest rows (no file) for the source files the job's dataset refused; only in
+    an export of the whole job (a chosen batch or chosen outputs concern other rows)."""
+    if selection.batch_id or selection.output_ids:
+        return []
+    dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+    return [
+        ExportEntry(
+            kind="file",
+            group="refused",
+            arcname="",
+            storage_key=None,
+            size=0,
+            row=refused_row(job, r["rel_path"], r.get("code", ""), r.get("message", "")),
+        )
+        for r in (dataset.refused_files or [] if dataset is not None else [])
+    ]
 
 
 def stream_job_zip(

@@ -11,6 +11,11 @@ Labelled datasets add where each image's labels are (`labels_path`, and how many
 objects), its split, its quality flags, its review state and why an output with
 an image was left out of the archive (`excluded`), so the manifest links every
 generated image to its source and its labels.
+
+Source files the dataset's uploads refused (not an image, truncated, too large)
+get a row too, with `status` "refused", the file as `source_path`, the reason
+as `error`, and no output (`output_id` empty, `run` and `variation` 0), so the
+manifest explains why a source has no outputs.
 """
 
 from __future__ import annotations
@@ -161,6 +166,35 @@ def manifest_row(
         flags=flags,
         review=output.review or "unreviewed",
         regenerations=output.regenerations or 0,
+    )
+
+
+REFUSED_STATUS = "refused"
+
+
+def refused_row(job: Job, rel_path: str, code: str, message: str) -> ManifestRow:
+    """The row for a source file the dataset's upload refused (no output exists)."""
+    return ManifestRow(
+        archive_path="",
+        output_id="",
+        job_id=job.id,
+        batch="",
+        batch_id="",
+        run=0,
+        variation=0,
+        source_path=rel_path,
+        source_asset_id=None,
+        reference_asset_ids=(),
+        prompt="",
+        model=job.model,
+        seed=job.seed,
+        status=REFUSED_STATUS,
+        error=f"{code}: {message}",
+        width=None,
+        height=None,
+        cost=0.0,
+        attempt=0,
+        mime_type=None,
     )
 
 

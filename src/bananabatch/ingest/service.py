@@ -40,6 +40,7 @@ from bananabatch.ingest.paths import (
     strip_root,
     top_folder,
 )
+from bananabatch.ingest.refused import record_refused
 from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.ingest.zipimport import (
     FileError,
@@ -66,6 +67,7 @@ __all__ = [
     "IngestReport",
     "IngestedFile",
     "ReplacedItem",
+    "check_dataset_name",
     "create_dataset",
     "dataset_sources",
     "dataset_summary",
@@ -315,9 +317,13 @@ class _Ingestor:
 
     def finish(self) -> None:
         """An upload changed the dataset: its labels are read again on the next look."""
-        if self.dataset_id is not None and (self.report.accepted or self.report.label_files):
+        if self.dataset_id is None:
+            return
+        accepted = [f.rel_path for f in self.report.accepted] + list(self.report.label_files)
+        record_refused(self.session, self.dataset_id, self.report.errors, accepted)
+        if self.report.accepted or self.report.label_files:
             mark_stale(self.session, self.dataset_id)
-            self.session.commit()
+        self.session.commit()
 
     def add(self, rel_path: str, data: bytes, prepared: PreparedImage | None = None) -> None:
         if self.is_label_file(rel_path):
@@ -546,6 +552,14 @@ def _log_report(what: str, report: IngestReport) -> None:
 
 def create_dataset(session: Session, name: str) -> Dataset:
     """A new empty dataset (committed). Names are trimmed; at most 255 characters."""
+    dataset = Dataset(name=check_dataset_name(name))
+    session.add(dataset)
+    session.commit()
+    return dataset
+
+
+def check_dataset_name(name: str) -> str:
+    """The name trimmed, or a ValidationFailed saying what is wrong with it."""
     clean = name.strip()
     if "\x00" in clean:
         raise ValidationFailed(
@@ -556,10 +570,7 @@ def create_dataset(session: Session, name: str) -> Dataset:
             f"The dataset name is {len(clean)} characters long; the limit is {MAX_DATASET_NAME}.",
             details={"field": "name"},
         )
-    dataset = Dataset(name=clean)
-    session.add(dataset)
-    session.commit()
-    return dataset
+    return clean
 
 
 def dataset_summary(session: Session, dataset_id: str) -> DatasetSummary:

@@ -83,7 +83,9 @@ class WebhookSender:
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         with self._sf() as s:
-            row = s.get_one(WebhookDelivery, delivery.id)
+            row = s.get(WebhookDelivery, delivery.id)
+            if row is None:  # its job was deleted meanwhile: nothing left to record
+                return
             row.attempts += 1
             row.last_status = status
             row.last_error = error

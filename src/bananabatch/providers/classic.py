@@ -118,6 +118,8 @@ _KEYWORD_PATTERNS: dict[str, re.Pattern[str]] = {
 }
 
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+ALPHA_FORMATS = frozenset({"png", "webp"})
+"""Output formats that hold transparency; a JPEG output lays it on white."""
 _SIZE_LONG_SIDE = {"512": 512, "0.5K": 512, "1K": 1024, "2K": 2048, "4K": 4096}
 _DEFAULT_LONG_SIDE = 1024
 _ASPECT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*$")
@@ -149,7 +151,13 @@ def _rng_for(data: bytes, prompt: str, seed: int) -> np.random.Generator:
 # ------------------------------------------------------------------ inputs ----
 
 
-def _decode(data: bytes, name: str | None) -> Image.Image:
+def _has_alpha(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+
+
+def _decode(data: bytes, name: str | None, keep_alpha: bool = False) -> Image.Image:
+    """The reference as RGB, or RGBA when it has transparency and `keep_alpha` (the
+    output format can hold it); otherwise transparent parts are laid on white."""
     label = f"reference image {name!r}" if name else "the reference image"
     try:
         with Image.open(io.BytesIO(data)) as opened:
@@ -159,8 +167,10 @@ def _decode(data: bytes, name: str | None) -> Image.Image:
         raise InvalidRequestError(f"{label} has too many pixels to process") from exc
     except (UnidentifiedImageError, OSError, ValueError) as exc:
         raise InvalidRequestError(f"{label} is not a readable image: {exc}") from exc
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if _has_alpha(img):
         rgba = img.convert("RGBA")
+        if keep_alpha:
+            return rgba
         background = Image.new("RGB", rgba.size, (255, 255, 255))
         background.paste(rgba, mask=rgba.getchannel("A"))
         return background
@@ -233,8 +243,9 @@ def augment(request: GenerationRequest) -> GeneratedImage:
     steps: list[str] = []
     geometric: list[A.BasicTransform] = []
     labels = request.labels if first is not None else None
+    keep_alpha = options.output_format in ALPHA_FORMATS
     if first is not None:
-        img = _decode(first.data, first.name)
+        img = _decode(first.data, first.name, keep_alpha)
         frame = img.size
         if options.aspect_ratio:
             crop = _center_crop_size(img.size, parse_aspect_ratio(options.aspect_ratio))
@@ -249,11 +260,17 @@ def augment(request: GenerationRequest) -> GeneratedImage:
     recipe = plan(_keywords(request.prompt), rng, frame)
     geometric.extend(recipe.geometric)
     steps.extend(recipe.steps)
+    # Geometric steps move the alpha channel with the pixels; photometric ones see RGB.
     arr, moved = run_geometric(np.asarray(img), labels, geometric, _seed(rng), frame)
+    alpha = arr[:, :, 3] if arr.ndim == 3 and arr.shape[2] == 4 else None
+    arr = np.ascontiguousarray(arr[:, :, :3]) if alpha is not None else arr
     view = Image.fromarray(arr)
     if recipe.photometric:
         arr = A.Compose(recipe.photometric, seed=_seed(rng))(image=arr)["image"]
     out = Image.fromarray(arr)
+    if alpha is not None:
+        out.putalpha(Image.fromarray(alpha))
+        steps.append("transparency kept")
     fmt = options.output_format
     return GeneratedImage(
         data=_encode(out, fmt),

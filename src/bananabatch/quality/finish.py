@@ -34,13 +34,16 @@ from bananabatch.quality.fit import (
 log = logging.getLogger(__name__)
 
 _PIL_FORMAT = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+_ALPHA_MIMES = frozenset({"image/png", "image/webp"})  # formats that keep transparency
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes, keep_alpha: bool = False) -> Image.Image:
+    """RGB for measuring; with `keep_alpha`, RGBA when the image has transparency."""
     with Image.open(io.BytesIO(data)) as opened:
         img = ImageOps.exif_transpose(opened)
         img.load()
-    return img.convert("RGB")
+    transparent = img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info
+    return img.convert("RGBA" if keep_alpha and transparent else "RGB")
 
 
 def _source(request: GenerationRequest) -> Image.Image | None:
@@ -72,6 +75,8 @@ def prepare(request: GenerationRequest) -> GenerationRequest:
 
 def _encode(img: Image.Image, mime_type: str) -> bytes:
     fmt = _PIL_FORMAT.get(mime_type, "PNG")
+    if fmt == "JPEG" and img.mode != "RGB":
+        img = img.convert("RGB")
     buf = io.BytesIO()
     extra: dict[str, int] = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
     img.save(buf, fmt, **extra)
@@ -87,10 +92,11 @@ def finish(request: GenerationRequest, image: GeneratedImage) -> GeneratedImage:
     """Fit, carry labels, measure. Advisory: bytes that do not decode as an image go
     on as they are, unmeasured (the provider answers for what it returned)."""
     try:
-        out = _open(image.data)
+        full = _open(image.data, keep_alpha=image.mime_type in _ALPHA_MIMES)
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         log.warning("output not measured: it does not decode as an image (%s)", exc)
         return replace(image, reference_view=None)
+    out = full.convert("RGB") if full.mode != "RGB" else full  # measured without alpha
     source = _source(request)
     transform = image.transform or OutputTransform()
     steps = list(transform.steps)
@@ -98,8 +104,9 @@ def finish(request: GenerationRequest, image: GeneratedImage) -> GeneratedImage:
     model_size = out.size
     fitted = False
     if source is not None and request.options.fit_to_source and out.size != source.size:
-        out = fit_image(out, source.size)
-        data = _encode(out, image.mime_type)
+        full = fit_image(full, source.size)  # transparency fitted with the pixels
+        out = full.convert("RGB") if full.mode != "RGB" else full
+        data = _encode(full, image.mime_type)
         fitted = True
         steps.append(
             f"fitted the model's {model_size[0]}x{model_size[1]} to the source's "

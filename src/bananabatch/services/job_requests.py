@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bananabatch.domain.templating import MAX_PROMPT_CHARS
+from bananabatch.domain.trials import MAX_TRIAL_SIZE
 from bananabatch.notify.events import MAX_URL_CHARS, check_webhook_url
 
 MAX_VARIATIONS = 100
@@ -30,6 +31,12 @@ WebhookUrl = Annotated[str, Field(max_length=MAX_URL_CHARS), AfterValidator(chec
 _WEBHOOK_DESCRIPTION = (
     "http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is "
     "cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL."
+)
+
+_TRIAL_DESCRIPTION = (
+    "Try the job on this many images first: a sample across classes (automatic) or across "
+    "the prompts (semi-automatic), drawn from the seed. Only those slots run; "
+    "POST /jobs/{id}/continue runs the rest and keeps the trial's outputs."
 )
 
 
@@ -120,6 +127,7 @@ class AutomaticJobCreate(BaseModel):
         "its results run again: in a new batch, or at the standard price at once.",
     )
     webhook_url: WebhookUrl | None = Field(default=None, description=_WEBHOOK_DESCRIPTION)
+    trial: int | None = Field(default=None, ge=1, le=MAX_TRIAL_SIZE, description=_TRIAL_DESCRIPTION)
 
 
 class SemiAutoPromptIn(BaseModel):
@@ -160,6 +168,7 @@ class SemiAutoJobCreate(BaseModel):
         "its results run again: in a new batch, or at the standard price at once.",
     )
     webhook_url: WebhookUrl | None = Field(default=None, description=_WEBHOOK_DESCRIPTION)
+    trial: int | None = Field(default=None, ge=1, le=MAX_TRIAL_SIZE, description=_TRIAL_DESCRIPTION)
 
 
 class BudgetIn(BaseModel):
@@ -211,6 +220,32 @@ class EstimateOut(BaseModel):
         description="Images left out because their labels could not be read completely "
         "(exported as they came).",
     )
+    reference_warning: str | None = Field(
+        default=None,
+        description="Semi-automatic jobs: the model uses fewer reference images than were "
+        "given (the classic provider uses only the first); also listed in `warnings`.",
+    )
+    trial: TrialEstimate | None = Field(
+        default=None,
+        description="With `trial`: the trial and the rest; the fields above are the whole job.",
+    )
+
+
+class TrialEstimate(BaseModel):
+    """A trial run and the rest of its job, priced apart (they add up to the whole job)."""
+
+    outputs: int = Field(description="Images the trial makes.")
+    cost_usd: float
+    rest_outputs: int = Field(description="Images left for `continue`.")
+    rest_cost_usd: float = Field(description="What running the rest will cost.")
+
+
+class JobCheckOut(BaseModel):
+    """A request that passed every check possible before its images are uploaded."""
+
+    model: str = Field(description="The model the job would use.")
+    provider: str
+    warnings: list[str] = Field(description="Accepted, but worth knowing (as in estimates).")
 
 
 class PromptPreview(BaseModel):

@@ -10,7 +10,7 @@ Either way every column the ORM would fill from a Python default is filled the s
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any
 
@@ -82,11 +82,16 @@ class _Layout:
             )
 
 
-def plan_rows(job_id: str, plan: Plan, model_id: str) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    """("batch" | "task" | "output", planned columns) in plan order, parents first."""
+def plan_rows(
+    job_id: str, plan: Plan, model_id: str, batch_ids: Mapping[int, str] | None = None
+) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """("batch" | "task" | "output", planned columns) in plan order, parents first.
+    A batch whose position is in `batch_ids` exists already and gets no new row."""
     for pb in plan.batches:
-        batch_id = _id()
-        yield "batch", (batch_id, job_id, pb.position, pb.name, pb.slug, pb.prompt, pb.count)
+        batch_id = (batch_ids or {}).get(pb.position)
+        if batch_id is None:
+            batch_id = _id()
+            yield "batch", (batch_id, job_id, pb.position, pb.name, pb.slug, pb.prompt, pb.count)
         for pt in pb.tasks:
             task_id = _id()
             yield (
@@ -114,8 +119,17 @@ def plan_rows(job_id: str, plan: Plan, model_id: str) -> Iterator[tuple[str, tup
                 )
 
 
-def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -> None:
-    """Insert `plan` under the (already added) job `job_id`; the caller commits."""
+def insert_plan_rows(
+    session: Session,
+    job_id: str,
+    plan: Plan,
+    model_id: str,
+    batch_ids: Mapping[int, str] | None = None,
+) -> None:
+    """Insert `plan` under the (already added) job `job_id`; the caller commits.
+
+    `batch_ids` (position -> id) names batches that exist already (running the rest of
+    a trial): their new tasks and outputs go under them."""
     session.flush()
     conn = session.connection()
     layouts = {
@@ -130,7 +144,7 @@ def insert_plan_rows(session: Session, job_id: str, plan: Plan, model_id: str) -
             layouts[kind].insert(conn, pending[kind])
             pending[kind] = []
 
-    for kind, row in plan_rows(job_id, plan, model_id):
+    for kind, row in plan_rows(job_id, plan, model_id, batch_ids):
         pending[kind].append(row)
         if kind == "output" and len(pending["output"]) >= CHUNK:
             flush()

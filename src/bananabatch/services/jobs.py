@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ from bananabatch.db.models import (
     new_id,
     utcnow,
 )
-from bananabatch.domain.lifecycle import lifecycle_warning, utc_today
+from bananabatch.domain.lifecycle import utc_today
 from bananabatch.domain.payload_budget import TransportRoutes, transport_problem
 from bananabatch.domain.planning import (
     AutomaticSpec,
@@ -42,11 +41,14 @@ from bananabatch.domain.planning import (
     plan_automatic,
     plan_semi_auto,
 )
-from bananabatch.domain.pricing import check_options, estimate_plan
+from bananabatch.domain.pricing import Estimate, estimate_plan
+from bananabatch.domain.references import reference_warning
 from bananabatch.domain.templating import parse_prompts_csv
+from bananabatch.domain.trials import TrialSplit, split_trial
 from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
 from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
 from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
+from bananabatch.services.job_checks import check_model_and_options
 from bananabatch.services.job_datasets import (
     DatasetChoice,
     choose_sources,
@@ -62,6 +64,7 @@ from bananabatch.services.job_requests import (
     JobCreate,
     PromptPreview,
     SemiAutoJobCreate,
+    TrialEstimate,
 )
 from bananabatch.services.job_rows import insert_plan_rows
 from bananabatch.storage.base import Storage
@@ -70,7 +73,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class Prepared:
     model: ModelInfo
     warnings: list[str]
     plan: Plan
@@ -86,28 +89,7 @@ class CreatedJob:
     warnings: list[str]
 
 
-def _resolve_model(
-    settings: Settings, catalog: Catalog, requested: str | None, today: date
-) -> tuple[ModelInfo, list[str]]:
-    """The model a new job uses: shut-down models are refused naming their replacement,
-    deprecated ones and unknown Gemini ids are accepted with a warning."""
-    model_id = requested or settings.resolved_default_model
-    catalog.check_new_id(model_id)
-    model, warning = catalog.resolve(model_id)
-    warnings = [warning] if warning else []
-    lifecycle = lifecycle_warning(model, catalog, today)
-    if lifecycle:
-        warnings.append(lifecycle)
-    remote = settings.resolved_executor == "runpod"  # the key lives in the worker's env
-    if model.provider == "gemini" and not settings.gemini_configured and not remote:
-        raise ValidationFailed(
-            f"{model.id} runs on Google's Gemini API, and no key is configured. Set GEMINI_API_KEY "
-            "(or GOOGLE_API_KEY) and restart, or pick the offline 'classic' model."
-        )
-    return model, warnings
-
-
-def _prepare(
+def prepare(
     session: Session,
     settings: Settings,
     catalog: Catalog,
@@ -115,16 +97,10 @@ def _prepare(
     seed: int,
     preflight: GeminiPreflight | None = None,
     storage: Storage | None = None,
-) -> _Prepared:
+) -> Prepared:
     """Validate `req` and plan it. With a preflight, a Gemini job's key and model are
     then checked with Google (last: every local check is free and comes first)."""
-    model, warnings = _resolve_model(settings, catalog, req.model, utc_today())
-    check_options(model, req.options.aspect_ratio, req.options.image_size)
-    if req.use_batch_api and model.provider != "gemini":
-        raise ValidationFailed(
-            f"The Batch API is Gemini's: {model.id} is not a Gemini model. Pick a Gemini "
-            "model or turn the Batch API off."
-        )
+    model, warnings = check_model_and_options(settings, catalog, req)
     choice: DatasetChoice | None = None
     if isinstance(req, AutomaticJobCreate):
         if session.get(Dataset, req.dataset_id) is None:
@@ -155,10 +131,13 @@ def _prepare(
             outputs_per_task=settings.outputs_per_task,
         )
         plan = plan_semi_auto(semi, model)
+        ignored = reference_warning(model, len(req.reference_asset_ids))
+        if ignored:
+            warnings.append(ignored)
     _check_transport(session, settings, req)
     if preflight is not None and model.provider == "gemini":
         warnings.extend(require_model_access(preflight, model.id))
-    return _Prepared(model=model, warnings=warnings, plan=plan, seed=seed, dataset=choice)
+    return Prepared(model=model, warnings=warnings, plan=plan, seed=seed, dataset=choice)
 
 
 def _route(req: JobCreate) -> Route:
@@ -211,15 +190,19 @@ def estimate_job(
     storage: Storage | None = None,
 ) -> EstimateOut:
     """Validate like creation (preflight included when given) and price; creates nothing."""
-    prepared = _prepare(session, settings, catalog, req, req.seed or 0, preflight, storage)
-    est = estimate_plan(
-        prepared.plan,
-        prepared.model,
-        req.options.image_size,
-        prepared.warnings,
-        references=_references_per_call(req),
-        route=_route(req),
-    )
+    prepared = prepare(session, settings, catalog, req, req.seed or 0, preflight, storage)
+    split = _trial_of(req, prepared, warn=False)  # the answer's `trial` says it all
+    est = price_plan(prepared.plan, prepared, req)
+    trial = None
+    if split is not None:
+        trial_est = price_plan(split.trial, prepared, req)
+        rest_est = price_plan(split.rest, prepared, req)
+        trial = TrialEstimate(
+            outputs=trial_est.outputs,
+            cost_usd=trial_est.cost_usd,
+            rest_outputs=rest_est.outputs,
+            rest_cost_usd=rest_est.cost_usd,
+        )
     choice = prepared.dataset
     return EstimateOut(
         outputs=est.outputs,
@@ -237,7 +220,39 @@ def estimate_job(
         label_format=choice.label_format if choice else None,
         splits=split_estimates(prepared.dataset, prepared.plan),
         skipped_images=choice.skipped if choice else 0,
+        reference_warning=reference_warning(prepared.model, len(req.reference_asset_ids))
+        if isinstance(req, SemiAutoJobCreate)
+        else None,
+        trial=trial,
     )
+
+
+def price_plan(plan: Plan, prepared: Prepared, req: JobCreate) -> Estimate:
+    """`plan` (the job, or a part of it) priced like the job's calls will be."""
+    return estimate_plan(
+        plan,
+        prepared.model,
+        req.options.image_size,
+        prepared.warnings,
+        references=_references_per_call(req),
+        route=_route(req),
+    )
+
+
+def _trial_of(req: JobCreate, prepared: Prepared, *, warn: bool = True) -> TrialSplit | None:
+    """The trial asked for, or None (none asked, or it would be the whole job: a
+    warning says so and the job runs whole)."""
+    if req.trial is None:
+        return None
+    split = split_trial(prepared.plan, req.trial, prepared.seed)
+    if split.covers_all:
+        if warn:
+            prepared.warnings.append(
+                f"The job has only {prepared.plan.total_outputs} image(s), no more than the "
+                f"trial's {req.trial}: it runs whole."
+            )
+        return None
+    return split
 
 
 def preview_prompts(
@@ -250,7 +265,7 @@ def preview_prompts(
     storage: Storage | None = None,
 ) -> list[PromptPreview]:
     """The first few rendered prompts, exactly as the job would render them."""
-    prepared = _prepare(session, settings, catalog, req, seed=req.seed or 0, storage=storage)
+    prepared = prepare(session, settings, catalog, req, seed=req.seed or 0, storage=storage)
     previews: list[PromptPreview] = []
     for batch in prepared.plan.batches:
         for task in batch.tasks:
@@ -280,16 +295,11 @@ def create_job(
     """Validate, plan and store a queued job. Callers that can spend money pass the
     runtime's preflight, so a bad key or unusable model fails here, not per output."""
     seed = req.seed if req.seed is not None else secrets.randbelow(2**31)
-    prepared = _prepare(session, settings, catalog, req, seed, preflight, storage)
-    plan, model = prepared.plan, prepared.model
-    est = estimate_plan(
-        plan,
-        model,
-        req.options.image_size,
-        prepared.warnings,
-        references=_references_per_call(req),
-        route=_route(req),
-    )
+    prepared = prepare(session, settings, catalog, req, seed, preflight, storage)
+    model = prepared.model
+    split = _trial_of(req, prepared)
+    plan = split.trial if split else prepared.plan  # a trial stores only its sampled slots
+    est = price_plan(plan, prepared, req)
     for warning in prepared.warnings:
         log.warning("job %r: %s", req.name, warning)
     is_auto = isinstance(req, AutomaticJobCreate)
@@ -316,6 +326,10 @@ def create_job(
         total_tasks=plan.total_tasks,
         cost_estimate=est.cost_usd,
     )
+    if split is not None:
+        job.trial_size = req.trial
+        job.planned_outputs = prepared.plan.total_outputs
+        job.planned_cost = price_plan(prepared.plan, prepared, req).cost_usd
     session.add(job)
     insert_plan_rows(session, job.id, plan, model.id)
     session.commit()
@@ -410,6 +424,7 @@ def resume_job(session: Session, job_id: str) -> Job:
         raise Conflict(f"Only paused jobs can be resumed; {job.name!r} is {job.status}.")
     job.status = JobStatus.running if job.started_at else JobStatus.queued
     job.hold_reason = None
+    job.interrupted_at = None
     _touch(job)
     session.commit()
     return job

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from bananabatch.catalog import Catalog
 from bananabatch.db.models import (
+    GeminiBatchLine,
     Job,
     JobStatus,
     Output,
@@ -220,6 +221,13 @@ def regenerate_rejected(
         o.width = o.height = None
         o.labels = o.transform = o.quality = None
         o.finished_at = None
+    # a Gemini batch line of the old seed is used up: the new seed needs a new line
+    session.execute(
+        update(GeminiBatchLine)
+        .where(GeminiBatchLine.output_id.in_([o.id for o in outputs]))
+        .values(done=True)
+        .execution_options(synchronize_session=False)
+    )
     session.execute(
         update(Task)
         .where(Task.id.in_({o.task_id for o in outputs}), Task.status != TaskStatus.dispatched)

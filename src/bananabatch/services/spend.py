@@ -33,6 +33,13 @@ class SpendOut(BaseModel):
     paid_twice_cost: float
 
 
+def _label(key: object, names: dict[str, str]) -> str:
+    """A job's name (its id when unnamed); entries of deleted jobs have no job."""
+    if key is None:
+        return "(deleted jobs)"
+    return names.get(str(key), str(key)) or str(key)
+
+
 def spend_summary(
     session: Session, group_by: GroupBy, since: date | None = None, job_id: str | None = None
 ) -> SpendOut:
@@ -71,8 +78,8 @@ def spend_summary(
         )
     out = [
         SpendRow(
-            key=str(k),
-            label=names.get(str(k), str(k)) or str(k),
+            key=str(k) if k is not None else "",
+            label=_label(k, names),
             cost=round(float(c or 0), 6),
             calls=int(n),
             images=int(i or 0),

@@ -7,7 +7,8 @@ Adapters: `local.LocalStorage` (a folder) and `s3.S3Storage` (a bucket).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from bananabatch.errors import BadUpload, ServiceUnavailable
@@ -45,11 +46,30 @@ def check_prefix(prefix: str) -> str:
     return check_key(stripped) if stripped else ""
 
 
+def check_delete_prefix(prefix: str) -> str:
+    """A prefix to delete under: a real folder, never the whole store."""
+    folder = check_prefix(prefix)
+    if not folder:
+        raise StorageKeyError("refusing to delete the whole store: give a folder prefix")
+    return folder
+
+
 def check_expires(seconds: int) -> int:
     """Presigned URL lifetimes: 1 s to 7 days (SigV4's limit); anything else is a bug."""
     if not 1 <= seconds <= MAX_PRESIGN_SECONDS:
         raise ValueError(f"expires_seconds must be 1..{MAX_PRESIGN_SECONDS}, not {seconds}")
     return seconds
+
+
+@dataclass(frozen=True)
+class Usage:
+    """How many objects and bytes (under a prefix, or removed by a delete)."""
+
+    files: int = 0
+    bytes: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.files + other.files, self.bytes + other.bytes)
 
 
 class Storage(Protocol):
@@ -81,6 +101,20 @@ class Storage(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove `key`; a missing key is not an error."""
+        ...
+
+    def delete_many(self, keys: Iterable[str]) -> Usage:
+        """Remove these keys (missing ones are skipped); returns what was really removed,
+        so a caller can say how much space it freed."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> Usage:
+        """Remove every key under the folder `prefix` (never "": that would be everything);
+        returns what was removed."""
+        ...
+
+    def usage(self, prefix: str) -> Usage:
+        """Objects and bytes under the folder `prefix`, from one listing (no read)."""
         ...
 
     def iter_keys(self, prefix: str) -> Iterator[str]:

@@ -6,12 +6,18 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from bananabatch.errors import NotFound
-from bananabatch.storage.base import check_expires, check_key, check_prefix
+from bananabatch.storage.base import (
+    Usage,
+    check_delete_prefix,
+    check_expires,
+    check_key,
+    check_prefix,
+)
 
 
 class LocalStorage:
@@ -77,6 +83,43 @@ class LocalStorage:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def _remove(self, path: Path) -> int:
+        """Bytes freed by removing one file (0 when it was already gone)."""
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return size
+
+    def delete_many(self, keys: Iterable[str]) -> Usage:
+        files = freed = 0
+        for key in keys:
+            path = self.path(key)
+            if path.is_file():
+                n = self._remove(path)
+                files += 1
+                freed += n
+        return Usage(files, freed)
+
+    def delete_prefix(self, prefix: str) -> Usage:
+        folder = check_delete_prefix(prefix)
+        removed = self.delete_many(list(self.iter_keys(folder)))
+        base = self.path(folder)
+        if base.is_dir():  # the emptied folders (and any temp files left by a crash)
+            shutil.rmtree(base, ignore_errors=True)
+        return removed
+
+    def usage(self, prefix: str) -> Usage:
+        files = total = 0
+        for key in self.iter_keys(prefix):
+            try:
+                total += self.path(key).stat().st_size
+            except FileNotFoundError:
+                continue
+            files += 1
+        return Usage(files, total)
 
     def iter_keys(self, prefix: str) -> Iterator[str]:
         prefix = check_prefix(prefix)

@@ -15,7 +15,7 @@ import io
 import logging
 import mimetypes
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 
 import boto3
@@ -27,6 +27,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from bananabatch.errors import BananaBatchError, ValidationFailed
 from bananabatch.storage.base import (
     StorageKeyError,
+    Usage,
+    check_delete_prefix,
     check_expires,
     check_key,
     check_prefix,
@@ -53,6 +55,7 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 READ_TIMEOUT_SECONDS = 60.0
 # The export measures objects concurrently; more than the default 10 connections.
 MAX_POOL_CONNECTIONS = 32
+DELETE_BATCH = 1000  # DeleteObjects takes at most 1000 keys a request
 
 
 class S3Storage:
@@ -247,6 +250,11 @@ class S3Storage:
     def iter_keys(self, prefix: str) -> Iterator[str]:
         """Paginated listing (`list_page_size` keys a request). Folder markers (`a/`) and keys
         other tools wrote that are not valid here (`a//b`) are skipped."""
+        for key, _ in self._listing(prefix):
+            yield key
+
+    def _listing(self, prefix: str) -> Iterator[tuple[str, int]]:
+        """(key, size) of every valid key under the folder `prefix`."""
         folder = check_prefix(prefix)
         listed = self._root + (f"{folder}/" if folder else "")
         pages = self._client.get_paginator("list_objects_v2").paginate(
@@ -257,11 +265,59 @@ class S3Storage:
                 for item in page.get("Contents", []):
                     key = item.get("Key", "")[len(self._root) :]
                     try:
-                        yield check_key(key)
+                        yield check_key(key), int(item.get("Size", 0))
                     except StorageKeyError:
                         log.debug("skipping S3 key %r: not a storage key", key)
         except _S3_ERRORS as exc:
             raise self._error(exc, "ListObjectsV2") from exc
+
+    def usage(self, prefix: str) -> Usage:
+        files = total = 0
+        for _, size in self._listing(prefix):
+            files += 1
+            total += size
+        return Usage(files, total)
+
+    def delete_many(self, keys: Iterable[str]) -> Usage:
+        """One HEAD per key (what is really there, and its size), then DeleteObjects in
+        batches of 1000."""
+        present: list[tuple[str, int]] = []
+        for key in keys:
+            full = self._full(key)
+            try:
+                head = self._client.head_object(Bucket=self.bucket, Key=full)
+            except _S3_ERRORS as exc:
+                if error_reason(exc) == "not_found":
+                    continue
+                raise self._error(exc, "HeadObject", key) from exc
+            present.append((key, int(head.get("ContentLength", 0))))
+        return self._delete_listed(present)
+
+    def delete_prefix(self, prefix: str) -> Usage:
+        folder = check_delete_prefix(prefix)
+        return self._delete_listed(list(self._listing(folder)))
+
+    def _delete_listed(self, present: list[tuple[str, int]]) -> Usage:
+        files = freed = 0
+        for start in range(0, len(present), DELETE_BATCH):
+            chunk = present[start : start + DELETE_BATCH]
+            response = self._call(
+                "DeleteObjects",
+                None,
+                self._client.delete_objects,
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": self._full(k)} for k, _ in chunk], "Quiet": True},
+            )
+            failed = {e.get("Key", "") for e in response.get("Errors", [])}
+            if failed:
+                log.warning(
+                    "S3 refused to delete %d object(s): %s", len(failed), sorted(failed)[:5]
+                )
+            for key, size in chunk:
+                if self._full(key) not in failed:
+                    files += 1
+                    freed += size
+        return Usage(files, freed)
 
     def health(self) -> dict[str, object]:
         """Is the bucket reachable (one fast HEAD)? Says why not in one word."""

@@ -155,6 +155,11 @@ class FileStore:
                 self.unreachable[name] = left - 1
             return True
 
+    def uploaded(self) -> list[StoredFile]:
+        """Files uploaded by clients (batch inputs), oldest first."""
+        with self._lock:
+            return [f for f in self._files.values() if not f.generated]
+
     def clear(self) -> None:
         with self._lock:
             self._files.clear()

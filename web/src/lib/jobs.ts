@@ -49,3 +49,15 @@ export function pollInterval(status: string | undefined): number | false {
   if (status === "paused") return 5_000;
   return false;
 }
+
+/** What a pending output is doing, from its job's status. */
+export type PendingState = "queued" | "paused" | "generating" | "cancelling";
+
+export function pendingState(jobStatus: string): PendingState {
+  if (jobStatus === "paused") return "paused";
+  if (jobStatus === "queued") return "queued";
+  // After a cancel, outputs still pending are in flight: their images are kept if they
+  // arrive (they are paid for), else they become cancelled.
+  if (jobStatus === "cancelled") return "cancelling";
+  return "generating";
+}

@@ -16,6 +16,7 @@ function model(over: Partial<ModelInfo>): ModelInfo {
     replacement: null,
     lifecycle_note: "",
     max_reference_images: 14,
+    used_reference_images: 14,
     aspect_ratios: ["1:1"],
     image_sizes: ["1K", "4K"],
     default_image_size: "1K",

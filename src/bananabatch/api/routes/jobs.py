@@ -18,6 +18,7 @@ from bananabatch.api.routes._files import etag_matches
 from bananabatch.api.schemas import (
     BudgetIn,
     EstimateOut,
+    JobCheckOut,
     JobCreate,
     JobCreated,
     JobDetail,
@@ -31,9 +32,11 @@ from bananabatch.api.schemas import (
 from bananabatch.db.models import JobStatus, OutputStatus, ReviewState
 from bananabatch.quality.flags import Flag
 from bananabatch.runtime import Runtime
+from bananabatch.services import job_checks, queries
 from bananabatch.services import jobs as job_service
-from bananabatch.services import queries
 from bananabatch.services import review as review_service
+from bananabatch.services import trials as trial_service
+from bananabatch.services.queries.failures import failure_summary
 from bananabatch.services.review import (
     RegenerateEstimateOut,
     RegenerateIn,
@@ -68,6 +71,20 @@ async def estimate_job(
             storage=runtime.storage,
         ),
         session,
+        runtime.settings,
+        runtime.catalog,
+        body,
+    )
+
+
+@router.post("/validate", response_model=JobCheckOut, summary="Check a job before uploading")
+async def validate_job(body: JobCreateBody, runtime: RuntimeDep) -> JobCheckOut:
+    """Every check that needs no uploaded image (model, options, route, every prompt
+    template, the prompts CSV, the Gemini key), so a client can refuse a bad job before
+    it uploads a dataset. `dataset_id` and `reference_asset_ids` are not looked up: send
+    `""` and one placeholder per reference image (their count is checked)."""
+    return await run_in_threadpool(
+        partial(job_checks.check_job_request, preflight=runtime.preflight),
         runtime.settings,
         runtime.catalog,
         body,
@@ -189,6 +206,25 @@ async def cancel_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) ->
     return await run_in_threadpool(queries.job_detail, session, job_id)
 
 
+@router.post("/{job_id}/continue", response_model=JobDetail, summary="Run the rest of a trial")
+async def continue_trial(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
+    """A trial job becomes the whole job: the slots the trial left out are added and
+    queued; the trial's outputs are kept and never generated (or paid for) again."""
+    await run_in_threadpool(
+        partial(
+            trial_service.continue_trial,
+            preflight=runtime.preflight,
+            storage=runtime.storage,
+        ),
+        session,
+        runtime.settings,
+        runtime.catalog,
+        job_id,
+    )
+    _wake(runtime)
+    return await run_in_threadpool(queries.job_detail, session, job_id)
+
+
 @router.post("/{job_id}/pause", response_model=JobDetail, summary="Pause a job")
 async def pause_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
     await run_in_threadpool(job_service.pause_job, session, job_id)
@@ -225,11 +261,19 @@ async def retry_failed_outputs(
 ) -> RetryOut:
     """All failed outputs, or only `output_ids` (which may include blocked ones)."""
     ids = body.output_ids if body is not None else None
+    # read before the retry, which clears the errors it re-queues
+    before = await run_in_threadpool(failure_summary, session, job_id, ids)
     requeued = await run_in_threadpool(job_service.retry_failed, session, job_id, ids)
     if requeued:
         _wake(runtime)
     job = await run_in_threadpool(queries.job_detail, session, job_id)
-    return RetryOut(requeued=requeued, job=job)
+    permanent = before.permanent if requeued else 0
+    return RetryOut(
+        requeued=requeued,
+        permanent=permanent,
+        message=before.message if permanent else None,
+        job=job,
+    )
 
 
 @router.get(

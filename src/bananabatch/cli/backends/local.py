@@ -26,11 +26,24 @@ from bananabatch.export.folder import write_job_folder
 from bananabatch.ingest.service import create_dataset, ingest_files, ingest_zip
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import Runtime
+from bananabatch.services import datasets as dataset_library
+from bananabatch.services import job_delete, queries
 from bananabatch.services import jobs as job_service
-from bananabatch.services import queries
 from bananabatch.services import review as review_service
-from bananabatch.services.job_requests import EstimateOut, JobCreate
-from bananabatch.services.queries import JobDetail, JobList
+from bananabatch.services import trials as trial_service
+from bananabatch.services.datasets import DatasetDeleted, UploadFinished
+from bananabatch.services.job_checks import check_job_request
+from bananabatch.services.job_delete import JobDeleted, JobStorageOut
+from bananabatch.services.job_refs import mark_interrupted, resolve_job_id
+from bananabatch.services.job_requests import EstimateOut, JobCheckOut, JobCreate
+from bananabatch.services.queries import (
+    DatasetItemPage,
+    DatasetList,
+    DatasetOut,
+    DatasetUsage,
+    JobDetail,
+    JobList,
+)
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import GroupBy, SpendOut, spend_summary
 
@@ -97,6 +110,43 @@ class LocalBackend:
                 progress(i + len(chunk), len(files))
         return dataset_id, summary
 
+    def finish_upload(self, dataset_id: str) -> UploadFinished:
+        with self.rt.session_factory() as session:
+            return dataset_library.finish_upload(session, self.rt.storage, dataset_id)
+
+    def resolve_dataset(self, ref: str) -> str:
+        with self.rt.session_factory() as session:
+            return queries.resolve_dataset_id(session, ref)
+
+    def list_datasets(self, limit: int) -> DatasetList:
+        with self.rt.session_factory() as session:
+            return queries.list_datasets(session, limit=limit)
+
+    def dataset_usage(self, dataset_id: str) -> DatasetUsage:
+        with self.rt.session_factory() as session:
+            return queries.dataset_usage(session, dataset_id)
+
+    def dataset_items(self, dataset_id: str, limit: int) -> DatasetItemPage:
+        with self.rt.session_factory() as session:
+            return queries.list_dataset_items(session, dataset_id, limit=limit)
+
+    def rename_dataset(self, dataset_id: str, name: str) -> DatasetOut:
+        with self.rt.session_factory() as session:
+            dataset_library.rename_dataset(session, dataset_id, name)
+            return queries.dataset_out(session, dataset_id)
+
+    def delete_dataset(self, dataset_id: str) -> DatasetDeleted:
+        with self.rt.session_factory() as session:
+            return dataset_library.delete_dataset(session, self.rt.storage, dataset_id)
+
+    def job_storage(self, job_id: str) -> JobStorageOut:
+        with self.rt.session_factory() as session:
+            return job_delete.job_storage(session, self.rt.storage, job_id)
+
+    def delete_job(self, job_id: str) -> JobDeleted:
+        with self.rt.session_factory() as session:
+            return job_delete.delete_job(session, self.rt.storage, job_id)
+
     def dataset_labels(self, dataset_id: str) -> DatasetLabelsOut | None:
         with self.rt.session_factory() as session:
             summary = label_summary(session, self.rt.storage, dataset_id)
@@ -111,6 +161,19 @@ class LocalBackend:
             for _, fh in handles:
                 fh.close()
         return summary_of(report)
+
+    def validate(self, req: JobCreate) -> JobCheckOut:
+        return check_job_request(
+            self.rt.settings, self.rt.catalog, req, preflight=self.rt.preflight
+        )
+
+    def resolve(self, job_ref: str) -> str:
+        with self.rt.session_factory() as session:
+            return resolve_job_id(session, job_ref)
+
+    def interrupted(self, job_id: str) -> bool:
+        with self.rt.session_factory() as session:
+            return mark_interrupted(session, job_id)
 
     def estimate(self, req: JobCreate) -> EstimateOut:
         with self.rt.session_factory() as session:
@@ -158,6 +221,18 @@ class LocalBackend:
 
     def detail(self, job_id: str) -> JobDetail:
         with self.rt.session_factory() as session:
+            return queries.job_detail(session, job_id)
+
+    def continue_trial(self, job_id: str) -> JobDetail:
+        with self.rt.session_factory() as session:
+            trial_service.continue_trial(
+                session,
+                self.rt.settings,
+                self.rt.catalog,
+                job_id,
+                preflight=self.rt.preflight,
+                storage=self.rt.storage,
+            )
             return queries.job_detail(session, job_id)
 
     def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:

@@ -13,15 +13,26 @@ from typing import Any, Protocol
 from bananabatch.api.schemas import IngestReportOut
 from bananabatch.datasets.schemas import DatasetLabelsOut
 from bananabatch.db.models import JobStatus
+from bananabatch.errors import Conflict, NotFound
 from bananabatch.export.entries import ExportSelection
 from bananabatch.ingest.paths import is_ignored_path
 from bananabatch.ingest.service import IngestReport
-from bananabatch.services.job_requests import EstimateOut, JobCreate
-from bananabatch.services.queries import JobDetail, JobList
+from bananabatch.services.datasets import DatasetDeleted, UploadFinished
+from bananabatch.services.job_delete import JobDeleted, JobStorageOut
+from bananabatch.services.job_requests import EstimateOut, JobCheckOut, JobCreate
+from bananabatch.services.queries import (
+    DatasetItemPage,
+    DatasetList,
+    DatasetOut,
+    DatasetUsage,
+    JobDetail,
+    JobList,
+)
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import SpendOut
 
 INGEST_CHUNK = 100
+MIN_PREFIX = 4
 Progress = Callable[[int, int], None]  # (done, total)
 
 
@@ -105,8 +116,44 @@ class Backend(Protocol):
 
     def store_references(self, refs: list[Path]) -> IngestSummary: ...
 
+    def finish_upload(self, dataset_id: str) -> UploadFinished:
+        """Every file is sent: an upload that kept nothing is removed, an identical one
+        gives way to the dataset already stored."""
+        ...
+
+    def resolve_dataset(self, ref: str) -> str:
+        """A dataset id from an id or a unique prefix; NotFound/Conflict otherwise."""
+        ...
+
+    def list_datasets(self, limit: int) -> DatasetList: ...
+
+    def dataset_usage(self, dataset_id: str) -> DatasetUsage: ...
+
+    def dataset_items(self, dataset_id: str, limit: int) -> DatasetItemPage: ...
+
+    def rename_dataset(self, dataset_id: str, name: str) -> DatasetOut: ...
+
+    def delete_dataset(self, dataset_id: str) -> DatasetDeleted: ...
+
+    def job_storage(self, job_id: str) -> JobStorageOut: ...
+
+    def delete_job(self, job_id: str) -> JobDeleted: ...
+
     def dataset_labels(self, dataset_id: str) -> DatasetLabelsOut | None:
         """What was found in the dataset: format, classes, splits, problems."""
+        ...
+
+    def validate(self, req: JobCreate) -> JobCheckOut:
+        """Every check that needs no uploaded image; called before any upload."""
+        ...
+
+    def resolve(self, job_ref: str) -> str:
+        """The whole id of the job a unique id prefix names."""
+        ...
+
+    def interrupted(self, job_id: str) -> bool:
+        """After Ctrl-C/SIGTERM: pause a job this process was running, durably (True);
+        False when it runs elsewhere (a server) or had already ended."""
         ...
 
     def estimate(self, req: JobCreate) -> EstimateOut: ...
@@ -141,6 +188,10 @@ class Backend(Protocol):
 
     def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail: ...
 
+    def continue_trial(self, job_id: str) -> JobDetail:
+        """Turn a trial into the whole job: queue the slots it left out, keep its outputs."""
+        ...
+
     def spend(self, group_by: str, since: str | None) -> SpendOut: ...
 
     def close(self) -> None: ...
@@ -154,5 +205,18 @@ class Backend(Protocol):
 
 
 def held(detail: JobDetail) -> bool:
-    """Paused by the orchestrator at a budget cap (not by the user)."""
+    """Paused by the orchestrator at a budget cap (not by the user, not interrupted)."""
     return detail.status == JobStatus.paused and bool(detail.hold_reason)
+
+
+def resolve_prefix(ref: str, ids: Sequence[str], what: str = "dataset") -> str:
+    """`ref` itself, or the one id of `ids` it is a prefix of (at least 4 characters)."""
+    ref = ref.strip()
+    if ref in ids:
+        return ref
+    found = [i for i in ids if len(ref) >= MIN_PREFIX and i.startswith(ref)]
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise Conflict(f"{ref!r} matches {len(found)} {what}s; type more of the id.")
+    raise NotFound(f"No {what} has the id {ref!r}: `bananabatch {what}s list` shows them.")

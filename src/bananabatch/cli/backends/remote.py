@@ -12,6 +12,7 @@ from bananabatch.cli.backends.port import (
     Progress,
     dataset_files,
     held,
+    resolve_prefix,
     summary_of,
     write_archive,
 )
@@ -20,8 +21,17 @@ from bananabatch.datasets.schemas import DatasetLabelsOut
 from bananabatch.db.models import TERMINAL_JOB_STATUSES
 from bananabatch.errors import BadUpload
 from bananabatch.export.entries import ExportSelection
-from bananabatch.services.job_requests import EstimateOut, JobCreate
-from bananabatch.services.queries import JobDetail, JobList
+from bananabatch.services.datasets import DatasetDeleted, UploadFinished
+from bananabatch.services.job_delete import JobDeleted, JobStorageOut
+from bananabatch.services.job_requests import EstimateOut, JobCheckOut, JobCreate
+from bananabatch.services.queries import (
+    DatasetItemPage,
+    DatasetList,
+    DatasetOut,
+    DatasetUsage,
+    JobDetail,
+    JobList,
+)
 from bananabatch.services.review import RegenerateEstimateOut, ReviewIn, ReviewOut
 from bananabatch.services.spend import SpendOut
 
@@ -55,6 +65,33 @@ class RemoteBackend:
             progress(i + len(chunk), len(files))
         return dataset.id, summary
 
+    def finish_upload(self, dataset_id: str) -> UploadFinished:
+        return self.client.complete_upload(dataset_id)
+
+    def resolve_dataset(self, ref: str) -> str:
+        return resolve_prefix(ref, [d.id for d in self.client.list_datasets(500).items])
+
+    def list_datasets(self, limit: int) -> DatasetList:
+        return self.client.list_datasets(limit)
+
+    def dataset_usage(self, dataset_id: str) -> DatasetUsage:
+        return self.client.dataset_usage(dataset_id)
+
+    def dataset_items(self, dataset_id: str, limit: int) -> DatasetItemPage:
+        return self.client.dataset_items(dataset_id, limit)
+
+    def rename_dataset(self, dataset_id: str, name: str) -> DatasetOut:
+        return self.client.rename_dataset(dataset_id, name)
+
+    def delete_dataset(self, dataset_id: str) -> DatasetDeleted:
+        return self.client.delete_dataset(dataset_id)
+
+    def job_storage(self, job_id: str) -> JobStorageOut:
+        return self.client.job_storage(job_id)
+
+    def delete_job(self, job_id: str) -> JobDeleted:
+        return self.client.delete_job(job_id)
+
     def dataset_labels(self, dataset_id: str) -> DatasetLabelsOut | None:
         return self.client.get_dataset(dataset_id).labels
 
@@ -70,6 +107,16 @@ class RemoteBackend:
             "default_model": health.provider.default_model,
             "gemini_key_configured": health.provider.gemini_key_configured,
         }
+
+    def validate(self, req: JobCreate) -> JobCheckOut:
+        return self.client.validate_job(req)
+
+    def resolve(self, job_ref: str) -> str:
+        return self.client.get_job(job_ref).id
+
+    def interrupted(self, job_id: str) -> bool:
+        """The server keeps running the job: nothing to mark."""
+        return False
 
     def estimate(self, req: JobCreate) -> EstimateOut:
         return self.client.estimate_job(req)
@@ -87,6 +134,9 @@ class RemoteBackend:
 
     def detail(self, job_id: str) -> JobDetail:
         return self.client.get_job(job_id)
+
+    def continue_trial(self, job_id: str) -> JobDetail:
+        return self.client.continue_trial(job_id)
 
     def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:
         return self.client.set_budget(job_id, max_cost)

@@ -6,8 +6,11 @@ status come from one GROUP BY, never one query per job), and the cheap
 """
 
 from bananabatch.services.queries.datasets import (
+    dataset_out,
+    dataset_usage,
     list_dataset_items,
     list_datasets,
+    resolve_dataset_id,
 )
 from bananabatch.services.queries.jobs import (
     PollState,
@@ -47,8 +50,10 @@ from bananabatch.services.queries.views import (
     BatchOut,
     DatasetItemOut,
     DatasetItemPage,
+    DatasetJobRef,
     DatasetList,
     DatasetOut,
+    DatasetUsage,
     GeminiBatchOut,
     JobDetail,
     JobList,
@@ -74,8 +79,10 @@ __all__ = [
     "BatchOut",
     "DatasetItemOut",
     "DatasetItemPage",
+    "DatasetJobRef",
     "DatasetList",
     "DatasetOut",
+    "DatasetUsage",
     "GeminiBatchOut",
     "JobDetail",
     "JobList",
@@ -96,6 +103,8 @@ __all__ = [
     "check_limit",
     "check_offset",
     "counts_by_job",
+    "dataset_out",
+    "dataset_usage",
     "decode_cursor",
     "encode_cursor",
     "etag_of",
@@ -115,6 +124,7 @@ __all__ = [
     "outputs_etag_of",
     "poll_state",
     "queue_positions",
+    "resolve_dataset_id",
     "summary_fields",
     "to_naive_utc",
 ]

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from bananabatch.db.models import (
     Batch,
     GeminiBatch,
+    GeminiBatchLine,
     Job,
     JobStatus,
     Output,
@@ -20,11 +21,15 @@ from bananabatch.db.models import (
     ReviewState,
     Task,
     TaskStatus,
+    utcnow,
 )
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.quality.service import flag_summary
+from bananabatch.services.queries.failures import summarize
 from bananabatch.services.queries.paging import check_limit, check_offset, etag_of
+from bananabatch.services.queries.recipe import job_recipe
 from bananabatch.services.queries.views import (
+    BATCH_TARGET,
     QUEUED_JOB_STATUSES,
     BatchOut,
     GeminiBatchOut,
@@ -35,6 +40,7 @@ from bananabatch.services.queries.views import (
     QualityOut,
     RemoteActivity,
     StatusCounts,
+    TrialOut,
     to_naive_utc,
 )
 from bananabatch.services.queries.webhooks import job_webhooks
@@ -82,16 +88,34 @@ def summary_fields(job: Job, counts: StatusCounts, position: int | None) -> dict
         "cost_actual": job.cost_actual,
         "max_cost": job.max_cost,
         "hold_reason": job.hold_reason,
+        "interrupted_at": job.interrupted_at,
         "route": job.route or "standard",
         "error": job.error,
         "revision": job.revision,
         "queue_position": position,
         "dataset_id": job.dataset_id,
+        "trial": trial_of(job),
         "created_at": job.created_at,
         "updated_at": job.updated_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
     }
+
+
+def trial_of(job: Job) -> TrialOut | None:
+    if job.trial_size is None:
+        return None
+    continued = job.trial_continued_at is not None
+    planned = job.planned_outputs or job.total_outputs
+    return TrialOut(
+        size=job.trial_size,
+        planned_outputs=planned,
+        rest_outputs=0 if continued else max(planned - job.total_outputs, 0),
+        rest_cost_usd=0.0
+        if continued
+        else round(max((job.planned_cost or 0.0) - job.cost_estimate, 0.0), 6),
+        continued=continued,
+    )
 
 
 def _job_filters(
@@ -270,16 +294,27 @@ def outputs_etag(session: Session, job_id: str, query: str) -> str:
 def job_detail(session: Session, job_id: str) -> JobDetail:
     """The job with counts by status for it and for each batch (two GROUP BY queries)."""
     job = get_job(session, job_id)
+    # error kinds ride along in the same GROUP BY: the failures summary costs no query
     grouped = session.execute(
-        select(Output.batch_id, Output.status, Output.review, func.count())
+        select(
+            Output.batch_id,
+            Output.status,
+            Output.review,
+            Output.error_kind,
+            func.count(),
+            func.min(Output.error),
+        )
         .where(Output.job_id == job_id)
-        .group_by(Output.batch_id, Output.status, Output.review)
+        .group_by(Output.batch_id, Output.status, Output.review, Output.error_kind)
     ).all()
-    rows = [(b, st, n) for b, st, _, n in grouped]
+    rows = [(b, st, n) for b, st, _, _, n, _ in grouped]
     reviews = {r.value: 0 for r in ReviewState}
-    for _, st, review, n in grouped:
+    for _, st, review, _, n, _ in grouped:
         if st == OutputStatus.succeeded:
             reviews[review] = reviews.get(review, 0) + int(n)
+    failed = [
+        (kind, int(n), err) for _, st, _, kind, n, err in grouped if st == OutputStatus.failed
+    ]
     by_batch: dict[str, list[tuple[str, int]]] = {}
     for batch_id, status, n in rows:
         by_batch.setdefault(batch_id, []).append((status, n))
@@ -319,29 +354,11 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         include_originals=job.include_originals,
         batches=batch_out,
         remote=_remote_activity(session, job_id),
-        gemini_batches=[
-            GeminiBatchOut(
-                display_name=g.display_name,
-                state=g.state,
-                lines=g.lines,
-                submitted_at=g.submitted_at,
-                updated_at=g.updated_at,
-                finished_at=g.finished_at,
-                download_attempts=g.download_attempts,
-                error=g.error,
-            )
-            for g in (
-                session.scalars(
-                    select(GeminiBatch)
-                    .where(GeminiBatch.job_id == job_id)
-                    .order_by(GeminiBatch.created_at)
-                )
-                if job.route == "batch"  # no query for the other jobs
-                else ()
-            )
-        ],
+        gemini_batches=_gemini_batches(session, job_id) if job.route == "batch" else [],
         webhook_url=job.webhook_url,
         webhooks=job_webhooks(session, job_id),
+        recipe=job_recipe(job),
+        failures=summarize(failed),
     )
 
 
@@ -380,3 +397,51 @@ def _remote_activity(session: Session, job_id: str) -> RemoteActivity:
         avg_delay_ms=round(delay) if delay is not None else None,
         avg_execution_ms=round(execution) if execution is not None else None,
     )
+
+
+def _gemini_batches(session: Session, job_id: str) -> list[GeminiBatchOut]:
+    """Where each of a batch job's Gemini batches stands; one waiting at Google past the
+    Batch API's 24 h target is flagged overdue rather than waited on in silence."""
+    batches = list(
+        session.scalars(
+            select(GeminiBatch).where(GeminiBatch.job_id == job_id).order_by(GeminiBatch.created_at)
+        )
+    )
+    # read: marked done, or (the mark waits for the executor's next poll) a line of a
+    # succeeded batch whose output is no longer pending
+    succeeded = [g.id for g in batches if g.state == "succeeded"]
+    read = dict(
+        session.execute(
+            select(GeminiBatchLine.batch_id, func.count())
+            .join(Output, Output.id == GeminiBatchLine.output_id)
+            .where(
+                GeminiBatchLine.batch_id.in_([g.id for g in batches]),
+                or_(
+                    GeminiBatchLine.done.is_(True),
+                    and_(
+                        GeminiBatchLine.batch_id.in_(succeeded),
+                        Output.status != OutputStatus.pending,
+                    ),
+                ),
+            )
+            .group_by(GeminiBatchLine.batch_id)
+        ).all()
+    )
+    now = utcnow()
+    return [
+        GeminiBatchOut(
+            display_name=g.display_name,
+            state=g.state,
+            lines=g.lines,
+            lines_read=int(read.get(g.id, 0)),
+            submitted_at=g.submitted_at,
+            updated_at=g.updated_at,
+            finished_at=g.finished_at,
+            download_attempts=g.download_attempts,
+            error=g.error,
+            overdue=g.state in ("pending", "running")
+            and g.submitted_at is not None
+            and now - g.submitted_at > BATCH_TARGET,
+        )
+        for g in batches
+    ]

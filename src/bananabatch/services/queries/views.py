@@ -4,7 +4,7 @@ UTC conventions they follow. They live beside the queries that fill them."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -19,6 +19,8 @@ from bananabatch.quality.flags import Flag
 API_PREFIX = "/api/v1"
 QUEUED_JOB_STATUSES = (JobStatus.queued, JobStatus.running)
 MAX_PAGE = 500
+RECIPE_IMAGE_PROMPTS = 200
+"""Prompts CSV rows shown in a job's recipe (the CSV itself can hold 50,000)."""
 MAX_OFFSET = 2**31 - 1
 """Largest list offset or cursor position accepted (far past any real list)."""
 
@@ -92,6 +94,16 @@ class BatchOut(BaseModel):
     progress: float = Field(ge=0.0, le=1.0)
 
 
+class TrialOut(BaseModel):
+    """A job started as a trial run on a sample of its images."""
+
+    size: int = Field(description="Images the trial asked for.")
+    planned_outputs: int = Field(description="Images of the whole job.")
+    rest_outputs: int = Field(description="Images `continue` adds (0 once continued).")
+    rest_cost_usd: float = Field(description="What running the rest is estimated to cost.")
+    continued: bool = Field(description="The rest was asked for: the job is the whole job now.")
+
+
 class JobSummary(BaseModel):
     id: str
     mode: Literal["automatic", "semi_auto"]
@@ -110,6 +122,11 @@ class JobSummary(BaseModel):
     hold_reason: str | None = Field(
         description="Why the orchestrator paused the job (a budget cap), with what to do."
     )
+    interrupted_at: UtcDateTime | None = Field(
+        default=None,
+        description="When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job "
+        "is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).",
+    )
     route: Literal["standard", "batch"] = Field(
         description="standard: one call per image now; batch: Gemini's Batch API (half price, "
         "results within 24 h)."
@@ -120,6 +137,9 @@ class JobSummary(BaseModel):
         description="1-based rank among queued/running jobs (priority, then age); null otherwise."
     )
     dataset_id: str | None
+    trial: TrialOut | None = Field(
+        default=None, description="Set when the job started as a trial run; null otherwise."
+    )
     created_at: UtcDateTime
     updated_at: UtcDateTime
     started_at: UtcDateTime | None
@@ -152,6 +172,10 @@ class QualityOut(BaseModel):
     )
 
 
+BATCH_TARGET = timedelta(hours=24)
+"""The Batch API's target turnaround: a batch waiting longer is shown as overdue."""
+
+
 class GeminiBatchOut(BaseModel):
     """Where one Gemini Batch API batch of the job stands."""
 
@@ -161,11 +185,18 @@ class GeminiBatchOut(BaseModel):
         "(results unreachable after every retry)."
     )
     lines: int
+    lines_read: int = Field(
+        description="Lines whose answer was read from the result file and stored."
+    )
     submitted_at: UtcDateTime | None
     updated_at: UtcDateTime
     finished_at: UtcDateTime | None
     download_attempts: int
-    error: str | None
+    error: str | None = Field(description="The last problem with this batch, if any.")
+    overdue: bool = Field(
+        description="Still waiting at Google more than 24 h after it was submitted (the "
+        "Batch API's target): it may stay PENDING for long, or expire at 48 h."
+    )
 
 
 class WebhookDeliveryOut(BaseModel):
@@ -185,6 +216,82 @@ class WebhookDeliveryOut(BaseModel):
     delivered_at: UtcDateTime | None
 
 
+class RecipeReference(BaseModel):
+    asset_id: str
+    image_url: str
+    thumbnail_url: str
+    used: bool = Field(description="False: the model ignores it (it uses fewer references).")
+
+
+class RecipePrompt(BaseModel):
+    """A semi-automatic prompt and how many images it asks for."""
+
+    prompt: str
+    count: int
+
+
+class RecipeImagePrompt(BaseModel):
+    """One row of the prompts CSV: the prompt for one source image."""
+
+    path: str
+    prompt: str
+
+
+class Recipe(BaseModel):
+    """Everything that decides what the job generates, as the user gave it."""
+
+    mode: Literal["automatic", "semi_auto"]
+    prompt: str | None = Field(description="Automatic: the base prompt template.")
+    prompts: list[RecipePrompt] = Field(description="Semi-automatic: prompts with counts.")
+    per_class_prompts: dict[str, str] = Field(
+        description="Automatic: top-level folder (class) -> its prompt template."
+    )
+    per_image_prompts: list[RecipeImagePrompt] = Field(
+        description=f"Automatic: the prompts CSV rows (the first {RECIPE_IMAGE_PROMPTS})."
+    )
+    per_image_prompt_count: int = Field(description="Rows in the prompts CSV.")
+    references: list[RecipeReference] = Field(description="Semi-automatic reference images.")
+    references_used: int = Field(description="How many of them the model uses.")
+    reference_warning: str | None = Field(
+        description="Set when the model uses fewer references than were given."
+    )
+    model: str
+    model_name: str
+    provider: str
+    image_size: str | None = Field(description="null: the model's default size.")
+    aspect_ratio: str | None = Field(
+        description="null: each source's own frame (automatic) or the model's default."
+    )
+    fit_to_source: bool = Field(description="Outputs are brought back to their source's size.")
+    output_format: Literal["png", "jpeg", "webp"]
+    seed: int
+    variations: int | None = Field(description="Automatic: images per source image.")
+    splits: list[str] | None = Field(description="Automatic: the dataset splits augmented.")
+    include_originals: bool
+    route: Literal["standard", "batch"]
+
+
+class FailureGroup(BaseModel):
+    """Failed outputs that share an error kind."""
+
+    kind: str = Field(description="invalid, internal, transient, rate_limited, no_image, ...")
+    count: int
+    permanent: bool = Field(description="A retry will fail the same way.")
+    example: str | None = Field(description="One of their error messages.")
+
+
+class FailureSummary(BaseModel):
+    """What "retry failed" would re-queue, and which of it will fail again."""
+
+    retryable: int = Field(description="Failed outputs a retry may fix (timeouts, 429, 5xx).")
+    permanent: int = Field(
+        description="Failed outputs whose error is permanent (an invalid request, an "
+        "internal error): a retry sends the same request and fails again."
+    )
+    groups: list[FailureGroup] = Field(description="By error kind, permanent ones first.")
+    message: str | None = Field(description="The permanent part in words; null when none.")
+
+
 class JobDetail(JobSummary):
     seed: int
     options: JobOptionsOut
@@ -199,6 +306,8 @@ class JobDetail(JobSummary):
     )
     webhook_url: str | None = Field(description="Where this job's events are POSTed.")
     webhooks: list[WebhookDeliveryOut] = Field(description="Its webhook events, oldest first.")
+    recipe: Recipe = Field(description="Prompts, references, model, size, seed and options.")
+    failures: FailureSummary = Field(description="The job's failed outputs by error kind.")
 
 
 class JobList(BaseModel):
@@ -281,10 +390,37 @@ class OutputPage(BaseModel):
 
 
 class DatasetOut(BaseModel):
+    """One dataset of the library."""
+
     id: str
     name: str
     item_count: int
     created_at: UtcDateTime
+    classes: list[str] = Field(description="Class names (label classes, else top-level folders).")
+    label_format: str | None = Field(
+        description='"folders", "images" (flat), "yolo", "coco", "voc"...; null until first analysed.',
+    )
+    size_bytes: int = Field(description="Stored bytes of its images and label files.")
+    job_count: int = Field(description="Jobs made from it (it cannot be deleted then).")
+
+
+class DatasetJobRef(BaseModel):
+    id: str
+    name: str
+    status: JobStatus
+    created_at: UtcDateTime
+
+
+class DatasetUsage(BaseModel):
+    """What deleting the dataset would do: the jobs in the way, and the space it frees
+    (images no other dataset or job uses; thumbnails come on top)."""
+
+    id: str
+    name: str
+    item_count: int
+    size_bytes: int
+    freed_bytes_if_deleted: int
+    jobs: list[DatasetJobRef]
 
 
 class DatasetList(BaseModel):

@@ -4,7 +4,16 @@ import { useEffect } from "react";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useQueryClient } from "@tanstack/react-query";
-import { Activity, Banana, FolderInput, LayoutList, Loader2, LogOut, Sparkles } from "lucide-react";
+import {
+  Activity,
+  Banana,
+  Database,
+  FolderInput,
+  LayoutList,
+  Loader2,
+  LogOut,
+  Sparkles,
+} from "lucide-react";
 
 import { Button } from "@/components/ui/button";
 import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip";
@@ -32,6 +41,12 @@ const NAV = [
     label: "New semi-auto job",
     icon: Sparkles,
     match: (p: string) => p.startsWith("/new/semi-auto"),
+  },
+  {
+    href: "/datasets/",
+    label: "Datasets",
+    icon: Database,
+    match: (p: string) => p.startsWith("/datasets"),
   },
   {
     href: "/status/",

@@ -24,7 +24,7 @@ import {
 } from "@/components/ui/dropdown-menu";
 import { api } from "@/lib/api/client";
 import { useJobAction } from "@/lib/api/queries";
-import type { JobSummary } from "@/lib/api/types";
+import type { JobDetail, JobSummary } from "@/lib/api/types";
 import { canCancel, canPause, canResume } from "@/lib/jobs";
 import { plural } from "@/lib/format";
 
@@ -63,6 +63,48 @@ export function CancelJobDialog({
             onClick={() => action.mutate({ id: job.id, action: "cancel" })}
           >
             Cancel job
+          </AlertDialogAction>
+        </AlertDialogFooter>
+      </AlertDialogContent>
+    </AlertDialog>
+  );
+}
+
+/** Retrying failures that are permanent sends the same request again: ask first. */
+export function RetryFailedDialog({
+  job,
+  open,
+  onOpenChange,
+}: {
+  job: JobDetail;
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+}) {
+  const action = useJobAction();
+  const f = job.failures;
+  return (
+    <AlertDialog open={open} onOpenChange={onOpenChange}>
+      <AlertDialogContent data-testid="retry-confirm">
+        <AlertDialogHeader>
+          <AlertDialogTitle>
+            {f.permanent} of {f.permanent + f.retryable} failures will fail again
+          </AlertDialogTitle>
+          <AlertDialogDescription>{f.message}</AlertDialogDescription>
+        </AlertDialogHeader>
+        <ul className="space-y-1 text-sm">
+          {f.groups.map((g) => (
+            <li key={g.kind} className="flex justify-between gap-3">
+              <span className="font-mono">{g.kind}</span>
+              <span className={g.permanent ? "text-destructive" : "text-muted-foreground"}>
+                {plural(g.count, "output")} · {g.permanent ? "permanent" : "may succeed"}
+              </span>
+            </li>
+          ))}
+        </ul>
+        <AlertDialogFooter>
+          <AlertDialogCancel>Don&apos;t retry</AlertDialogCancel>
+          <AlertDialogAction onClick={() => action.mutate({ id: job.id, action: "retry" })}>
+            Retry all {f.permanent + f.retryable} anyway
           </AlertDialogAction>
         </AlertDialogFooter>
       </AlertDialogContent>

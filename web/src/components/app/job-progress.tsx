@@ -1,5 +1,6 @@
 import type { StatusCounts } from "@/lib/api/types";
 import { formatInt, formatPercent } from "@/lib/format";
+import { pendingState } from "@/lib/jobs";
 import { cn } from "@/lib/utils";
 
 /**
@@ -11,8 +12,11 @@ export function JobProgress({
   className,
   compact = false,
   label,
+  status,
 }: {
   counts: StatusCounts;
+  /** The job's status: pending outputs of a cancelled job are shown as cancelling. */
+  status?: string;
   className?: string;
   compact?: boolean;
   label?: string;
@@ -65,10 +69,12 @@ export function JobProgress({
           ) : null}{" "}
           / {formatInt(counts.total)}
         </span>
-        <span>
-          {counts.pending === 0 && counts.cancelled > 0
-            ? `${formatInt(counts.cancelled)} cancelled`
-            : formatPercent(fraction)}
+        <span data-testid="progress-state">
+          {status && counts.pending > 0 && pendingState(status) === "cancelling"
+            ? `${formatInt(counts.pending)} cancelling`
+            : counts.pending === 0 && counts.cancelled > 0
+              ? `${formatInt(counts.cancelled)} cancelled`
+              : formatPercent(fraction)}
         </span>
       </div>
     </div>

@@ -23,13 +23,22 @@ const JOB_VARIANT = {
   cancelled: { variant: "outline", icon: Ban },
 } as const;
 
-export function JobStatusBadge({ status }: { status: string }) {
+/** A job's status; a paused job that a CLI run left behind on Ctrl-C or SIGTERM says
+ * "Interrupted" (it resumes like any paused job). */
+export function JobStatusBadge({
+  status,
+  interrupted = false,
+}: {
+  status: string;
+  interrupted?: boolean;
+}) {
   const v = JOB_VARIANT[status as keyof typeof JOB_VARIANT] ?? JOB_VARIANT.queued;
   const Icon = v.icon;
+  const label = status === "paused" && interrupted ? "Interrupted" : jobStatusLabel(status);
   return (
-    <Badge variant={v.variant} data-status={status}>
+    <Badge variant={v.variant} data-status={status} title={label}>
       <Icon className={status === "running" ? "animate-spin" : undefined} aria-hidden />
-      {jobStatusLabel(status)}
+      {label}
     </Badge>
   );
 }

@@ -170,6 +170,7 @@ export function Gallery({
               <JobProgress
                 counts={b.counts}
                 compact
+                status={job.status}
                 className="w-40"
                 label={`Progress of ${row.name}`}
               />
@@ -235,6 +236,7 @@ export function Gallery({
               <OutputTile
                 key={o.id}
                 output={o}
+                jobStatus={job.status}
                 label={`${name} variation ${o.variation}`}
                 size={tileSize}
                 selectable={selectable}
@@ -277,6 +279,7 @@ export function Gallery({
             <OutputTile
               key={o.id}
               output={o}
+              jobStatus={job.status}
               label={`Image ${o.variation}`}
               size={tileSize}
               selectable={selectable}

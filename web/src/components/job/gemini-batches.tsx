@@ -33,9 +33,16 @@ export function GeminiBatches({ job }: { job: JobDetail }) {
             <li key={b.display_name} className="flex flex-wrap items-center gap-2">
               <Badge variant="outline">{STATE_LABEL[b.state] ?? b.state}</Badge>
               <span>
-                {formatInt(b.lines)} image(s) ·{" "}
-                {b.submitted_at ? `submitted ${formatAge(b.submitted_at)}` : "not submitted yet"}
+                {b.lines_read > 0
+                  ? `${formatInt(b.lines_read)} of ${formatInt(b.lines)} image(s) read`
+                  : `${formatInt(b.lines)} image(s)`}{" "}
+                · {b.submitted_at ? `submitted ${formatAge(b.submitted_at)}` : "not submitted yet"}
               </span>
+              {b.overdue ? (
+                <Badge variant="destructive" data-testid="gemini-batch-overdue">
+                  overdue: waiting past Google&apos;s 24 h target
+                </Badge>
+              ) : null}
               {b.error ? <span className="text-muted-foreground">· {b.error}</span> : null}
             </li>
           ))}

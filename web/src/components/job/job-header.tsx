@@ -16,12 +16,14 @@ import {
 
 import { BudgetHold } from "@/components/job/budget-hold";
 import { GeminiBatches } from "@/components/job/gemini-batches";
+import { TrialPanel } from "@/components/job/trial-panel";
 import { WebhookDeliveries } from "@/components/job/webhook-deliveries";
-import { CancelJobDialog } from "@/components/app/job-actions";
+import { CancelJobDialog, RetryFailedDialog } from "@/components/app/job-actions";
 import { JobProgress } from "@/components/app/job-progress";
 import { ModelLabel } from "@/components/app/model-label";
 import { JobStatusBadge } from "@/components/app/status-badge";
 import { DownloadMenu } from "@/components/job/download-menu";
+import { DeleteJobButton, DuplicateJobButton } from "@/components/job/job-housekeeping";
 import { RegenerateRejected } from "@/components/job/review-bar";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -29,7 +31,14 @@ import { Card, CardContent } from "@/components/ui/card";
 import { useJobAction, useModels } from "@/lib/api/queries";
 import type { JobDetail } from "@/lib/api/types";
 import { formatAge, formatDuration, formatInt, formatUsd, parseApiDate } from "@/lib/format";
-import { canCancel, canPause, canResume, modeLabel } from "@/lib/jobs";
+import {
+  type PendingState,
+  canCancel,
+  canPause,
+  canResume,
+  modeLabel,
+  pendingState,
+} from "@/lib/jobs";
 import { useNow } from "@/hooks/use-now";
 
 function Stat({
@@ -53,6 +62,13 @@ function Stat({
   );
 }
 
+const PENDING_WORD: Record<PendingState, string> = {
+  queued: "queued",
+  paused: "paused",
+  generating: "in progress",
+  cancelling: "cancelling (in flight)",
+};
+
 function elapsed(job: JobDetail, now: Date): string {
   const start = parseApiDate(job.started_at);
   if (!start) return "Not started";
@@ -63,6 +79,7 @@ function elapsed(job: JobDetail, now: Date): string {
 export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: string[] }) {
   const action = useJobAction();
   const [confirm, setConfirm] = useState(false);
+  const [confirmRetry, setConfirmRetry] = useState(false);
   const models = useModels();
   // The job-level retry re-queues failed outputs only: a block is the model's answer to
   // the prompt, so blocked outputs are retried one by one (lightbox or selection).
@@ -82,7 +99,7 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
           </h1>
           <div className="flex flex-wrap items-center gap-2 text-sm text-muted-foreground">
             <span data-testid="job-status">
-              <JobStatusBadge status={job.status} />
+              <JobStatusBadge status={job.status} interrupted={Boolean(job.interrupted_at)} />
             </span>
             <Badge variant={job.mode === "semi_auto" ? "banana" : "secondary"}>
               {modeLabel(job.mode)}
@@ -113,7 +130,12 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
           {failed > 0 ? (
             <Button
               variant="outline"
-              onClick={() => action.mutate({ id: job.id, action: "retry" })}
+              onClick={() =>
+                // Permanent failures would fail again: say so before paying for it.
+                job.failures.permanent > 0
+                  ? setConfirmRetry(true)
+                  : action.mutate({ id: job.id, action: "retry" })
+              }
               disabled={action.isPending}
             >
               <RotateCcw aria-hidden /> Retry failed ({formatInt(failed)})
@@ -130,12 +152,16 @@ export function JobHeader({ job, selectedIds }: { job: JobDetail; selectedIds: s
             </Button>
           ) : null}
           <DownloadMenu job={job} selectedIds={selectedIds} />
+          <DuplicateJobButton job={job} />
+          <DeleteJobButton job={job} />
         </div>
       </div>
       {job.hold_reason ? <BudgetHold job={job} /> : null}
+      <TrialPanel job={job} />
       <GeminiBatches job={job} />
       <WebhookDeliveries job={job} />
       <CancelJobDialog job={job} open={confirm} onOpenChange={setConfirm} />
+      <RetryFailedDialog job={job} open={confirmRetry} onOpenChange={setConfirmRetry} />
     </div>
   );
 }
@@ -169,10 +195,11 @@ export function Summary({ job }: { job: JobDetail }) {
   return (
     <div className="mb-6 grid gap-3 md:grid-cols-2 xl:grid-cols-4">
       <Stat icon={CheckSquare} label="Progress">
-        <JobProgress counts={job.counts} label="Job progress" />
-        <p className="text-xs text-muted-foreground">
-          {formatInt(job.counts.pending)} pending · {formatInt(job.counts.blocked)} blocked ·{" "}
-          {formatInt(job.counts.cancelled)} cancelled
+        <JobProgress counts={job.counts} label="Job progress" status={job.status} />
+        {/* Every output is in exactly one of these, so they add up to the total. */}
+        <p className="text-xs text-muted-foreground" data-testid="job-counts">
+          {formatInt(job.counts.pending)} {PENDING_WORD[pendingState(job.status)]} ·{" "}
+          {formatInt(job.counts.blocked)} blocked · {formatInt(job.counts.cancelled)} cancelled
         </p>
       </Stat>
       <Stat icon={Coins} label="Cost">

@@ -7,6 +7,7 @@ import { CheckSquare, Loader2, RotateCcw, X } from "lucide-react";
 
 import { EmptyState, ErrorState, LoadingRows } from "@/components/app/states";
 import { JobHeader, Summary } from "@/components/job/job-header";
+import { JobRecipe } from "@/components/job/job-recipe";
 import { Gallery, useGalleryRows } from "@/components/job/gallery";
 import { Lightbox, type LightboxView } from "@/components/job/lightbox";
 import { QualityFilterSelect, QualitySummary } from "@/components/job/review-bar";
@@ -26,6 +27,7 @@ import { useJob, useJobAction, useJobOutputs, useReview } from "@/lib/api/querie
 import type { JobDetail, OutputOut, OutputStatus } from "@/lib/api/types";
 import { formatInt } from "@/lib/format";
 import { orderedOutputs } from "@/lib/grouping";
+import { pendingState } from "@/lib/jobs";
 import { type QualityFilter, type ReviewDecision, matchesQuality, reviewable } from "@/lib/review";
 
 type StatusFilter = "all" | OutputStatus;
@@ -38,6 +40,12 @@ const FILTERS: { value: StatusFilter; label: string }[] = [
   { value: "cancelled", label: "Cancelled" },
 ];
 const ALL_BATCHES = "__all__";
+
+/** "Pending" in the job's own words: queued, paused, generating or cancelling. */
+function pendingFilterLabel(jobStatus: string): string {
+  const state = pendingState(jobStatus);
+  return state.charAt(0).toUpperCase() + state.slice(1);
+}
 const TILE_SIZES = { S: 112, M: 152, L: 208 } as const;
 type TileSize = keyof typeof TILE_SIZES;
 
@@ -125,6 +133,7 @@ function JobBody({ job }: { job: JobDetail }) {
         </Alert>
       ) : null}
       <Summary job={job} />
+      <JobRecipe recipe={job.recipe} />
       {job.counts.succeeded > 0 ? (
         <div className="-mt-3 mb-6">
           <QualitySummary job={job} />
@@ -138,7 +147,7 @@ function JobBody({ job }: { job: JobDetail }) {
               (f) => f.value === "all" || countFor(f.value) > 0 || f.value === status,
             ).map((f) => (
               <TabsTrigger key={f.value} value={f.value} data-testid={`filter-${f.value}`}>
-                {f.label}
+                {f.value === "pending" ? pendingFilterLabel(job.status) : f.label}
                 <span className="rounded bg-muted px-1 text-[11px] tabular-nums">
                   {formatInt(countFor(f.value))}
                 </span>

@@ -253,9 +253,12 @@ export function Lightbox({
                     {output.source_path}
                   </Field>
                 ) : null}
-                <Field label="In the ZIP" mono>
-                  {output.archive_path}
-                </Field>
+                {/* Only an image is in the ZIP: a failed or pending output has no file there. */}
+                {output.status === "succeeded" && output.image_url ? (
+                  <Field label="In the ZIP" mono>
+                    {output.archive_path}
+                  </Field>
+                ) : null}
                 {output.label_count !== null && output.label_count !== undefined ? (
                   <Field label="Labels">{output.label_count} object(s)</Field>
                 ) : null}

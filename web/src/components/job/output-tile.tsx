@@ -1,11 +1,11 @@
 "use client";
 
 import { memo } from "react";
-import { Ban, Check, CircleX, Loader2, ShieldAlert, X } from "lucide-react";
+import { Ban, Check, CircleX, Clock, Loader2, Pause, ShieldAlert, X } from "lucide-react";
 
 import { Checkbox } from "@/components/ui/checkbox";
 import type { OutputOut } from "@/lib/api/types";
-import { OUTPUT_STATUS_LABEL } from "@/lib/jobs";
+import { OUTPUT_STATUS_LABEL, pendingState, type PendingState } from "@/lib/jobs";
 import { FLAGS, reviewable } from "@/lib/review";
 import { cn } from "@/lib/utils";
 
@@ -47,15 +47,36 @@ function ReviewMark({ review }: { review: OutputOut["review"] }) {
   return null;
 }
 
-function Placeholder({ status }: { status: string }) {
+const PENDING_ICON: Record<PendingState, typeof Clock> = {
+  queued: Clock,
+  paused: Pause,
+  generating: Loader2,
+  cancelling: Ban,
+};
+
+/** A pending output as its job really stands: only a running job spins "Generating". */
+function PendingPlaceholder({ state, className }: { state: PendingState; className: string }) {
+  const Icon = PENDING_ICON[state];
+  return (
+    <div className={cn(className, "text-muted-foreground")} data-pending-state={state}>
+      <Icon className={cn("size-5", state === "generating" && "animate-spin")} aria-hidden />
+      {OUTPUT_PENDING_LABEL[state]}
+    </div>
+  );
+}
+
+const OUTPUT_PENDING_LABEL: Record<PendingState, string> = {
+  queued: "Queued",
+  paused: "Paused",
+  generating: "Generating",
+  cancelling: "Cancelling",
+};
+
+function Placeholder({ status, jobStatus }: { status: string; jobStatus: string }) {
   const common = "flex size-full flex-col items-center justify-center gap-1 text-[11px]";
   switch (status) {
     case "pending":
-      return (
-        <div className={cn(common, "text-muted-foreground")}>
-          <Loader2 className="size-5 animate-spin" aria-hidden /> Generating
-        </div>
-      );
+      return <PendingPlaceholder state={pendingState(jobStatus)} className={common} />;
     case "blocked":
       return (
         <div className={cn(common, "bg-warning/10 text-[oklch(0.5_0.13_60)]")}>
@@ -80,6 +101,7 @@ function Placeholder({ status }: { status: string }) {
 /** One output in the gallery: a button that opens the lightbox, with an optional selection box. */
 export const OutputTile = memo(function OutputTile({
   output,
+  jobStatus,
   label,
   size,
   selectable,
@@ -88,6 +110,8 @@ export const OutputTile = memo(function OutputTile({
   onToggle,
 }: {
   output: OutputOut;
+  /** The job's status: a pending output of a paused job is paused, not generating. */
+  jobStatus: string;
   label: string;
   size: number;
   selectable: boolean;
@@ -95,7 +119,10 @@ export const OutputTile = memo(function OutputTile({
   onOpen: (id: string) => void;
   onToggle: (id: string) => void;
 }) {
-  const status = OUTPUT_STATUS_LABEL[output.status] ?? output.status;
+  const status =
+    output.status === "pending"
+      ? OUTPUT_PENDING_LABEL[pendingState(jobStatus)]
+      : (OUTPUT_STATUS_LABEL[output.status] ?? output.status);
   const review = reviewable(output) ? (output.review ?? "unreviewed") : null;
   const flagText = (output.flags ?? []).map((f) => f.label.toLowerCase()).join(", ");
   const described = [
@@ -116,6 +143,7 @@ export const OutputTile = memo(function OutputTile({
         data-reviewable={review ? "" : undefined}
         onClick={() => (selectable ? onToggle(output.id) : onOpen(output.id))}
         aria-label={described.join(", ")}
+        title={output.prompt}
         aria-pressed={selectable ? selected : undefined}
         className={cn(
           "bg-checker relative block aspect-square w-full overflow-hidden rounded-lg border transition-shadow outline-none focus-visible:ring-[3px] focus-visible:ring-ring",
@@ -133,7 +161,7 @@ export const OutputTile = memo(function OutputTile({
             className="size-full object-cover transition-transform duration-200 group-hover:scale-[1.03]"
           />
         ) : (
-          <Placeholder status={output.status} />
+          <Placeholder status={output.status} jobStatus={jobStatus} />
         )}
         <FlagBadges output={output} />
         {review ? <ReviewMark review={review} /> : null}
@@ -147,7 +175,9 @@ export const OutputTile = memo(function OutputTile({
           tabIndex={-1}
         />
       ) : null}
-      <p className="mt-1 truncate text-[11px] text-muted-foreground">{label}</p>
+      <p className="mt-1 truncate text-[11px] text-muted-foreground" title={output.prompt}>
+        {label}
+      </p>
     </div>
   );
 });

@@ -110,14 +110,14 @@ function JobRow({
           "—"
         )}
       </TableCell>
-      <TableCell className="max-w-[400px] min-w-[200px]">
+      <TableCell className="max-w-[400px] whitespace-normal md:min-w-[200px] md:whitespace-nowrap">
         <Link
           href={href}
-          className="block truncate font-medium outline-none hover:underline focus-visible:underline"
+          className="block font-medium break-words outline-none hover:underline focus-visible:underline md:truncate"
         >
           {job.name || `Job ${job.id.slice(0, 8)}`}
         </Link>
-        <div className="mt-0.5 flex items-center gap-1.5 text-xs text-muted-foreground">
+        <div className="mt-0.5 flex flex-wrap items-center gap-1.5 text-xs text-muted-foreground md:flex-nowrap">
           <Badge
             variant={job.mode === "semi_auto" ? "banana" : "secondary"}
             className="px-1.5 py-0"
@@ -137,9 +137,19 @@ function JobRow({
         >
           {formatAge(job.created_at, now)}
         </div>
+        {/* On a phone the status and progress columns would be scrolled out of sight. */}
+        <div className="mt-2 flex flex-col items-start gap-1.5 md:hidden">
+          <JobStatusBadge status={job.status} interrupted={Boolean(job.interrupted_at)} />
+          <JobProgress
+            counts={job.counts}
+            compact
+            className="w-full"
+            label={`Progress of ${job.name || job.id}`}
+          />
+        </div>
       </TableCell>
-      <TableCell>
-        <JobStatusBadge status={job.status} />
+      <TableCell className="hidden md:table-cell">
+        <JobStatusBadge status={job.status} interrupted={Boolean(job.interrupted_at)} />
         {job.queue_position ? (
           <p className="mt-1 text-xs text-muted-foreground xl:hidden">
             #{job.queue_position} in queue
@@ -151,10 +161,15 @@ function JobRow({
           </p>
         ) : null}
       </TableCell>
-      <TableCell className="w-[220px] min-w-[150px]">
-        <JobProgress counts={job.counts} compact label={`Progress of ${job.name || job.id}`} />
+      <TableCell className="hidden w-[220px] min-w-[150px] md:table-cell">
+        <JobProgress
+          counts={job.counts}
+          compact
+          status={job.status}
+          label={`Progress of ${job.name || job.id}`}
+        />
       </TableCell>
-      <TableCell className="text-right tabular-nums">
+      <TableCell className="hidden text-right tabular-nums md:table-cell">
         {job.cost_estimate === 0 && job.cost_actual === 0 ? (
           <div className="text-muted-foreground">Free</div>
         ) : (
@@ -170,7 +185,7 @@ function JobRow({
       >
         {formatAge(job.created_at, now)}
       </TableCell>
-      <TableCell>
+      <TableCell className="hidden md:table-cell">
         <PriorityControl job={job} />
       </TableCell>
       <TableCell className="w-24 text-right">
@@ -305,11 +320,11 @@ export function JobsDashboard() {
                   <TableRow className="hover:bg-transparent">
                     <TableHead className="hidden text-center xl:table-cell">Queue</TableHead>
                     <TableHead>Job</TableHead>
-                    <TableHead>Status</TableHead>
-                    <TableHead>Progress</TableHead>
-                    <TableHead className="text-right">Cost</TableHead>
+                    <TableHead className="hidden md:table-cell">Status</TableHead>
+                    <TableHead className="hidden md:table-cell">Progress</TableHead>
+                    <TableHead className="hidden text-right md:table-cell">Cost</TableHead>
                     <TableHead className="hidden xl:table-cell">Age</TableHead>
-                    <TableHead>Priority</TableHead>
+                    <TableHead className="hidden md:table-cell">Priority</TableHead>
                     <TableHead className="text-right">
                       <span className="sr-only">Actions</span>
                     </TableHead>

@@ -28,6 +28,18 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
+import {
+  type JobSpec,
+  settingsOf,
+  specNumber,
+  specString,
+  usePrefillFrom,
+} from "@/components/new-job/prefill";
+import {
+  DEFAULT_TRIAL_SIZE,
+  TrialControls,
+  parseTrialSize,
+} from "@/components/new-job/trial-controls";
 import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -46,12 +58,22 @@ import {
   SplitEstimateList,
   hasLabelDetail,
 } from "@/components/new-job/dataset-labels";
+import { StoredDatasets } from "@/components/new-job/stored-datasets";
+import { Alert, AlertDescription } from "@/components/ui/alert";
 import { createDatasetQueue, useQueueState } from "@/hooks/use-upload-queue";
+import { useFormSource } from "@/hooks/use-form-source";
+import { selectionNotes, type SelectionNote } from "@/lib/selection-notes";
 import { useDebounced } from "@/hooks/use-debounced";
 import { api } from "@/lib/api/client";
-import { ApiError, errorMessage } from "@/lib/api/errors";
+import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
+import { PROMPT_MAX_CHARS } from "@/lib/api/limits";
 import { useModels } from "@/lib/api/queries";
-import type { AutomaticJobCreate, DatasetSummary } from "@/lib/api/types";
+import type {
+  AutomaticJobCreate,
+  DatasetSummary,
+  JobCreate,
+  UploadFinished,
+} from "@/lib/api/types";
 import { buildSelection, detectClasses, isImagePath, type FolderCount } from "@/lib/files";
 import { formatInt, plural } from "@/lib/format";
 import { analyzeTemplate, AUTOMATIC_VARIABLES } from "@/lib/template";
@@ -100,6 +122,11 @@ export function AutomaticJobForm() {
   const [zip, setZip] = useState<ZipUpload | null>(null);
   const [starting, setStarting] = useState(false);
   const { totals, version } = useQueueState(queue);
+  // A stored dataset (picked, or an identical upload gave way to it): nothing to upload.
+  const [fromLibrary, setFromLibrary] = useState(false);
+  const [notes, setNotes] = useState<SelectionNote[]>([]);
+  const [finished, setFinished] = useState<UploadFinished | null>(null);
+  const [finishing, setFinishing] = useState(false);
 
   const [prompt, setPrompt] = useState("");
   const [variations, setVariations] = useState(2);
@@ -108,6 +135,7 @@ export function AutomaticJobForm() {
   const [splits, setSplits] = useState<string[] | null>(null);
   const [name, setName] = useState("");
   const [seed, setSeed] = useState("");
+  const [trialSize, setTrialSize] = useState(String(DEFAULT_TRIAL_SIZE));
   // The seed is drawn before the first preview (after mount: the page is prerendered), so
   // the previewed prompts are the ones the job renders; Advanced shows it and re-rolls it.
   useEffect(() => {
@@ -119,6 +147,24 @@ export function AutomaticJobForm() {
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
   const [classPrompts, setClassPrompts] = useState<Record<string, string>>({});
+  usePrefillFrom(async (job) => {
+    const spec = job.spec as JobSpec;
+    if (job.dataset_id) {
+      const ds = await api.dataset(job.dataset_id);
+      setDataset(ds);
+      setDatasetName(ds.name);
+    }
+    setPrompt(specString(spec, "prompt"));
+    setVariations(specNumber(spec, "variations") ?? 1);
+    setSettings(settingsOf(job));
+    setSeed(String(job.seed)); // the same seed samples the same images: compare like with like
+    setTrialSize(String(job.trial?.size ?? DEFAULT_TRIAL_SIZE));
+    setIncludeOriginals(job.include_originals);
+    const perClass = spec["per_class_prompts"];
+    if (perClass && typeof perClass === "object") {
+      setClassPrompts(perClass as Record<string, string>);
+    }
+  });
 
   const uploading =
     (queue !== null && !totals.settled && totals.files > 0) || zip?.status === "uploading";
@@ -151,18 +197,52 @@ export function AutomaticJobForm() {
     [dataset],
   );
 
+  const openStored = useCallback(async (id: string) => {
+    try {
+      const ds = await api.dataset(id);
+      setDataset(ds);
+      setDatasetName(ds.name);
+      setFromLibrary(true);
+      setNotes([]);
+    } catch (err) {
+      toast.error("Could not open the dataset", { description: errorMessage(err) });
+    }
+  }, []);
+
+  /** Every file is sent: the server drops an upload that kept nothing, and swaps an
+   * identical one for the dataset already stored. */
+  const finishUpload = useCallback(
+    async (id: string) => {
+      setFinishing(true);
+      try {
+        const done = await api.completeUpload(id);
+        setFinished(done);
+        if (done.outcome === "removed") {
+          queue?.cancel();
+          setQueue(null);
+          setDataset(null);
+          setLocalClasses([]);
+          setNotes([{ kind: "no_images", text: done.message }]);
+        } else if (done.outcome === "reused" && done.id) {
+          await openStored(done.id);
+          toast.success("Already stored", { description: done.message });
+        }
+      } catch (err) {
+        toast.error("Could not finish the upload", { description: errorMessage(err) });
+      } finally {
+        setFinishing(false);
+      }
+    },
+    [queue, openStored],
+  );
+
   const onFiles = useCallback(
     async (raw: RawFiles) => {
       const sel = buildSelection(raw);
       setSkipped((prev) => [...prev, ...sel.skipped]);
-      if (!sel.zip && sel.files.length === 0) {
-        toast.error("No images found", {
-          description: sel.skipped.length
-            ? `${plural(sel.skipped.length, "file")} skipped: only images (JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC, AVIF) and label files (.txt, .json, .xml, .yaml) are used.`
-            : "Choose a folder that contains images.",
-        });
-        return;
-      }
+      setNotes(selectionNotes(raw.length, sel));
+      setFinished(null);
+      if (!sel.zip && sel.files.length === 0) return; // the note says why
       setStarting(true);
       let ds: DatasetSummary;
       try {
@@ -189,6 +269,7 @@ export function AutomaticJobForm() {
         } catch (err) {
           setZip({ file, fraction: 0, status: "error", report: null, error: errorMessage(err) });
         }
+        await finishUpload(ds.id);
         return;
       }
       setLocalClasses((prev) => {
@@ -210,8 +291,50 @@ export function AutomaticJobForm() {
         })),
       );
     },
-    [ensureDataset, queue],
+    [ensureDataset, queue, finishUpload],
   );
+
+  // A folder upload is finished once every queued file settled (sent or given up); a
+  // later drop into the same dataset settles again and is checked again.
+  useEffect(() => {
+    if (!queue || !dataset || fromLibrary) return;
+    let checked = 0;
+    return queue.subscribe(() => {
+      const t = queue.totals();
+      if (t.settled && t.files > checked) {
+        checked = t.files;
+        void finishUpload(dataset.id);
+      }
+    });
+  }, [queue, dataset, fromLibrary, finishUpload]);
+
+  useFormSource({
+    onDataset: (id) => void openStored(id),
+    onRecipe: (recipe: JobCreate) => {
+      if (recipe.mode !== "automatic") return;
+      void openStored(recipe.dataset_id);
+      setPrompt(recipe.prompt);
+      setVariations(recipe.variations ?? 1);
+      setSettings({
+        model: recipe.model ?? "",
+        aspectRatio: recipe.options?.aspect_ratio ?? "",
+        imageSize: recipe.options?.image_size ?? "",
+        outputFormat: recipe.options?.output_format ?? "png",
+      });
+      setIncludeOriginals(recipe.include_originals ?? null);
+      setSplits(recipe.splits ?? null);
+      setName(recipe.name ?? "");
+      if (recipe.seed !== null && recipe.seed !== undefined) setSeed(String(recipe.seed));
+      setPriority(recipe.priority ?? 0);
+      setMaxCost(recipe.max_cost ? String(recipe.max_cost) : "");
+      setUseBatchApi(recipe.use_batch_api ?? false);
+      setWebhookUrl(recipe.webhook_url ?? "");
+      setClassPrompts(recipe.per_class_prompts ?? {});
+      toast.info("Duplicating a job", { description: "Same recipe: change what you like." });
+    },
+    onError: (message) =>
+      toast.error("Could not load the job to duplicate", { description: message }),
+  });
 
   const reset = () => {
     queue?.cancel();
@@ -223,6 +346,9 @@ export function AutomaticJobForm() {
     setZip(null);
     setSplits(null);
     setIncludeOriginals(null);
+    setFromLibrary(false);
+    setNotes([]);
+    setFinished(null);
   };
 
   const analysis = useMemo(() => analyzeTemplate(prompt, AUTOMATIC_VARIABLES), [prompt]);
@@ -292,7 +418,13 @@ export function AutomaticJobForm() {
         ? "Write a prompt to see the estimate."
         : null;
 
-  const estimateBody = useDebounced(request, 350);
+  const trialN = parseTrialSize(trialSize);
+  // Priced with the trial too, so the card can say what the trial and the rest cost.
+  const estimateRequest = useMemo(
+    () => (request && trialN !== null ? { ...request, trial: trialN } : request),
+    [request, trialN],
+  );
+  const estimateBody = useDebounced(estimateRequest, 350);
   const estimate = useQuery({
     queryKey: ["estimate", estimateBody, itemCount],
     queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
@@ -305,32 +437,39 @@ export function AutomaticJobForm() {
     mutationFn: (req: AutomaticJobCreate) => api.createJob(req),
     onSuccess: (job) => {
       void qc.invalidateQueries({ queryKey: ["jobs"] });
-      toast.success("Job started", { description: job.name || "Automatic job" });
+      toast.success(job.trial ? "Trial started" : "Job started", {
+        description: job.name || "Automatic job",
+      });
       for (const warning of job.warnings) toast.warning("Note", { description: warning });
       router.push(`/jobs/view/?id=${encodeURIComponent(job.id)}`);
     },
     onError: (err) => toast.error("Could not start the job", { description: errorMessage(err) }),
   });
 
+  // A field's server error is shown at the field, from the estimate (as typed) or the create.
+  const serverFieldErrors = { ...fieldErrors(estimate.error), ...fieldErrors(create.error) };
+
   const blocker = !dataset
     ? "Add a dataset first."
-    : uploading
+    : uploading || finishing
       ? "Wait for the upload to finish."
       : itemCount === 0
         ? "The dataset has no usable images."
         : !prompt.trim()
           ? "Write a prompt."
-          : analysis.issues.length > 0
-            ? "Fix the prompt template first."
-            : parsedSeed === null
-              ? "Fix the seed (Advanced)."
-              : !settings.model
-                ? "Choose a model."
-                : selectedModel && !selectedModel.available
-                  ? "This model needs a Gemini API key on the server."
-                  : estimate.error instanceof ApiError && estimate.error.status === 422
-                    ? "Fix the problem shown in the estimate."
-                    : null;
+          : prompt.length > PROMPT_MAX_CHARS
+            ? "Shorten the prompt."
+            : analysis.issues.length > 0
+              ? "Fix the prompt template first."
+              : parsedSeed === null
+                ? "Fix the seed (Advanced)."
+                : !settings.model
+                  ? "Choose a model."
+                  : selectedModel && !selectedModel.available
+                    ? "This model needs a Gemini API key on the server."
+                    : estimate.error instanceof ApiError && estimate.error.status === 422
+                      ? "Fix the problem shown in the estimate."
+                      : null;
 
   if (models.isError) {
     return (
@@ -373,14 +512,33 @@ export function AutomaticJobForm() {
               ) : null}
             </CardHeader>
             <CardContent className="space-y-5">
-              <Dropzone
-                idPrefix="dataset"
-                title={dataset ? "Drop more images to add them" : "Drop a folder or a ZIP here"}
-                hint="Sub-folders are kept as classes. Thousands of files are fine: they upload in parallel and retry on errors."
-                onFiles={(files) => void onFiles(files)}
-                disabled={starting || zip?.status === "uploading"}
-                compact={Boolean(dataset)}
-              />
+              {fromLibrary ? null : (
+                <Dropzone
+                  idPrefix="dataset"
+                  title={dataset ? "Drop more images to add them" : "Drop a folder or a ZIP here"}
+                  hint="Sub-folders are kept as classes. Thousands of files are fine: they upload in parallel and retry on errors."
+                  onFiles={(files) => void onFiles(files)}
+                  disabled={starting || finishing || zip?.status === "uploading"}
+                  compact={Boolean(dataset)}
+                />
+              )}
+              {notes.map((note) => (
+                <Alert
+                  key={note.kind}
+                  variant={note.kind === "nested" ? "default" : "destructive"}
+                  data-testid={`selection-note-${note.kind}`}
+                >
+                  <AlertDescription>{note.text}</AlertDescription>
+                </Alert>
+              ))}
+              {finished?.outcome === "reused" ? (
+                <Alert data-testid="dataset-reused">
+                  <AlertDescription>{finished.message}</AlertDescription>
+                </Alert>
+              ) : null}
+              {!dataset && !starting ? (
+                <StoredDatasets onPick={(id) => void openStored(id)} />
+              ) : null}
               {starting ? (
                 <p className="flex items-center gap-2 text-sm text-muted-foreground" role="status">
                   <Loader2 className="size-4 animate-spin" aria-hidden /> Creating the dataset…
@@ -389,8 +547,11 @@ export function AutomaticJobForm() {
               {dataset ? (
                 <p className="text-sm text-muted-foreground">
                   Dataset{" "}
-                  <span className="font-medium text-foreground">{datasetName || dataset.name}</span>
+                  <span className="font-medium text-foreground" data-testid="dataset-name">
+                    {datasetName || dataset.name}
+                  </span>
                   {itemCount > 0 ? ` · ${plural(itemCount, "image")} stored` : ""}
+                  {fromLibrary ? " · already uploaded, nothing to send" : ""}
                 </p>
               ) : null}
               {zip ? <ZipStatus zip={zip} /> : null}
@@ -431,6 +592,7 @@ export function AutomaticJobForm() {
                 onChange={setPrompt}
                 variables={AUTOMATIC_VARIABLES}
                 placeholder="A photo of a {class} in {sunny|rainy|foggy} weather, same framing as the original"
+                serverError={serverFieldErrors.prompt ?? null}
               />
               <PromptPreview
                 mode="automatic"
@@ -586,6 +748,15 @@ export function AutomaticJobForm() {
               )}
               Start job
             </Button>
+            <TrialControls
+              size={trialSize}
+              onSizeChange={setTrialSize}
+              trial={estimate.data?.trial}
+              totalOutputs={estimate.data?.outputs}
+              disabled={Boolean(blocker) || !request}
+              pending={create.isPending}
+              onTry={(n) => request && create.mutate({ ...request, trial: n })}
+            />
             <p
               id="start-blocker"
               className="text-center text-xs text-muted-foreground"

@@ -48,7 +48,7 @@ export function Dropzone({
     setReading(true);
     try {
       const files = await fromDataTransfer(e.dataTransfer);
-      if (files.length) onFiles(files);
+      onFiles(files); // an empty selection too: the form says so
     } finally {
       setReading(false);
     }
@@ -56,7 +56,7 @@ export function Dropzone({
 
   const onInput = (e: React.ChangeEvent<HTMLInputElement>) => {
     const list = e.target.files;
-    if (list && list.length) onFiles(fromFileList(list));
+    if (list) onFiles(fromFileList(list)); // an empty folder too: the form says so
     e.target.value = "";
   };
 

@@ -265,6 +265,14 @@ export function ModelFields({
             <TabsTrigger value="webp">WebP</TabsTrigger>
           </TabsList>
         </Tabs>
+        {/* What happens to a transparent source, said where the format is chosen. */}
+        <p className="text-xs text-muted-foreground" data-testid="format-transparency">
+          {selected?.provider === "gemini"
+            ? "Gemini returns opaque images: transparent areas of a source come back filled, whatever the format."
+            : value.outputFormat === "jpeg"
+              ? "JPEG has no transparency: transparent areas are laid on white."
+              : "Transparency in the source is kept."}
+        </p>
       </div>
     </div>
   );

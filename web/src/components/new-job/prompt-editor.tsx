@@ -6,6 +6,8 @@ import { AlertTriangle, Braces, Shuffle } from "lucide-react";
 import { Label } from "@/components/ui/label";
 import { Textarea } from "@/components/ui/textarea";
 import { Tooltip, TooltipContent, TooltipTrigger } from "@/components/ui/tooltip";
+import { PROMPT_MAX_CHARS } from "@/lib/api/limits";
+import { formatInt } from "@/lib/format";
 import { analyzeTemplate, type TemplateVariable } from "@/lib/template";
 import { cn } from "@/lib/utils";
 
@@ -23,6 +25,7 @@ export function PromptEditor({
   serverError,
   rows = 4,
   showHelp = true,
+  maxChars = PROMPT_MAX_CHARS,
 }: {
   id: string;
   label: string;
@@ -33,6 +36,8 @@ export function PromptEditor({
   serverError?: string | null;
   rows?: number;
   showHelp?: boolean;
+  /** The server's limit (from the API schema); counted at the field. */
+  maxChars?: number;
 }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const analysis = useMemo(() => analyzeTemplate(value, variables), [value, variables]);
@@ -47,13 +52,41 @@ export function PromptEditor({
       el?.setSelectionRange(start + text.length, start + text.length);
     });
   };
-  const issues = analysis.issues;
-  const describedBy = [`${id}-help`, issues.length || serverError ? `${id}-issues` : null]
+  const over = value.length - maxChars;
+  const issues =
+    over > 0
+      ? [
+          {
+            position: maxChars,
+            message: `${formatInt(over)} character${over === 1 ? "" : "s"} over the limit of ${formatInt(maxChars)}: shorten the prompt.`,
+          },
+          ...analysis.issues,
+        ]
+      : analysis.issues;
+  const describedBy = [
+    `${id}-help`,
+    `${id}-count`,
+    issues.length || serverError ? `${id}-issues` : null,
+  ]
     .filter(Boolean)
     .join(" ");
   return (
     <div className="space-y-2">
-      <Label htmlFor={id}>{label}</Label>
+      <div className="flex items-baseline justify-between gap-2">
+        <Label htmlFor={id}>{label}</Label>
+        <span
+          id={`${id}-count`}
+          data-testid={`${id}-count`}
+          className={cn(
+            "text-[11px] text-muted-foreground tabular-nums",
+            over > 0 && "font-medium text-destructive",
+            over <= 0 && value.length > maxChars * 0.9 && "text-[oklch(0.5_0.13_60)]",
+          )}
+          aria-label={`${formatInt(value.length)} of at most ${formatInt(maxChars)} characters`}
+        >
+          {formatInt(value.length)} / {formatInt(maxChars)}
+        </span>
+      </div>
       <Textarea
         ref={ref}
         id={id}
@@ -63,7 +96,7 @@ export function PromptEditor({
         onChange={(e) => onChange(e.target.value)}
         aria-invalid={issues.length > 0 || Boolean(serverError) || undefined}
         aria-describedby={describedBy}
-        className="min-h-24 font-mono text-[13px] leading-relaxed"
+        className="max-h-64 min-h-24 overflow-y-auto font-mono text-[13px] leading-relaxed"
         spellCheck
       />
       {showHelp ? (

@@ -1,7 +1,7 @@
 "use client";
 
 import { useState } from "react";
-import { ImagePlus, Loader2, X } from "lucide-react";
+import { AlertTriangle, ImagePlus, Loader2, X } from "lucide-react";
 import { toast } from "sonner";
 
 import { Alert, AlertDescription } from "@/components/ui/alert";
@@ -31,17 +31,28 @@ export function ReferenceImages({
   value,
   onChange,
   limit,
+  used = limit,
+  warning = null,
   modelName,
 }: {
   value: ReferenceImage[];
   onChange: (next: ReferenceImage[]) => void;
   limit: number;
+  /** References the model really uses (classic: only the first). */
+  used?: number;
+  /** The estimate's `reference_warning`, when the server has priced this job. */
+  warning?: string | null;
   modelName: string;
 }) {
   const [progress, setProgress] = useState<number | null>(null);
   const [errors, setErrors] = useState<{ name: string; message: string }[]>([]);
   const room = Math.max(0, limit - value.length);
   const over = value.length > limit;
+  const ignored = !over && value.length > used;
+  const ignoredText = ignored
+    ? (warning ??
+      `${modelName} uses only the first ${used === 1 ? "reference image" : plural(used, "reference image")}; the other ${value.length - used} will be ignored.`)
+    : null;
 
   const add = async (raw: RawFiles) => {
     const images = raw.filter((r) => isImagePath(r.path || r.file.name)).map((r) => r.file);
@@ -112,7 +123,9 @@ export function ReferenceImages({
               className={cn(
                 "group bg-checker relative aspect-square overflow-hidden rounded-lg border",
                 i >= limit && "ring-2 ring-destructive",
+                i < limit && i >= used && "opacity-60",
               )}
+              data-ignored={i < limit && i >= used ? "" : undefined}
             >
               <img
                 src={ref.thumbnailUrl}
@@ -120,8 +133,11 @@ export function ReferenceImages({
                 className="size-full object-cover"
                 loading="lazy"
               />
-              <span className="absolute inset-x-0 bottom-0 truncate bg-black/55 px-1.5 py-0.5 text-[10px] text-white">
-                {ref.name}
+              <span
+                className="absolute inset-x-0 bottom-0 truncate bg-black/55 px-1.5 py-0.5 text-[10px] text-white"
+                title={ref.name}
+              >
+                {i < limit && i >= used ? `Ignored · ${ref.name}` : ref.name}
               </span>
               <Button
                 type="button"
@@ -149,6 +165,12 @@ export function ReferenceImages({
             {modelName} accepts at most {plural(limit, "reference image")}. Remove{" "}
             {value.length - limit} or choose another model.
           </AlertDescription>
+        </Alert>
+      ) : null}
+      {ignoredText ? (
+        <Alert data-testid="reference-warning">
+          <AlertTriangle aria-hidden />
+          <AlertDescription>{ignoredText}</AlertDescription>
         </Alert>
       ) : null}
       {progress !== null ? (

@@ -21,6 +21,18 @@ import {
   parseWebhookUrl,
 } from "@/components/new-job/advanced-options";
 import { BatchApiSwitch } from "@/components/new-job/batch-api-switch";
+import {
+  type JobSpec,
+  settingsOf,
+  specNumber,
+  specString,
+  usePrefillFrom,
+} from "@/components/new-job/prefill";
+import {
+  DEFAULT_TRIAL_SIZE,
+  TrialControls,
+  parseTrialSize,
+} from "@/components/new-job/trial-controls";
 import { parseSeed, randomSeed } from "@/lib/seed";
 import { EstimateCard } from "@/components/new-job/estimate-card";
 import {
@@ -33,8 +45,11 @@ import { NumberStepper } from "@/components/new-job/number-stepper";
 import { PromptEditor } from "@/components/new-job/prompt-editor";
 import { ReferenceImages, type ReferenceImage } from "@/components/new-job/reference-images";
 import { useDebounced } from "@/hooks/use-debounced";
+import { useFormSource } from "@/hooks/use-form-source";
+import { API_BASE } from "@/lib/api/http";
 import { api } from "@/lib/api/client";
 import { ApiError, errorMessage, fieldErrors } from "@/lib/api/errors";
+import { PROMPT_MAX_CHARS } from "@/lib/api/limits";
 import { useHealth, useJobs, useModels } from "@/lib/api/queries";
 import type { JobDetail, SemiAutoJobCreate } from "@/lib/api/types";
 import { formatInt, formatRuns } from "@/lib/format";
@@ -103,8 +118,72 @@ export function SemiAutoJobForm() {
   const [maxCost, setMaxCost] = useState("");
   const [useBatchApi, setUseBatchApi] = useState(false);
   const [webhookUrl, setWebhookUrl] = useState("");
+  const [trialSize, setTrialSize] = useState(String(DEFAULT_TRIAL_SIZE));
+  usePrefillFrom((job) => {
+    const given = (job.spec as JobSpec)["prompts"];
+    const rows = Array.isArray(given)
+      ? given.flatMap((p: unknown) => {
+          const row = (p ?? {}) as JobSpec;
+          const text = specString(row, "prompt");
+          return text ? [{ prompt: text, count: specNumber(row, "count") ?? DEFAULT_COUNT }] : [];
+        })
+      : [];
+    if (rows.length) {
+      setPrompts(rows.map((r) => ({ key: nextKey.current++, ...r })));
+    }
+    setReferences(
+      job.reference_asset_ids.map((id, i) => ({
+        assetId: id,
+        name: `reference ${i + 1}`,
+        thumbnailUrl: `/api/v1/assets/${encodeURIComponent(id)}/thumbnail`,
+        width: 0,
+        height: 0,
+      })),
+    );
+    setSettings(settingsOf(job));
+    setSeed(String(job.seed)); // the same seed samples the same slots: compare like with like
+    setTrialSize(String(job.trial?.size ?? DEFAULT_TRIAL_SIZE));
+  });
   const [queued, setQueued] = useState<JobDetail[]>([]);
   const [lastJob, setLastJob] = useState<JobDetail | null>(null);
+
+  // "Duplicate job": the job's recipe, editable.
+  useFormSource({
+    onRecipe: (recipe) => {
+      if (recipe.mode !== "semi_auto") return;
+      setReferences(
+        (recipe.reference_asset_ids ?? []).map((id) => ({
+          assetId: id,
+          name: `${id.slice(0, 8)}…`,
+          thumbnailUrl: `${API_BASE}/assets/${encodeURIComponent(id)}/thumbnail`,
+          width: 0,
+          height: 0,
+        })),
+      );
+      setPrompts(
+        recipe.prompts.map((p) => ({
+          key: nextKey.current++,
+          prompt: p.prompt,
+          count: p.count ?? DEFAULT_COUNT,
+        })),
+      );
+      setSettings({
+        model: recipe.model ?? "",
+        aspectRatio: recipe.options?.aspect_ratio ?? "",
+        imageSize: recipe.options?.image_size ?? "",
+        outputFormat: recipe.options?.output_format ?? "png",
+      });
+      setName(recipe.name ?? "");
+      if (recipe.seed !== null && recipe.seed !== undefined) setSeed(String(recipe.seed));
+      setPriority(recipe.priority ?? 0);
+      setMaxCost(recipe.max_cost ? String(recipe.max_cost) : "");
+      setUseBatchApi(recipe.use_batch_api ?? false);
+      setWebhookUrl(recipe.webhook_url ?? "");
+      toast.info("Duplicating a job", { description: "Same recipe: change what you like." });
+    },
+    onError: (message) =>
+      toast.error("Could not load the job to duplicate", { description: message }),
+  });
 
   const selectedModel = models.data?.find((m) => m.id === settings.model);
   const classic = selectedModel?.provider === "classic";
@@ -161,7 +240,13 @@ export function SemiAutoJobForm() {
     webhookUrl,
   ]);
 
-  const estimateBody = useDebounced(request, 350);
+  const trialN = parseTrialSize(trialSize);
+  // Priced with the trial too, so the card can say what the trial and the rest cost.
+  const estimateRequest = useMemo(
+    () => (request && trialN !== null ? { ...request, trial: trialN } : request),
+    [request, trialN],
+  );
+  const estimateBody = useDebounced(estimateRequest, 350);
   const estimate = useQuery({
     queryKey: ["estimate", estimateBody],
     queryFn: ({ signal }) => api.estimate(estimateBody!, signal),
@@ -187,7 +272,8 @@ export function SemiAutoJobForm() {
     },
     onError: (err) => toast.error("Could not queue the job", { description: errorMessage(err) }),
   });
-  const serverFieldErrors = fieldErrors(create.error);
+  // A field's server error is shown at the field, from the estimate (as typed) or the create.
+  const serverFieldErrors = { ...fieldErrors(estimate.error), ...fieldErrors(create.error) };
 
   const emptyPrompt = prompts.some((p) => !p.prompt.trim());
   const blocker = !settings.model
@@ -198,15 +284,17 @@ export function SemiAutoJobForm() {
         ? `Remove ${references.length - limit} reference image${references.length - limit === 1 ? "" : "s"}.`
         : emptyPrompt
           ? "Every prompt needs some text."
-          : issues.length > 0
-            ? "Fix the prompt templates first."
-            : parsedSeed === null
-              ? "Fix the seed (Advanced)."
-              : classic && references.length === 0
-                ? "Classic augmentation transforms the first reference image: add one."
-                : estimate.error instanceof ApiError && estimate.error.status === 422
-                  ? "Fix the problem shown in the estimate."
-                  : null;
+          : prompts.some((p) => p.prompt.length > PROMPT_MAX_CHARS)
+            ? "Shorten the prompt."
+            : issues.length > 0
+              ? "Fix the prompt templates first."
+              : parsedSeed === null
+                ? "Fix the seed (Advanced)."
+                : classic && references.length === 0
+                  ? "Classic augmentation transforms the first reference image: add one."
+                  : estimate.error instanceof ApiError && estimate.error.status === 422
+                    ? "Fix the problem shown in the estimate."
+                    : null;
 
   if (models.isError) {
     return (
@@ -244,6 +332,8 @@ export function SemiAutoJobForm() {
                   value={references}
                   onChange={setReferences}
                   limit={limit}
+                  used={selectedModel?.used_reference_images ?? limit}
+                  warning={estimate.data?.reference_warning ?? null}
                   modelName={modelName}
                 />
               )}
@@ -426,6 +516,15 @@ export function SemiAutoJobForm() {
               )}
               {queued.length ? "Queue another job" : "Queue job"}
             </Button>
+            <TrialControls
+              size={trialSize}
+              onSizeChange={setTrialSize}
+              trial={estimate.data?.trial}
+              totalOutputs={estimate.data?.outputs}
+              disabled={Boolean(blocker) || !request}
+              pending={create.isPending}
+              onTry={(n) => request && create.mutate({ ...request, trial: n })}
+            />
             <p
               id="queue-blocker"
               className="text-center text-xs text-muted-foreground"

@@ -55,6 +55,7 @@ export type OutputsQuery = NonNullable<
 >;
 
 const jobPath = (id: string) => ({ params: { path: { job_id: id } } });
+const datasetPath = (id: string) => ({ params: { path: { dataset_id: id } } });
 
 export interface FileUpload {
   file: Blob;
@@ -77,6 +78,23 @@ export const api = {
         params: { path: { dataset_id: id }, query: { labels } },
       }),
     ),
+
+  datasets: () => unwrap(client.GET("/api/v1/datasets", { params: { query: { limit: 500 } } })),
+  datasetUsage: (id: string) =>
+    unwrap(client.GET("/api/v1/datasets/{dataset_id}/usage", datasetPath(id))),
+  datasetItems: (id: string, cursor?: string | null, limit = 48) =>
+    unwrap(
+      client.GET("/api/v1/datasets/{dataset_id}/items", {
+        params: { path: { dataset_id: id }, query: { limit, cursor: cursor ?? undefined } },
+      }),
+    ),
+  renameDataset: (id: string, name: string) =>
+    unwrap(client.PATCH("/api/v1/datasets/{dataset_id}", { ...datasetPath(id), body: { name } })),
+  deleteDataset: (id: string) =>
+    unwrap(client.DELETE("/api/v1/datasets/{dataset_id}", datasetPath(id))),
+  /** Every file is sent: an empty upload is removed, an identical one reuses the stored dataset. */
+  completeUpload: (id: string) =>
+    unwrap(client.POST("/api/v1/datasets/{dataset_id}/complete", datasetPath(id))),
 
   /** Relative paths go both in each part's filename and in an aligned `paths` field. */
   uploadDatasetFiles: (
@@ -126,6 +144,7 @@ export const api = {
 
   jobs: (query: JobsQuery = {}) => unwrap(client.GET("/api/v1/jobs", { params: { query } })),
   job: (id: string) => unwrap(client.GET("/api/v1/jobs/{job_id}", jobPath(id))),
+  continueTrial: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/continue", jobPath(id))),
   cancel: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/cancel", jobPath(id))),
   pause: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/pause", jobPath(id))),
   resume: (id: string) => unwrap(client.POST("/api/v1/jobs/{job_id}/resume", jobPath(id))),
@@ -136,6 +155,10 @@ export const api = {
         body: outputIds ? { output_ids: outputIds } : {},
       }),
     ),
+  jobStorage: (id: string) => unwrap(client.GET("/api/v1/jobs/{job_id}/storage", jobPath(id))),
+  deleteJob: (id: string) => unwrap(client.DELETE("/api/v1/jobs/{job_id}", jobPath(id))),
+  jobRecipe: (id: string) =>
+    unwrap(client.GET("/api/v1/jobs/{job_id}/recipe", jobPath(id))) as Promise<JobCreate>,
   setPriority: (id: string, priority: number) =>
     unwrap(client.PATCH("/api/v1/jobs/{job_id}", { ...jobPath(id), body: { priority } })),
 

@@ -148,13 +148,14 @@ export function useJobOutputs(job: JobDetail | undefined) {
   };
 }
 
-type JobAction = "pause" | "resume" | "cancel" | "retry";
+type JobAction = "pause" | "resume" | "cancel" | "retry" | "continue";
 
 const ACTION_DONE: Record<JobAction, string> = {
   pause: "Job paused",
   resume: "Job resumed",
   cancel: "Job cancelled",
   retry: "Failed outputs queued again",
+  continue: "The rest of the job is queued",
 };
 
 /** Pause / resume / cancel / retry-failed with a toast and fresh data after. */
@@ -172,14 +173,16 @@ export function useJobAction() {
     }) => {
       switch (action) {
         case "pause":
-          return { job: await api.pause(id), requeued: null };
+          return { job: await api.pause(id), requeued: null, note: null };
         case "resume":
-          return { job: await api.resume(id), requeued: null };
+          return { job: await api.resume(id), requeued: null, note: null };
         case "cancel":
-          return { job: await api.cancel(id), requeued: null };
+          return { job: await api.cancel(id), requeued: null, note: null };
+        case "continue":
+          return { job: await api.continueTrial(id), requeued: null, note: null };
         case "retry": {
           const out = await api.retryFailed(id, outputIds);
-          return { job: out.job, requeued: out.requeued };
+          return { job: out.job, requeued: out.requeued, note: out.message };
         }
       }
     },
@@ -193,6 +196,8 @@ export function useJobAction() {
             ? `${result.requeued} output${result.requeued === 1 ? "" : "s"} queued again`
             : "Nothing to retry",
         );
+        // The server names the failures a retry cannot fix (invalid request, block...).
+        if (result.note) toast.warning("Some will fail again", { description: result.note });
       } else {
         toast.success(ACTION_DONE[action], { description: result.job.name || undefined });
       }

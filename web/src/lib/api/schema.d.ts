@@ -138,10 +138,16 @@ export interface paths {
         get: operations["datasets-get_dataset"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a dataset and the stored files only it used
+         * @description Refused (409, the jobs listed in `details.jobs`) while jobs made from it exist.
+         *     Images shared with another dataset or a job stay stored.
+         */
+        delete: operations["datasets-delete_dataset"];
         options?: never;
         head?: never;
-        patch?: never;
+        /** Rename a dataset */
+        patch: operations["datasets-rename_dataset"];
         trace?: never;
     };
     "/api/v1/datasets/{dataset_id}/files": {
@@ -197,6 +203,44 @@ export interface paths {
         get: operations["datasets-list_dataset_items"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset_id}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The jobs made from a dataset and the space deleting it frees */
+        get: operations["datasets-get_dataset_usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset_id}/complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish an upload: remove it when empty, reuse an identical dataset
+         * @description Call once every file is sent. `outcome` says what happened and `id` names the
+         *     dataset to use from now on (null when nothing could be used).
+         */
+        post: operations["datasets-complete_dataset_upload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -278,6 +322,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/jobs/validate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Check a job before uploading
+         * @description Every check that needs no uploaded image (model, options, route, every prompt
+         *     template, the prompts CSV, the Gemini key), so a client can refuse a bad job before
+         *     it uploads a dataset. `dataset_id` and `reference_asset_ids` are not looked up: send
+         *     `""` and one placeholder per reference image (their count is checked).
+         */
+        post: operations["jobs-validate_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/jobs/preview": {
         parameters: {
             query?: never;
@@ -331,7 +398,12 @@ export interface paths {
         get: operations["jobs-get_job"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a finished or cancelled job with its files
+         * @description Removes its outputs, thumbnails and the reference images only it used; its
+         *     entries in the spend ledger stay. A job not finished or cancelled is refused (409).
+         */
+        delete: operations["jobs-delete_job"];
         options?: never;
         head?: never;
         /** Change a job's priority */
@@ -352,6 +424,27 @@ export interface paths {
          * @description Outputs not started are cancelled; images already being made are kept.
          */
         post: operations["jobs-cancel_job"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/continue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Run the rest of a trial
+         * @description A trial job becomes the whole job: the slots the trial left out are added and
+         *     queued; the trial's outputs are kept and never generated (or paid for) again.
+         */
+        post: operations["jobs-continue_trial"];
         delete?: never;
         options?: never;
         head?: never;
@@ -488,6 +581,44 @@ export interface paths {
          *     a different set. The old images are discarded.
          */
         post: operations["jobs-regenerate_rejected"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The files a job holds, and whether it can be deleted now */
+        get: operations["jobs-get_job_storage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{job_id}/recipe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The job's recipe as a create request (duplicate job)
+         * @description POST it to `/jobs` (after any edit) to run the same job again; it carries the seed
+         *     the job used and the name with " (copy)".
+         */
+        get: operations["jobs-get_job_recipe"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -740,6 +871,11 @@ export interface components {
              * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
              */
             webhook_url?: string | null;
+            /**
+             * Trial
+             * @description Try the job on this many images first: a sample across classes (automatic) or across the prompts (semi-automatic), drawn from the seed. Only those slots run; POST /jobs/{id}/continue runs the rest and keeps the trial's outputs.
+             */
+            trial?: number | null;
         };
         /** BatchOut */
         BatchOut: {
@@ -778,6 +914,22 @@ export interface components {
              */
             name: string;
         };
+        /**
+         * DatasetDeleted
+         * @description What deleting a dataset removed: its images, and the stored files only it used.
+         */
+        DatasetDeleted: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Images */
+            images: number;
+            /** Freed Files */
+            freed_files: number;
+            /** Freed Bytes */
+            freed_bytes: number;
+        };
         /** DatasetItemOut */
         DatasetItemOut: {
             /** Id */
@@ -807,6 +959,19 @@ export interface components {
             items: components["schemas"]["DatasetItemOut"][];
             /** Next Cursor */
             next_cursor: string | null;
+        };
+        /** DatasetJobRef */
+        DatasetJobRef: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            status: components["schemas"]["JobStatus"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** DatasetLabelsOut */
         DatasetLabelsOut: {
@@ -854,7 +1019,10 @@ export interface components {
             /** Items */
             items: components["schemas"]["DatasetOut"][];
         };
-        /** DatasetOut */
+        /**
+         * DatasetOut
+         * @description One dataset of the library.
+         */
         DatasetOut: {
             /** Id */
             id: string;
@@ -867,6 +1035,31 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Classes
+             * @description Class names (label classes, else top-level folders).
+             */
+            classes: string[];
+            /**
+             * Label Format
+             * @description "folders", "images" (flat), "yolo", "coco", "voc"...; null until first analysed.
+             */
+            label_format: string | null;
+            /**
+             * Size Bytes
+             * @description Stored bytes of its images and label files.
+             */
+            size_bytes: number;
+            /**
+             * Job Count
+             * @description Jobs made from it (it cannot be deleted then).
+             */
+            job_count: number;
+        };
+        /** DatasetRename */
+        DatasetRename: {
+            /** Name */
+            name: string;
         };
         /** DatasetSummaryOut */
         DatasetSummaryOut: {
@@ -885,6 +1078,25 @@ export interface components {
             created_at: string;
             /** @description What was found: format, classes, splits, images without labels and per-file problems (null for an empty dataset). */
             labels?: components["schemas"]["DatasetLabelsOut"] | null;
+        };
+        /**
+         * DatasetUsage
+         * @description What deleting the dataset would do: the jobs in the way, and the space it frees
+         *     (images no other dataset or job uses; thumbnails come on top).
+         */
+        DatasetUsage: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Item Count */
+            item_count: number;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Freed Bytes If Deleted */
+            freed_bytes_if_deleted: number;
+            /** Jobs */
+            jobs: components["schemas"]["DatasetJobRef"][];
         };
         /** DbHealth */
         DbHealth: {
@@ -971,6 +1183,13 @@ export interface components {
              * @default 0
              */
             skipped_images: number;
+            /**
+             * Reference Warning
+             * @description Semi-automatic jobs: the model uses fewer reference images than were given (the classic provider uses only the first); also listed in `warnings`.
+             */
+            reference_warning?: string | null;
+            /** @description With `trial`: the trial and the rest; the fields above are the whole job. */
+            trial?: components["schemas"]["TrialEstimate"] | null;
         };
         /** ExecutorHealth */
         ExecutorHealth: {
@@ -1031,6 +1250,55 @@ export interface components {
              */
             include_flagged: boolean;
         };
+        /**
+         * FailureGroup
+         * @description Failed outputs that share an error kind.
+         */
+        FailureGroup: {
+            /**
+             * Kind
+             * @description invalid, internal, transient, rate_limited, no_image, ...
+             */
+            kind: string;
+            /** Count */
+            count: number;
+            /**
+             * Permanent
+             * @description A retry will fail the same way.
+             */
+            permanent: boolean;
+            /**
+             * Example
+             * @description One of their error messages.
+             */
+            example: string | null;
+        };
+        /**
+         * FailureSummary
+         * @description What "retry failed" would re-queue, and which of it will fail again.
+         */
+        FailureSummary: {
+            /**
+             * Retryable
+             * @description Failed outputs a retry may fix (timeouts, 429, 5xx).
+             */
+            retryable: number;
+            /**
+             * Permanent
+             * @description Failed outputs whose error is permanent (an invalid request, an internal error): a retry sends the same request and fails again.
+             */
+            permanent: number;
+            /**
+             * Groups
+             * @description By error kind, permanent ones first.
+             */
+            groups: components["schemas"]["FailureGroup"][];
+            /**
+             * Message
+             * @description The permanent part in words; null when none.
+             */
+            message: string | null;
+        };
         /** FileErrorOut */
         FileErrorOut: {
             /** Rel Path */
@@ -1072,6 +1340,11 @@ export interface components {
             state: string;
             /** Lines */
             lines: number;
+            /**
+             * Lines Read
+             * @description Lines whose answer was read from the result file and stored.
+             */
+            lines_read: number;
             /** Submitted At */
             submitted_at: string | null;
             /**
@@ -1083,8 +1356,16 @@ export interface components {
             finished_at: string | null;
             /** Download Attempts */
             download_attempts: number;
-            /** Error */
+            /**
+             * Error
+             * @description The last problem with this batch, if any.
+             */
             error: string | null;
+            /**
+             * Overdue
+             * @description Still waiting at Google more than 24 h after it was submitted (the Batch API's target): it may stay PENDING for long, or expire at 48 h.
+             */
+            overdue: boolean;
         };
         /**
          * GeminiKeyHealth
@@ -1177,6 +1458,24 @@ export interface components {
             /** Thumbnail Url */
             thumbnail_url: string;
         };
+        /**
+         * JobCheckOut
+         * @description A request that passed every check possible before its images are uploaded.
+         */
+        JobCheckOut: {
+            /**
+             * Model
+             * @description The model the job would use.
+             */
+            model: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Warnings
+             * @description Accepted, but worth knowing (as in estimates).
+             */
+            warnings: string[];
+        };
         /** JobCreated */
         JobCreated: {
             /** Id */
@@ -1220,6 +1519,11 @@ export interface components {
              */
             hold_reason: string | null;
             /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
+            /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
              * @enum {string}
@@ -1236,6 +1540,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1283,11 +1589,26 @@ export interface components {
              * @description Its webhook events, oldest first.
              */
             webhooks: components["schemas"]["WebhookDeliveryOut"][];
+            /** @description Prompts, references, model, size, seed and options. */
+            recipe: components["schemas"]["Recipe"];
+            /** @description The job's failed outputs by error kind. */
+            failures: components["schemas"]["FailureSummary"];
             /**
              * Warnings
              * @description The job was created, but: a deprecated or unknown model, a key that could not be checked with Google.
              */
             warnings: string[];
+        };
+        /** JobDeleted */
+        JobDeleted: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Freed Files */
+            freed_files: number;
+            /** Freed Bytes */
+            freed_bytes: number;
         };
         /** JobDetail */
         JobDetail: {
@@ -1332,6 +1653,11 @@ export interface components {
              */
             hold_reason: string | null;
             /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
+            /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
              * @enum {string}
@@ -1348,6 +1674,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1395,6 +1723,10 @@ export interface components {
              * @description Its webhook events, oldest first.
              */
             webhooks: components["schemas"]["WebhookDeliveryOut"][];
+            /** @description Prompts, references, model, size, seed and options. */
+            recipe: components["schemas"]["Recipe"];
+            /** @description The job's failed outputs by error kind. */
+            failures: components["schemas"]["FailureSummary"];
         };
         /** JobList */
         JobList: {
@@ -1454,6 +1786,35 @@ export interface components {
          * @enum {string}
          */
         JobStatus: "queued" | "running" | "paused" | "completed" | "completed_with_errors" | "failed" | "cancelled";
+        /**
+         * JobStorageOut
+         * @description Shown in the delete confirmation: what the job holds in storage, and whether it
+         *     can be deleted now (with the reason when not).
+         */
+        JobStorageOut: {
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            status: components["schemas"]["JobStatus"];
+            /**
+             * Files
+             * @description Stored objects: output images and their thumbnails.
+             */
+            files: number;
+            /**
+             * Bytes
+             * @description Their size in bytes (what deleting the job frees).
+             */
+            bytes: number;
+            /** Deletable */
+            deletable: boolean;
+            /**
+             * Reason
+             * @description Why it cannot be deleted now, and what to do.
+             */
+            reason: string | null;
+        };
         /** JobSummary */
         JobSummary: {
             /** Id */
@@ -1497,6 +1858,11 @@ export interface components {
              */
             hold_reason: string | null;
             /**
+             * Interrupted At
+             * @description When a CLI run of this job was interrupted (Ctrl-C, SIGTERM); the job is paused until resumed (`bananabatch jobs resume`, or Resume in the web UI).
+             */
+            interrupted_at?: string | null;
+            /**
              * Route
              * @description standard: one call per image now; batch: Gemini's Batch API (half price, results within 24 h).
              * @enum {string}
@@ -1513,6 +1879,8 @@ export interface components {
             queue_position: number | null;
             /** Dataset Id */
             dataset_id: string | null;
+            /** @description Set when the job started as a trial run; null otherwise. */
+            trial?: components["schemas"]["TrialOut"] | null;
             /**
              * Created At
              * Format: date-time
@@ -1629,6 +1997,11 @@ export interface components {
             lifecycle_note: string;
             /** Max Reference Images */
             max_reference_images: number;
+            /**
+             * Used Reference Images
+             * @description References a call really uses (classic: only the first); at most max_reference_images, which is how many a job may give.
+             */
+            used_reference_images: number;
             /** Aspect Ratios */
             aspect_ratios: string[];
             /** Image Sizes */
@@ -1893,6 +2266,138 @@ export interface components {
              */
             classes?: string[];
         };
+        /**
+         * Recipe
+         * @description Everything that decides what the job generates, as the user gave it.
+         */
+        Recipe: {
+            /**
+             * Mode
+             * @enum {string}
+             */
+            mode: "automatic" | "semi_auto";
+            /**
+             * Prompt
+             * @description Automatic: the base prompt template.
+             */
+            prompt: string | null;
+            /**
+             * Prompts
+             * @description Semi-automatic: prompts with counts.
+             */
+            prompts: components["schemas"]["RecipePrompt"][];
+            /**
+             * Per Class Prompts
+             * @description Automatic: top-level folder (class) -> its prompt template.
+             */
+            per_class_prompts: {
+                [key: string]: string;
+            };
+            /**
+             * Per Image Prompts
+             * @description Automatic: the prompts CSV rows (the first 200).
+             */
+            per_image_prompts: components["schemas"]["RecipeImagePrompt"][];
+            /**
+             * Per Image Prompt Count
+             * @description Rows in the prompts CSV.
+             */
+            per_image_prompt_count: number;
+            /**
+             * References
+             * @description Semi-automatic reference images.
+             */
+            references: components["schemas"]["RecipeReference"][];
+            /**
+             * References Used
+             * @description How many of them the model uses.
+             */
+            references_used: number;
+            /**
+             * Reference Warning
+             * @description Set when the model uses fewer references than were given.
+             */
+            reference_warning: string | null;
+            /** Model */
+            model: string;
+            /** Model Name */
+            model_name: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Image Size
+             * @description null: the model's default size.
+             */
+            image_size: string | null;
+            /**
+             * Aspect Ratio
+             * @description null: each source's own frame (automatic) or the model's default.
+             */
+            aspect_ratio: string | null;
+            /**
+             * Fit To Source
+             * @description Outputs are brought back to their source's size.
+             */
+            fit_to_source: boolean;
+            /**
+             * Output Format
+             * @enum {string}
+             */
+            output_format: "png" | "jpeg" | "webp";
+            /** Seed */
+            seed: number;
+            /**
+             * Variations
+             * @description Automatic: images per source image.
+             */
+            variations: number | null;
+            /**
+             * Splits
+             * @description Automatic: the dataset splits augmented.
+             */
+            splits: string[] | null;
+            /** Include Originals */
+            include_originals: boolean;
+            /**
+             * Route
+             * @enum {string}
+             */
+            route: "standard" | "batch";
+        };
+        /**
+         * RecipeImagePrompt
+         * @description One row of the prompts CSV: the prompt for one source image.
+         */
+        RecipeImagePrompt: {
+            /** Path */
+            path: string;
+            /** Prompt */
+            prompt: string;
+        };
+        /**
+         * RecipePrompt
+         * @description A semi-automatic prompt and how many images it asks for.
+         */
+        RecipePrompt: {
+            /** Prompt */
+            prompt: string;
+            /** Count */
+            count: number;
+        };
+        /** RecipeReference */
+        RecipeReference: {
+            /** Asset Id */
+            asset_id: string;
+            /** Image Url */
+            image_url: string;
+            /** Thumbnail Url */
+            thumbnail_url: string;
+            /**
+             * Used
+             * @description False: the model ignores it (it uses fewer references).
+             */
+            used: boolean;
+        };
         /** RegenerateEstimateOut */
         RegenerateEstimateOut: {
             /**
@@ -1977,6 +2482,16 @@ export interface components {
         RetryOut: {
             /** Requeued */
             requeued: number;
+            /**
+             * Permanent
+             * @description Of those re-queued, outputs whose error is permanent (an invalid request, an internal error, a safety block): they will fail again.
+             */
+            permanent: number;
+            /**
+             * Message
+             * @description Which failures will fail again, and why.
+             */
+            message: string | null;
             job: components["schemas"]["JobDetail"];
         };
         /** ReviewCounts */
@@ -2089,6 +2604,11 @@ export interface components {
              * @description http(s) URL POSTed (signed, X-BananaBatch-Signature) when the job completes, fails, is cancelled or is held at a budget cap; default BANANABATCH_WEBHOOK_URL.
              */
             webhook_url?: string | null;
+            /**
+             * Trial
+             * @description Try the job on this many images first: a sample across classes (automatic) or across the prompts (semi-automatic), drawn from the seed. Only those slots run; POST /jobs/{id}/continue runs the rest and keeps the trial's outputs.
+             */
+            trial?: number | null;
         };
         /** SemiAutoPromptIn */
         SemiAutoPromptIn: {
@@ -2243,6 +2763,85 @@ export interface components {
              * @description USD per 1M image output tokens.
              */
             output_image: number;
+        };
+        /**
+         * TrialEstimate
+         * @description A trial run and the rest of its job, priced apart (they add up to the whole job).
+         */
+        TrialEstimate: {
+            /**
+             * Outputs
+             * @description Images the trial makes.
+             */
+            outputs: number;
+            /** Cost Usd */
+            cost_usd: number;
+            /**
+             * Rest Outputs
+             * @description Images left for `continue`.
+             */
+            rest_outputs: number;
+            /**
+             * Rest Cost Usd
+             * @description What running the rest will cost.
+             */
+            rest_cost_usd: number;
+        };
+        /**
+         * TrialOut
+         * @description A job started as a trial run on a sample of its images.
+         */
+        TrialOut: {
+            /**
+             * Size
+             * @description Images the trial asked for.
+             */
+            size: number;
+            /**
+             * Planned Outputs
+             * @description Images of the whole job.
+             */
+            planned_outputs: number;
+            /**
+             * Rest Outputs
+             * @description Images `continue` adds (0 once continued).
+             */
+            rest_outputs: number;
+            /**
+             * Rest Cost Usd
+             * @description What running the rest is estimated to cost.
+             */
+            rest_cost_usd: number;
+            /**
+             * Continued
+             * @description The rest was asked for: the job is the whole job now.
+             */
+            continued: boolean;
+        };
+        /**
+         * UploadFinished
+         * @description How an upload ended. `kept`: the dataset stays as uploaded. `reused`: it held
+         *     exactly the images (same paths, same bytes) and label files of the dataset `id`
+         *     names, so that one is used and the copy removed. `removed`: no image could be used,
+         *     so no empty dataset is left behind.
+         */
+        UploadFinished: {
+            /**
+             * Outcome
+             * @enum {string}
+             */
+            outcome: "kept" | "reused" | "removed";
+            /**
+             * Id
+             * @description The dataset to use; None when it was removed.
+             */
+            id: string | null;
+            /** Uploaded Id */
+            uploaded_id: string;
+            /** Name */
+            name: string | null;
+            /** Message */
+            message: string;
         };
         /**
          * WebhookDeliveryOut
@@ -2547,6 +3146,81 @@ export interface operations {
             };
         };
     };
+    "datasets-delete_dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetDeleted"];
+                };
+            };
+            /** @description Jobs still use the dataset (they are listed). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "datasets-rename_dataset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetRename"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "datasets-upload_dataset_files": {
         parameters: {
             query?: never;
@@ -2653,6 +3327,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DatasetItemPage"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "datasets-get_dataset_usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetUsage"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "datasets-complete_dataset_upload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Dataset id. */
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadFinished"];
                 };
             };
             /** @description Error (JSON body). */
@@ -2815,6 +3553,39 @@ export interface operations {
             };
         };
     };
+    "jobs-validate_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AutomaticJobCreate"] | components["schemas"]["SemiAutoJobCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobCheckOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs-preview_job_prompts": {
         parameters: {
             query?: {
@@ -2932,7 +3703,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -2966,12 +3737,51 @@ export interface operations {
             };
         };
     };
+    "jobs-delete_job": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDeleted"];
+                };
+            };
+            /** @description The job is still running (cancel it first). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     "jobs-update_job": {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3007,7 +3817,39 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobDetail"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-continue_trial": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3039,7 +3881,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3071,7 +3913,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3107,7 +3949,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3139,7 +3981,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3189,7 +4031,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3228,7 +4070,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3264,7 +4106,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3296,7 +4138,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3314,6 +4156,70 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RegenerateOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-get_job_storage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobStorageOut"];
+                };
+            };
+            /** @description Error (JSON body). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    "jobs-get_job_recipe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id, or a unique prefix of it (4+ characters). */
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AutomaticJobCreate"] | components["schemas"]["SemiAutoJobCreate"];
                 };
             };
             /** @description Error (JSON body). */
@@ -3457,7 +4363,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3489,7 +4395,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;
@@ -3538,7 +4444,7 @@ export interface operations {
             };
             header?: never;
             path: {
-                /** @description Job id. */
+                /** @description Job id, or a unique prefix of it (4+ characters). */
                 job_id: string;
             };
             cookie?: never;

@@ -19,6 +19,11 @@ export type IngestError = Schemas["FileErrorOut"];
 export type IngestAccepted = Schemas["IngestedFileOut"];
 export type IngestReport = Schemas["IngestReportOut"];
 export type DatasetSummary = Schemas["DatasetSummaryOut"];
+export type DatasetOut = Schemas["DatasetOut"];
+export type DatasetUsage = Schemas["DatasetUsage"];
+export type DatasetItem = Schemas["DatasetItemOut"];
+export type UploadFinished = Schemas["UploadFinished"];
+export type JobStorage = Schemas["JobStorageOut"];
 
 export type JobOptions = Schemas["JobOptionsIn"];
 /** Request bodies with the discriminator made explicit. */
@@ -27,6 +32,8 @@ export type SemiAutoJobCreate = Schemas["SemiAutoJobCreate"] & { mode: "semi_aut
 export type JobCreate = AutomaticJobCreate | SemiAutoJobCreate;
 
 export type Estimate = Schemas["EstimateOut"];
+export type TrialEstimate = Schemas["TrialEstimate"];
+export type JobTrial = Schemas["TrialOut"];
 export type PromptPreview = Schemas["PromptPreview"];
 export type StatusCounts = Schemas["StatusCounts"];
 export type JobSummary = Schemas["JobSummary"];
@@ -46,3 +53,5 @@ export type ReviewIn = Schemas["ReviewIn"];
 export type ReviewRequest = Pick<ReviewIn, "decision"> & Partial<Omit<ReviewIn, "decision">>;
 export type ReviewOut = Schemas["ReviewOut"];
 export type RegenerateEstimate = Schemas["RegenerateEstimateOut"];
+export type Recipe = Schemas["Recipe"];
+export type FailureSummary = Schemas["FailureSummary"];
