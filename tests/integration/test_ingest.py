@@ -23,12 +23,12 @@ from bananabatch.errors import BadUpload, NotFound, ValidationFailed
 from bananabatch.ingest import (
     ArchiveRejected,
     IngestReport,
+    assets,
     create_dataset,
     dataset_sources,
     dataset_summary,
     ingest_files,
     ingest_zip,
-    service,
     store_asset,
 )
 from bananabatch.ingest.images import ValidatedImage
@@ -521,16 +521,16 @@ def test_store_asset_survives_a_concurrent_insert_of_the_same_bytes(
 ) -> None:
     """Another request inserts the same asset between our lookup and our insert."""
     data = bi.jpeg_photo(seed=12)
-    real_validate = service.validate_image  # type: ignore[attr-defined]
+    real_validate = assets.validate_image
 
     def racing_validate(raw: bytes, *, name: str, max_pixels: int) -> ValidatedImage:
-        monkeypatch.setattr(service, "validate_image", real_validate)  # race only once
+        monkeypatch.setattr(assets, "validate_image", real_validate)  # race only once
         with session_factory() as other:
             store_asset(other, storage, raw, name=name, max_pixels=max_pixels)
             other.commit()
         return real_validate(raw, name=name, max_pixels=max_pixels)
 
-    monkeypatch.setattr(service, "validate_image", racing_validate)
+    monkeypatch.setattr(assets, "validate_image", racing_validate)
     asset, duplicate, _ = store_asset(db, storage, data, name="race.jpg", max_pixels=10**8)
     db.commit()
     assert duplicate
