@@ -15,16 +15,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bananabatch.api.poll_cache import CachedAnswer, ChangeWatch, PollCache, poll_cache_for
+from bananabatch.api.routes._files import etag_in
 from bananabatch.errors import BananaBatchError
 from bananabatch.services import queries
 
 POLLED = re.compile(r"^/api/v1/jobs/(?P<job>[0-9a-f]{32})(?P<outputs>/outputs)?$")
 CACHE_CONTROL = b"no-cache"
-
-
-def _matches(header: str, etag: str) -> bool:
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    return "*" in tags or etag.removeprefix("W/") in tags
 
 
 class PollFastPathMiddleware:
@@ -52,7 +48,7 @@ class PollFastPathMiddleware:
             etag = queries.outputs_etag_of(state, query)
         else:
             etag = queries.job_etag_of(state)
-        if header and _matches(header, etag):
+        if header and etag_in(header, etag):
             await send(
                 {
                     "type": "http.response.start",

@@ -36,12 +36,16 @@ CHUNK = 256 * 1024
 _RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 
 
-def etag_matches(request: Request, etag: str) -> bool:
-    header = request.headers.get("if-none-match")
+def etag_in(header: str | None, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weak or strong) or is `*`."""
     if not header:
         return False
     tags = [t.strip().removeprefix("W/") for t in header.split(",")]
     return "*" in tags or etag.removeprefix("W/") in tags
+
+
+def etag_matches(request: Request, etag: str) -> bool:
+    return etag_in(request.headers.get("if-none-match"), etag)
 
 
 def not_modified(etag: str, cache_control: str) -> Response:
