@@ -74,6 +74,34 @@ class JobOptionsIn(BaseModel):
     output_format: Literal["png", "jpeg", "webp"] = "png"
 
 
+# The settings both job requests share, defined once (field order stays each model's own).
+Priority = Annotated[int, Field(ge=-100, le=100)]
+MaxCost = Annotated[
+    float | None,
+    Field(
+        gt=0,
+        le=1_000_000,
+        description="Most this job may spend (USD); work that could pass it is held (the job "
+        "pauses with the reason) until the cap is raised.",
+    ),
+]
+UseBatchApi = Annotated[
+    bool,
+    Field(
+        description="Send the generations through Gemini's Batch API: half price, results "
+        "within 24 h (Gemini models only).",
+    ),
+]
+BatchFallback = Annotated[
+    Literal["batch", "standard"],
+    Field(
+        description="With the Batch API: how outputs of a batch that expired, failed or lost "
+        "its results run again: in a new batch, or at the standard price at once.",
+    ),
+]
+TrialSize = Annotated[int | None, Field(ge=1, le=MAX_TRIAL_SIZE, description=_TRIAL_DESCRIPTION)]
+
+
 class AutomaticJobCreate(BaseModel):
     """Dataset augmentation: every image of a dataset x N variations."""
 
@@ -108,26 +136,12 @@ class AutomaticJobCreate(BaseModel):
         max_length=MAX_PROMPTS_CSV_CHARS,
         description="CSV of path,prompt rows; overrides per image.",
     )
-    priority: int = Field(default=0, ge=-100, le=100)
-    max_cost: float | None = Field(
-        default=None,
-        gt=0,
-        le=1_000_000,
-        description="Most this job may spend (USD); work that could pass it is held (the job "
-        "pauses with the reason) until the cap is raised.",
-    )
-    use_batch_api: bool = Field(
-        default=False,
-        description="Send the generations through Gemini's Batch API: half price, results "
-        "within 24 h (Gemini models only).",
-    )
-    batch_fallback: Literal["batch", "standard"] = Field(
-        default="batch",
-        description="With the Batch API: how outputs of a batch that expired, failed or lost "
-        "its results run again: in a new batch, or at the standard price at once.",
-    )
+    priority: Priority = 0
+    max_cost: MaxCost = None
+    use_batch_api: UseBatchApi = False
+    batch_fallback: BatchFallback = "batch"
     webhook_url: WebhookUrl | None = Field(default=None, description=_WEBHOOK_DESCRIPTION)
-    trial: int | None = Field(default=None, ge=1, le=MAX_TRIAL_SIZE, description=_TRIAL_DESCRIPTION)
+    trial: TrialSize = None
 
 
 class SemiAutoPromptIn(BaseModel):
@@ -149,26 +163,12 @@ class SemiAutoJobCreate(BaseModel):
     model: str | None = Field(default=None, max_length=MAX_MODEL_CHARS)
     seed: int | None = Field(default=None, ge=0, lt=2**31)
     options: JobOptionsIn = Field(default_factory=JobOptionsIn)
-    priority: int = Field(default=0, ge=-100, le=100)
-    max_cost: float | None = Field(
-        default=None,
-        gt=0,
-        le=1_000_000,
-        description="Most this job may spend (USD); work that could pass it is held (the job "
-        "pauses with the reason) until the cap is raised.",
-    )
-    use_batch_api: bool = Field(
-        default=False,
-        description="Send the generations through Gemini's Batch API: half price, results "
-        "within 24 h (Gemini models only).",
-    )
-    batch_fallback: Literal["batch", "standard"] = Field(
-        default="batch",
-        description="With the Batch API: how outputs of a batch that expired, failed or lost "
-        "its results run again: in a new batch, or at the standard price at once.",
-    )
+    priority: Priority = 0
+    max_cost: MaxCost = None
+    use_batch_api: UseBatchApi = False
+    batch_fallback: BatchFallback = "batch"
     webhook_url: WebhookUrl | None = Field(default=None, description=_WEBHOOK_DESCRIPTION)
-    trial: int | None = Field(default=None, ge=1, le=MAX_TRIAL_SIZE, description=_TRIAL_DESCRIPTION)
+    trial: TrialSize = None
 
 
 class BudgetIn(BaseModel):
