@@ -5,7 +5,6 @@ on the fake Gemini server), and every output is stored exactly once."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,19 +19,14 @@ from bananabatch.db.models import Job, JobStatus, Output, OutputStatus
 from bananabatch.storage.local import LocalStorage
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import make_dataset
-from tests.procs import die_with_parent
+from tests.procs import db_count, die_with_parent, isolated_env
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "bananabatch.cli"]
 
 
 def _env(data_dir: Path, gemini: FakeGeminiServer) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BANANABATCH_", "GEMINI", "GOOGLE", "RUNPOD"))
-    }
-    env.update(
+    env = isolated_env(
         BANANABATCH_DATA_DIR=str(data_dir),
         GEMINI_API_KEY="test-key",
         BANANABATCH_GEMINI_BASE_URL=gemini.base_url,
@@ -43,17 +37,6 @@ def _env(data_dir: Path, gemini: FakeGeminiServer) -> dict[str, str]:
         BANANABATCH_BATCH_DOWNLOAD_RETRY_SECONDS="0.1",
     )
     return env
-
-
-def _count(db_url: str, sql: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar() or 0)
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
 
 
 def _wait(check: Callable[[], bool], proc: subprocess.Popen[bytes], what: str) -> None:
@@ -113,10 +96,10 @@ def test_sigkill_during_a_batch_rebuys_nothing(tmp_path: Path, phase: str) -> No
             _wait(lambda: sum(gemini.batches.created.values()) >= 1, proc, "a batch was made")
         elif phase == "poll":
             pending = "select count(*) from gemini_batches where state in ('pending','running')"
-            _wait(lambda: _count(db_url, pending) >= 2, proc, "both batches wait at Google")
+            _wait(lambda: db_count(db_url, pending) >= 2, proc, "both batches wait at Google")
         else:
             stored = "select count(*) from outputs where status='succeeded'"
-            _wait(lambda: _count(db_url, stored) >= 2, proc, "part of a download was stored")
+            _wait(lambda: db_count(db_url, stored) >= 2, proc, "part of a download was stored")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         _disarm(gemini)

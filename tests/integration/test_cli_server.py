@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from typer.testing import CliRunner
 
 from bananabatch.cli import EXIT_BAD_INPUT, EXIT_OK, app
 from tests.imagegen import image_bytes, make_dataset
-from tests.procs import die_with_parent
+from tests.procs import die_with_parent, isolated_env
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +30,7 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BANANABATCH_", "GEMINI", "GOOGLE"))
-    }
-    env.update(
+    env = isolated_env(
         BANANABATCH_DATA_DIR=str(tmp_path / "server-data"),
         BANANABATCH_API_TOKENS="s3cret",
         BANANABATCH_PASSWORD="pw",

@@ -5,7 +5,6 @@ asked for; id prefixes work; `--help` keeps every option name whole at 80 column
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from bananabatch.runtime import build_runtime
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import image_bytes, make_dataset
 from tests.integration.test_cli import cli_env  # noqa: F401 (a fixture)
-from tests.procs import die_with_parent
+from tests.procs import die_with_parent, isolated_env
 
 pytestmark = pytest.mark.slow
 
@@ -118,12 +117,7 @@ def test_help_keeps_every_option_name_whole_at_80_columns() -> None:
 
 
 def _env(tmp_path: Path, base_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BANANABATCH_", "GEMINI", "GOOGLE"))
-    }
-    env.update(
+    env = isolated_env(
         BANANABATCH_DATA_DIR=str(tmp_path / "data"),
         GEMINI_API_KEY="test-key",
         BANANABATCH_GEMINI_BASE_URL=base_url,

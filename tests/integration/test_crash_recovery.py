@@ -4,7 +4,6 @@ succeeded is generated (paid for) again."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -19,18 +18,13 @@ from bananabatch.db.models import Job, JobStatus, Output, OutputStatus
 from bananabatch.storage.local import LocalStorage
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import make_dataset
-from tests.procs import die_with_parent
+from tests.procs import die_with_parent, isolated_env
 
 pytestmark = pytest.mark.slow
 
 
 def _env(data_dir: Path, base_url: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BANANABATCH_", "GEMINI", "GOOGLE"))
-    }
-    env.update(
+    env = isolated_env(
         BANANABATCH_DATA_DIR=str(data_dir),
         GEMINI_API_KEY="test-key",
         BANANABATCH_GEMINI_BASE_URL=base_url,

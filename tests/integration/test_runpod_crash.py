@@ -5,7 +5,6 @@ results RunPod kept are collected, and every output is generated exactly once
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -14,26 +13,21 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select
 
 from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, TaskStatus
 from bananabatch.storage.local import LocalStorage
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.fakes.runpod_server import FakeRunPodServer
 from tests.imagegen import make_dataset
-from tests.procs import die_with_parent
+from tests.procs import db_count, die_with_parent, isolated_env
 
 pytestmark = pytest.mark.slow
 
 
 def _server_env(data_dir: Path, fake: FakeRunPodServer) -> dict[str, str]:
     """The orchestrator's side: RunPod only, no Gemini key (the workers hold it)."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("BANANABATCH_", "GEMINI", "GOOGLE", "RUNPOD"))
-    }
-    env.update(
+    env = isolated_env(
         BANANABATCH_DATA_DIR=str(data_dir),
         RUNPOD_API_KEY=fake.api_key,
         RUNPOD_ENDPOINT_ID=fake.endpoint_id,
@@ -42,17 +36,6 @@ def _server_env(data_dir: Path, fake: FakeRunPodServer) -> dict[str, str]:
         BANANABATCH_CONCURRENCY="6",
     )
     return env
-
-
-def _count(db_url: str, sql: str) -> int:
-    engine = create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar() or 0)
-    except Exception:
-        return 0
-    finally:
-        engine.dispose()
 
 
 def test_sigkill_of_the_server_rebuys_nothing_a_worker_delivered(
@@ -91,7 +74,7 @@ def test_sigkill_of_the_server_rebuys_nothing_a_worker_delivered(
             )
             deadline = time.monotonic() + 120
             done_sql = "select count(*) from outputs where status='succeeded'"
-            while _count(db_url, done_sql) < 12 and proc.poll() is None:
+            while db_count(db_url, done_sql) < 12 and proc.poll() is None:
                 assert time.monotonic() < deadline, "the job made no progress"
                 time.sleep(0.05)
             assert proc.poll() is None, "the job finished before it could be killed"
