@@ -22,9 +22,9 @@ from bananabatch.cli.app import (
 )
 from bananabatch.cli.backends import Backend
 from bananabatch.cli.datasets import human_bytes
+from bananabatch.cli.job_flow import finish
 from bananabatch.cli.options import OutOption
 from bananabatch.cli.recipe import print_recipe, retry_lines
-from bananabatch.cli.run import finish
 from bananabatch.cli.run_state import remembered_out
 from bananabatch.db.models import JobStatus
 from bananabatch.export.entries import ExportSelection

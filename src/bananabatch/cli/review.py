@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from bananabatch.cli.app import app, errors_exit, open_backend, out
+from bananabatch.cli.job_flow import finish
 from bananabatch.cli.options import OutOption
 from bananabatch.cli.review_plan import ReviewPlan, run_review
-from bananabatch.cli.run import finish
 from bananabatch.quality.flags import Flag
 
 
