@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bananabatch.db.models import Asset, utcnow
 from bananabatch.errors import BadUpload
 from bananabatch.ingest.images import ImageRejected, ValidatedImage, validate_image
-from bananabatch.ingest.thumbnails import make_thumbnail
+from bananabatch.ingest.thumbnails import make_thumbnail, validate_plain_jpeg
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import asset_key, thumb_key
 
@@ -49,6 +49,9 @@ class PreparedImage:
 def prepare_image(data: bytes, *, name: str, max_pixels: int) -> PreparedImage:
     sha = hashlib.sha256(data).hexdigest()
     try:
+        plain = validate_plain_jpeg(data, name=name, max_pixels=max_pixels, size=THUMB_SIZE)
+        if plain is not None:
+            return PreparedImage(sha, plain[0], plain[1])
         image = validate_image(data, name=name, max_pixels=max_pixels)
     except ImageRejected as exc:
         return PreparedImage(sha, None, None, exc)

@@ -158,7 +158,7 @@ def _has_image_signature(data: bytes) -> bool:
     return data.startswith((b"II*\x00", b"MM\x00*"))
 
 
-def _classify_decode_error(name: str, data: bytes, exc: BaseException) -> ImageRejected:
+def classify_decode_error(name: str, data: bytes, exc: BaseException) -> ImageRejected:
     text = str(exc)
     if isinstance(exc, EOFError) or "truncat" in text.lower():
         return _truncated(name)
@@ -181,7 +181,7 @@ def _not_an_image(name: str) -> ImageRejected:
     )
 
 
-def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
+def open_header(data: bytes, name: str, max_pixels: int) -> Image.Image:
     """Parse the header only, enforcing the pixel limit before any pixel is decoded."""
     try:
         with _open_lock, warnings.catch_warnings():
@@ -198,7 +198,7 @@ def _open(data: bytes, name: str, max_pixels: int) -> Image.Image:
             raise _unsupported(name, other) from exc
         if not _has_image_signature(data):
             raise _not_an_image(name) from exc
-        raise _classify_decode_error(name, data, exc) from exc
+        raise classify_decode_error(name, data, exc) from exc
     width, height = im.size
     if width <= 0 or height <= 0:
         raise _corrupt(name, f"invalid size {width}x{height}")
@@ -307,7 +307,7 @@ def _encode(im: Image.Image, fmt: str, *, lossless_webp: bool, icc: bytes | None
     return buf.getvalue()
 
 
-def _orientation(im: Image.Image, name: str) -> int:
+def exif_orientation(im: Image.Image, name: str) -> int:
     try:
         value = int(im.getexif().get(_ORIENTATION_TAG, 1) or 1)
     except (OSError, ValueError, SyntaxError, TypeError, struct.error) as exc:
@@ -332,7 +332,7 @@ def validate_image(data: bytes, *, name: str, max_pixels: int) -> ValidatedImage
     """
     if not data:
         raise _reject(name, "empty", "the file is empty (0 bytes). Re-upload it.")
-    im = _open(data, name, max_pixels)
+    im = open_header(data, name, max_pixels)
     fmt = im.format or "unknown"
     if fmt not in ACCEPTED_FORMATS:
         raise _unsupported(name, fmt)
@@ -354,10 +354,10 @@ def validate_image(data: bytes, *, name: str, max_pixels: int) -> ValidatedImage
     except MemoryError as exc:
         raise _too_large(name, im.size[0], im.size[1], max_pixels) from exc
     except DECODE_ERRORS as exc:
-        raise _classify_decode_error(name, data, exc) from exc
+        raise classify_decode_error(name, data, exc) from exc
 
     out: Image.Image = im
-    if _orientation(im, name) != 1:
+    if exif_orientation(im, name) != 1:
         try:
             out = ImageOps.exif_transpose(im)
         except DECODE_ERRORS as exc:
