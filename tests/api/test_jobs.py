@@ -404,8 +404,9 @@ async def test_outputs_cursor_pagination_and_filters(
     ok = (await client.get(f"{API}/jobs/{job.job_id}/outputs?status=succeeded")).json()["items"]
     assert [o["id"] for o in ok] == job.succeeded
     first = ok[0]
-    assert first["image_url"] == f"{API}/outputs/{first['id']}/image"
-    assert first["thumbnail_url"] == f"{API}/outputs/{first['id']}/thumbnail"
+    version = f"0.{int(datetime.fromisoformat(first['finished_at']).timestamp())}"
+    assert first["image_url"] == f"{API}/outputs/{first['id']}/image?v={version}"
+    assert first["thumbnail_url"] == f"{API}/outputs/{first['id']}/thumbnail?v={version}"
     assert first["width"] == 24 and first["mime_type"] == "image/png"
     failed = (
         await client.get(f"{API}/jobs/{job.job_id}/outputs?status=failed&status=pending")

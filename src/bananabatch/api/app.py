@@ -40,6 +40,7 @@ from bananabatch.api.routes import (
 from bananabatch.api.routes import auth as auth_routes
 from bananabatch.api.schemas import ErrorResponse
 from bananabatch.api.static import StaticUI, resolve_web_dir
+from bananabatch.api.thumb_fast_path import ThumbnailFastPathMiddleware
 from bananabatch.config import Settings, get_settings
 from bananabatch.runtime import Runtime, build_runtime
 
@@ -122,6 +123,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
 
     # Added first = innermost: after authentication, before routing (see the module).
     app.add_middleware(PollFastPathMiddleware)
+    app.add_middleware(ThumbnailFastPathMiddleware)
     # Added last = outermost: authentication answers before any body is read.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_upload_bytes)
     app.add_middleware(AuthMiddleware, authenticator=authenticator)

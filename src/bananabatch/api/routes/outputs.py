@@ -14,6 +14,7 @@ from bananabatch.db.models import Output, OutputStatus
 from bananabatch.errors import NotFound
 from bananabatch.ingest.thumbnails import make_thumbnail
 from bananabatch.services import queries
+from bananabatch.services.queries.paging import output_etag, output_version
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_thumb_key
 
@@ -37,8 +38,7 @@ def _with_image(session: SessionDep, output_id: str) -> Output:
 
 
 def _etag(output: Output, kind: str) -> str:
-    stamp = int(output.finished_at.timestamp()) if output.finished_at else 0
-    return f'"{kind}-{output.id}-{stamp}"'
+    return output_etag(kind, output.id, output_version(output.finished_at, output.regenerations))
 
 
 def _download_name(output: Output) -> str:

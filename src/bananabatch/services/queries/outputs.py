@@ -24,6 +24,7 @@ from bananabatch.services.queries.paging import (
     check_limit,
     decode_cursor,
     encode_cursor,
+    output_version,
 )
 from bananabatch.services.queries.views import (
     API_PREFIX,
@@ -37,6 +38,7 @@ from bananabatch.services.queries.views import (
 
 def output_out(o: Output, flags: list[tuple[str, str]] | None = None) -> OutputOut:
     has_image = o.status == OutputStatus.succeeded and o.storage_key is not None
+    version = output_version(o.finished_at, o.regenerations)
     return OutputOut(
         id=o.id,
         job_id=o.job_id,
@@ -62,8 +64,8 @@ def output_out(o: Output, flags: list[tuple[str, str]] | None = None) -> OutputO
         duration_ms=o.duration_ms,
         created_at=o.created_at,
         finished_at=o.finished_at,
-        image_url=f"{API_PREFIX}/outputs/{o.id}/image" if has_image else None,
-        thumbnail_url=f"{API_PREFIX}/outputs/{o.id}/thumbnail" if has_image else None,
+        image_url=f"{API_PREFIX}/outputs/{o.id}/image?v={version}" if has_image else None,
+        thumbnail_url=f"{API_PREFIX}/outputs/{o.id}/thumbnail?v={version}" if has_image else None,
         source_image_url=asset_image_url(o.source_asset_id) if o.source_asset_id else None,
         source_thumbnail_url=asset_thumbnail_url(o.source_asset_id) if o.source_asset_id else None,
         flags=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from datetime import datetime
 
 from bananabatch.errors import ValidationFailed
 from bananabatch.services.queries.views import API_PREFIX, MAX_OFFSET, MAX_PAGE
@@ -54,3 +55,16 @@ def asset_image_url(asset_id: str) -> str:
 
 def asset_thumbnail_url(asset_id: str) -> str:
     return f"{API_PREFIX}/assets/{asset_id}/thumbnail"
+
+
+def output_version(finished_at: datetime | None, regenerations: int | None) -> str:
+    """What changes whenever an output's image does: its image and thumbnail URLs carry
+    it (so a browser may keep them for good) and their ETags are made from it."""
+    stamp = int(finished_at.timestamp()) if finished_at else 0
+    return f"{regenerations or 0}.{stamp}"
+
+
+def output_etag(kind: str, output_id: str, version: str) -> str:
+    """The ETag of an output's image ("o") or thumbnail ("ot"), one definition for the
+    route and the thumbnail fast path."""
+    return f'"{kind}-{output_id}-{version}"'
