@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
+from bench.rawhttp import raw_get
 from bench.server import serving
 
 BEFORE_IDLE_RPS = 134.0  # issue 11: 50 pollers on main 521f8df, idle
@@ -83,31 +84,6 @@ class Polled:
     cpu: float = 0.0
 
 
-async def _raw_get(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    host: str,
-    path: str,
-    tag: str | None,
-) -> tuple[int, str | None, bytes]:
-    """One GET on a kept-alive connection: status, ETag, body."""
-    extra = f"If-None-Match: {tag}\r\n" if tag else ""
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}\r\n".encode("latin-1"))
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-    status = int(head[0].split()[1])
-    headers = {}
-    for line in head[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    if "chunked" in headers.get("transfer-encoding", ""):
-        raise RuntimeError("chunked answers are not expected from these routes")
-    body = await reader.readexactly(int(headers.get("content-length", "0")))
-    if status not in (200, 304):
-        raise RuntimeError(f"GET {path} answered {status}")
-    return status, headers.get("etag"), body
-
-
 async def _poll_raw(
     url: str, job_id: str, seconds: float, clients: int, style: str, into: Polled
 ) -> None:
@@ -124,7 +100,7 @@ async def _poll_raw(
         tags: dict[str, str | None] = {}
         since = None
         if style == "since":  # the gallery's first load, not timed
-            _, _, body = await _raw_get(reader, writer, host, f"{job}/outputs?limit=500", None)
+            _, _, body = await raw_get(reader, writer, host, f"{job}/outputs?limit=500", None)
             since = json.loads(body)["changes_cursor"]
         try:
             while time.monotonic() < stop:
@@ -135,7 +111,7 @@ async def _poll_raw(
                 )
                 for path in (job, outputs):
                     t0 = time.perf_counter()
-                    status, etag, body = await _raw_get(reader, writer, host, path, tags.get(path))
+                    status, etag, body = await raw_get(reader, writer, host, path, tags.get(path))
                     into.latencies.append(time.perf_counter() - t0)
                     tags[path] = etag
                     if status == 200:

@@ -1,6 +1,6 @@
 "use client";
 
-import { useEffect } from "react";
+import { useEffect, useSyncExternalStore } from "react";
 import Link from "next/link";
 import { usePathname, useRouter } from "next/navigation";
 import { useQueryClient } from "@tanstack/react-query";
@@ -206,11 +206,24 @@ function TopBar() {
   );
 }
 
+const noSubscription = () => () => {};
+
+/** False in the exported HTML and while it hydrates, true after: the page itself is
+ * never in the static HTML, where it could be used before its handlers are attached. */
+function useHydrated(): boolean {
+  return useSyncExternalStore(
+    noSubscription,
+    () => true,
+    () => false,
+  );
+}
+
 export function AppShell({ children }: { children: React.ReactNode }) {
   const pathname = usePathname();
   const router = useRouter();
   const isLogin = pathname.startsWith("/login");
   const session = useSession();
+  const hydrated = useHydrated();
   const authRequired = session.data?.auth_required ?? false;
   const needsLogin = Boolean(session.data?.auth_required && !session.data.authenticated);
   useAuthRedirect(!isLogin);
@@ -222,14 +235,13 @@ export function AppShell({ children }: { children: React.ReactNode }) {
   if (isLogin) {
     return <main className="flex min-h-screen items-center justify-center p-6">{children}</main>;
   }
-  if (session.isPending || needsLogin) {
-    return (
-      <div className="flex min-h-screen items-center justify-center" role="status">
-        <Loader2 className="size-6 animate-spin text-muted-foreground" aria-hidden />
-        <span className="sr-only">Loading BananaBatch…</span>
-      </div>
-    );
-  }
+  const loading = (
+    <div className="flex min-h-screen items-center justify-center" role="status">
+      <Loader2 className="size-6 animate-spin text-muted-foreground" aria-hidden />
+      <span className="sr-only">Loading BananaBatch…</span>
+    </div>
+  );
+  if (needsLogin || !hydrated) return loading;
   if (session.isError) {
     return (
       <main className="flex min-h-screen items-center justify-center p-6">
@@ -241,15 +253,24 @@ export function AppShell({ children }: { children: React.ReactNode }) {
       </main>
     );
   }
+  // While the session is checked the page is already mounted, hidden, so its own data
+  // is asked for in the same round trip instead of after it.
+  const checking = session.isPending;
   return (
-    <div className="flex min-h-screen">
-      <Sidebar authRequired={authRequired} />
-      <div className="flex min-w-0 flex-1 flex-col">
-        <TopBar />
-        <main id="main" className="mx-auto w-full max-w-[1400px] flex-1 px-4 py-6 sm:px-6 lg:px-8">
-          {children}
-        </main>
+    <>
+      {checking ? loading : null}
+      <div className={checking ? "hidden" : "flex min-h-screen"}>
+        <Sidebar authRequired={authRequired} />
+        <div className="flex min-w-0 flex-1 flex-col">
+          <TopBar />
+          <main
+            id="main"
+            className="mx-auto w-full max-w-[1400px] flex-1 px-4 py-6 sm:px-6 lg:px-8"
+          >
+            {children}
+          </main>
+        </div>
       </div>
-    </div>
+    </>
   );
 }

@@ -23,7 +23,7 @@ import {
 import { Skeleton } from "@/components/ui/skeleton";
 import { Tabs, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { ApiError } from "@/lib/api/errors";
-import { useJob, useJobAction, useJobOutputs, useReview } from "@/lib/api/queries";
+import { type JobOutputs, useJob, useJobAction, useJobOutputs, useReview } from "@/lib/api/queries";
 import type { JobDetail, OutputOut, OutputStatus } from "@/lib/api/types";
 import { formatInt } from "@/lib/format";
 import { orderedOutputs } from "@/lib/grouping";
@@ -49,8 +49,7 @@ function pendingFilterLabel(jobStatus: string): string {
 const TILE_SIZES = { S: 112, M: 152, L: 208 } as const;
 type TileSize = keyof typeof TILE_SIZES;
 
-function JobBody({ job }: { job: JobDetail }) {
-  const outputs = useJobOutputs(job);
+function JobBody({ job, outputs }: { job: JobDetail; outputs: JobOutputs }) {
   const action = useJobAction();
   const [status, setStatus] = useState<StatusFilter>("all");
   const [quality, setQuality] = useState<QualityFilter>("all");
@@ -326,6 +325,9 @@ export function JobView() {
   const params = useSearchParams();
   const id = params.get("id");
   const job = useJob(id);
+  // Asked for at the same time as the job, not after it: the first thumbnails are
+  // one round trip sooner.
+  const outputs = useJobOutputs(id, job.data);
   if (!id) {
     return (
       <EmptyState
@@ -362,5 +364,5 @@ export function JobView() {
       />
     );
   }
-  return <JobBody job={job.data} />;
+  return <JobBody job={job.data} outputs={outputs} />;
 }

@@ -156,7 +156,6 @@ export const OutputTile = memo(function OutputTile({
           <img
             src={output.thumbnail_url}
             alt=""
-            loading="lazy"
             decoding="async"
             className="size-full object-cover transition-transform duration-200 group-hover:scale-[1.03]"
           />

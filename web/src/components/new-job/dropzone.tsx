@@ -7,6 +7,10 @@ import { Button } from "@/components/ui/button";
 import { fromDataTransfer, fromFileList } from "@/lib/files";
 import { cn } from "@/lib/utils";
 
+/** Folder picking (not in React's typings): in the markup itself, so the exported HTML
+ * already has it before the page hydrates. */
+const FOLDER_PICKER = { webkitdirectory: "", directory: "" } as Record<string, string>;
+
 export type RawFiles = { file: File; path: string }[];
 
 /**
@@ -123,11 +127,8 @@ export function Dropzone({
       </div>
       {allowFolder ? (
         <input
-          ref={(el) => {
-            folderRef.current = el;
-            el?.setAttribute("webkitdirectory", "");
-            el?.setAttribute("directory", "");
-          }}
+          ref={folderRef}
+          {...FOLDER_PICKER}
           type="file"
           multiple
           hidden

@@ -8,6 +8,7 @@ import createClient from "openapi-fetch";
 
 import { networkError, toApiError } from "./errors";
 import { announceUnauthorized, API_BASE, downloadPost, uploadForm } from "./http";
+import { takeEarly } from "./preload";
 import type { paths } from "./schema";
 import type { IngestReport, JobCreate, ReviewRequest } from "./types";
 
@@ -16,7 +17,7 @@ const client = createClient<paths>({
   credentials: "same-origin",
   fetch: async (request: Request) => {
     try {
-      return await fetch(request);
+      return await (takeEarly(request) ?? fetch(request));
     } catch (err) {
       if (err instanceof DOMException && err.name === "AbortError") throw err;
       throw networkError();

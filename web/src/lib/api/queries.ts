@@ -12,6 +12,7 @@ import {
 import { toast } from "sonner";
 
 import { api, type JobsQuery } from "./client";
+import { OUTPUT_PAGE } from "./preload";
 import { errorMessage } from "./errors";
 import type { JobDetail, OutputPage, ReviewRequest } from "./types";
 import { pollInterval } from "@/lib/jobs";
@@ -73,9 +74,9 @@ const CHANGES_POLL_MS = 3_000;
  * all pages are read again once when the job's status changes, so the final
  * state always shows.
  */
-export function useJobOutputs(job: JobDetail | undefined) {
+export function useJobOutputs(jobId: string | null, job: JobDetail | undefined) {
   const qc = useQueryClient();
-  const id = job?.id ?? "";
+  const id = jobId ?? "";
   const running = job?.status === "queued" || job?.status === "running";
   const since = useRef<string | null>(null);
   /** Bumped whenever the pages are read from the start: older change answers are dropped. */
@@ -84,13 +85,17 @@ export function useJobOutputs(job: JobDetail | undefined) {
     queryKey: keys.outputs(id),
     queryFn: async ({ pageParam, signal }) => {
       if (pageParam === null) generation.current += 1;
-      const page = await api.outputs(id, { cursor: pageParam ?? undefined, limit: 500 }, signal);
+      const page = await api.outputs(
+        id,
+        { cursor: pageParam ?? undefined, limit: OUTPUT_PAGE },
+        signal,
+      );
       if (pageParam === null) since.current = page.changes_cursor ?? null;
       return page;
     },
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_cursor,
-    enabled: Boolean(job),
+    enabled: Boolean(id),
   });
   const { hasNextPage, isFetchingNextPage, isFetching, fetchNextPage, refetch } = query;
   useEffect(() => {
@@ -109,7 +114,7 @@ export function useJobOutputs(job: JobDetail | undefined) {
       const started = generation.current;
       try {
         for (let more = true; more && since.current !== null;) {
-          const page = await api.outputs(id, { since: since.current, limit: 500 });
+          const page = await api.outputs(id, { since: since.current, limit: OUTPUT_PAGE });
           if (generation.current !== started) return;
           qc.setQueryData<InfiniteData<OutputPage>>(keys.outputs(id), (data) =>
             mergeChanges(data, page.items),
@@ -127,13 +132,15 @@ export function useJobOutputs(job: JobDetail | undefined) {
     return () => clearInterval(timer);
   }, [running, loaded, id, qc]);
 
+  // The pages are read again when the status changes, not when it first arrives (the
+  // pages are asked for alongside the job, so they are already fresh then).
   const status = job?.status;
   const seen = useRef(status);
   useEffect(() => {
-    if (seen.current !== status) {
-      seen.current = status;
-      void refetch();
-    }
+    if (status === undefined) return;
+    const before = seen.current;
+    seen.current = status;
+    if (before !== undefined && before !== status) void refetch();
   }, [status, refetch]);
 
   const items = useMemo(() => query.data?.pages.flatMap((p) => p.items) ?? [], [query.data]);
@@ -147,6 +154,8 @@ export function useJobOutputs(job: JobDetail | undefined) {
     loadingMore: Boolean(hasNextPage),
   };
 }
+
+export type JobOutputs = ReturnType<typeof useJobOutputs>;
 
 type JobAction = "pause" | "resume" | "cancel" | "retry" | "continue";
 
