@@ -156,24 +156,27 @@ def _browse(url: str, job_id: str, urls: list[str]) -> tuple[float, int, float, 
         # list renders ahead load meanwhile, as they do for a user), until the end.
         scrolled = page.evaluate(
             """async () => {
-               const t0 = performance.now(); const seen = new Set(); let nodes = 0;
+               const t0 = performance.now(); const seen = new Set(); let nodes = 0; let waited = 0;
                const tiles = () => [...document.querySelectorAll('[data-tile] img')];
                const onScreen = () => tiles().filter(i => { const r = i.getBoundingClientRect();
                  return r.bottom > 0 && r.top < window.innerHeight; });
                const frame = () => new Promise(r => requestAnimationFrame(() => r()));
                let step = 0;
                for (; step < 100000; step++) {
-                 const w0 = performance.now(); while (!onScreen().every(i => i.complete)) await frame(); window.__wait = (window.__wait || 0) + performance.now() - w0;
+                 const w0 = performance.now();
+                 while (!onScreen().every(i => i.complete)) await frame();
+                 waited += performance.now() - w0;
                  tiles().forEach(i => i.complete && i.naturalWidth && seen.add(i.src));
                  nodes = Math.max(nodes, document.getElementsByTagName('*').length);
                  if (window.innerHeight + window.scrollY >= document.body.scrollHeight - 2) break;
                  window.scrollBy(0, window.innerHeight);
                  await frame();  // the virtual list renders the new rows
                }
-               return [(performance.now() - t0) / 1000, nodes, [...seen], step]; }"""
+               return [(performance.now() - t0) / 1000, nodes, [...seen], step, waited / 1000]; }"""
         )  # fmt: skip
         scroll, nodes, seen = float(scrolled[0]), int(scrolled[1]), list(scrolled[2])
-        print(f"scrolled {len(seen)} thumbnails in {int(scrolled[3])} screens", page.evaluate("window.__wait"))
+        print(f"scrolled {len(seen)} thumbnails in {int(scrolled[3])} screens, "
+              f"{float(scrolled[4]):.2f} s of it waiting for thumbnails on screen")  # fmt: skip
         heap = (
             page.evaluate("() => performance.memory ? performance.memory.usedJSHeapSize : 0") / 1e6
         )
