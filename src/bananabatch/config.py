@@ -8,6 +8,7 @@ show up in logs, reprs or API answers.
 from __future__ import annotations
 
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -79,6 +80,16 @@ class Settings(BaseSettings):
     )
     worker_concurrency: int = Field(
         default=4, ge=1, le=64, description="Provider calls at once inside one task."
+    )
+    cpu_processes: int = Field(
+        default_factory=lambda: min(4, os.cpu_count() or 1),
+        ge=0,
+        le=64,
+        description=(
+            "Worker processes for the CPU-bound steps of local generation (the classic "
+            "model, the quality measurements), below the server's priority so the API "
+            "stays fast; 0 runs them in threads of the server process."
+        ),
     )
     outputs_per_task: int = Field(default=4, ge=1, le=16)
     max_attempts: int = Field(

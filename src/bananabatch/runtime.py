@@ -41,6 +41,7 @@ from bananabatch.providers.pool import ProviderPool
 from bananabatch.storage.base import Storage
 from bananabatch.storage.factory import build_storage
 from bananabatch.tmpfiles import remove_stale_tmp, tmp_root
+from bananabatch.worker.cpu import ProcessOffload, offload_for
 from bananabatch.worker.pipeline import SlotSink, WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,8 @@ class Runtime:
             await self.orchestrator.stop()
         await self.webhooks.stop()
         await self.providers.aclose()
+        if isinstance(self.providers.offload, ProcessOffload):
+            await asyncio.to_thread(self.providers.offload.close)
         self.preflight.close()
         self.engine.dispose()
 
@@ -121,7 +124,10 @@ def build_executor(
             signer=signer,
         )
     options = WorkerOptions(
-        concurrency=settings.worker_concurrency, worker_name="local", store=storage
+        concurrency=settings.worker_concurrency,
+        worker_name="local",
+        store=storage,
+        offload=providers.offload,
     )
 
     async def runner(payload: TaskPayload, on_slot: SlotSink) -> TaskResult:
@@ -197,7 +203,7 @@ def build_runtime(settings: Settings) -> Runtime:
     session_factory = make_session_factory(engine)
     outbox.install()  # job status changes write their webhook events in the same commit
     catalog = load_catalog()
-    providers = ProviderPool(settings)
+    providers = ProviderPool(settings, offload=offload_for(settings.cpu_processes))
     signer = build_signer(settings)
     standard = build_executor(settings, providers, storage, signer)
     executor = RoutingExecutor(standard, build_batch_executor(settings, session_factory, storage))

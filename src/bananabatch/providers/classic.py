@@ -26,6 +26,7 @@ import hashlib
 import io
 import math
 import re
+from typing import TYPE_CHECKING
 
 import albumentations as A  # type: ignore[import-untyped]
 import numpy as np
@@ -39,6 +40,9 @@ from bananabatch.providers.base import (
 )
 from bananabatch.providers.classic_labels import run_geometric
 from bananabatch.providers.classic_recipes import plan
+
+if TYPE_CHECKING:
+    from bananabatch.worker.cpu import Offload
 
 RESULT_LABEL = "offline classical augmentation"
 
@@ -290,12 +294,20 @@ def _keywords(prompt: str) -> list[str]:
 
 
 class ClassicProvider:
-    """Offline, seeded classical augmentation; labelled as such, never as AI."""
+    """Offline, seeded classical augmentation; labelled as such, never as AI. The work
+    runs through `offload` (worker processes in the server, see `worker/cpu.py`), else
+    in a thread."""
 
     name = "classic"
+    offload: Offload | None = None
+
+    def __init__(self, offload: Offload | None = None) -> None:
+        self.offload = offload
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
-        return await asyncio.to_thread(augment, request)
+        if self.offload is None:
+            return await asyncio.to_thread(augment, request)
+        return await self.offload(augment, request)
 
     async def aclose(self) -> None:
         """Nothing to release: the provider holds no connections."""

@@ -9,14 +9,18 @@ from bananabatch.errors import ValidationFailed
 from bananabatch.providers.base import ImageProvider
 from bananabatch.providers.classic import ClassicProvider
 from bananabatch.providers.gemini import GeminiProvider
+from bananabatch.worker.cpu import Offload
 
 ProviderName = Literal["classic", "gemini"]
 
 
-def make_provider(name: ProviderName, settings: Settings) -> ImageProvider:
-    """A new provider; the caller owns it and must `await provider.aclose()`."""
+def make_provider(
+    name: ProviderName, settings: Settings, offload: Offload | None = None
+) -> ImageProvider:
+    """A new provider; the caller owns it and must `await provider.aclose()`.
+    `offload` runs CPU-bound work (the classic provider's) elsewhere than a thread."""
     if name == "classic":
-        return ClassicProvider()
+        return ClassicProvider(offload)
     if name == "gemini":
         key = settings.gemini_api_key.get_secret_value() if settings.gemini_api_key else ""
         if not key.strip():

@@ -11,18 +11,20 @@ from bananabatch.config import Settings
 from bananabatch.errors import ValidationFailed
 from bananabatch.providers.base import ImageProvider
 from bananabatch.providers.factory import make_provider
+from bananabatch.worker.cpu import Offload
 
 
 @dataclass
 class ProviderPool:
     settings: Settings
+    offload: Offload | None = None
     _providers: dict[str, ImageProvider] = field(default_factory=dict)
 
     def __call__(self, name: str) -> ImageProvider:
         if name not in self._providers:
             if name not in ("classic", "gemini"):
                 raise ValidationFailed(f"unknown provider {name!r}")
-            self._providers[name] = make_provider(name, self.settings)  # type: ignore[arg-type]
+            self._providers[name] = make_provider(name, self.settings, self.offload)  # type: ignore[arg-type]
         return self._providers[name]
 
     def register(self, name: str, provider: ImageProvider) -> None:

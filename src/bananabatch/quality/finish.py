@@ -14,6 +14,7 @@ import asyncio
 import io
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,6 +31,9 @@ from bananabatch.quality.fit import (
     stretch_matrix,
     warp,
 )
+
+if TYPE_CHECKING:
+    from bananabatch.worker.cpu import Offload
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +173,14 @@ def _measure(
     return OutputChecks.model_validate(values)
 
 
-async def generate_checked(provider: ImageProvider, request: GenerationRequest) -> GeneratedImage:
+async def generate_checked(
+    provider: ImageProvider, request: GenerationRequest, offload: Offload | None = None
+) -> GeneratedImage:
     """`provider.generate` with the aspect ratio chosen for the source before the call
-    and `finish` after it (off the event loop: it decodes and resizes images)."""
+    and `finish` after it, through `offload` (it decodes and resizes images: worker
+    processes in the server), else in a thread."""
     asked = prepare(request)
     image = await provider.generate(asked)
-    return await asyncio.to_thread(finish, asked, image)
+    if offload is None:
+        return await asyncio.to_thread(finish, asked, image)
+    return await offload(finish, asked, image)

@@ -38,6 +38,7 @@ from bananabatch.providers.base import (
 )
 from bananabatch.quality.finish import generate_checked
 from bananabatch.storage.base import Storage
+from bananabatch.worker.cpu import Offload
 from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ class WorkerOptions:
     # In-process only: the store shared with the orchestrator. References named by key
     # are read from it and outputs written straight to their slot's key (no base64).
     store: Storage | None = None
+    # Where CPU-bound steps run (worker processes in the server); None: a thread.
+    offload: Offload | None = None
 
 
 class PayloadError(Exception):
@@ -129,7 +132,7 @@ async def _generate_slot(
     while True:
         attempt += 1
         try:
-            image = await generate_checked(provider, request)
+            image = await generate_checked(provider, request, options.offload)
         except ProviderError as exc:
             if exc.kind in (ErrorKind.blocked, ErrorKind.no_image):
                 outcome: Literal["blocked", "no_image"] = (

@@ -1,0 +1,104 @@
+"""Where the CPU-bound steps of generation run: the classic provider's augmentation and
+the finishing measurements decode, transform and encode whole images in Python and
+numpy. In the server's own threads they hold the GIL, and the API's event loop waits
+behind them (p95 of a poll went from milliseconds to a second while a classic job ran).
+`ProcessOffload` runs them in worker processes at a lower priority than the server, so
+the API answers first; `in_thread` keeps them in this process (the RunPod worker, which
+serves no API, and tests of one provider).
+
+Processes come from a fork server that has imported the generation modules once: a new
+worker is a fork of it (milliseconds), never of the server with its threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Protocol, TypeVar
+
+from bananabatch.providers.base import TransientError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PRELOAD = ["bananabatch.providers.classic", "bananabatch.quality.finish"]
+NICENESS = 5
+"""How much lower than the server the worker processes run (Unix nice increment)."""
+
+
+class Offload(Protocol):
+    def __call__(self, fn: Callable[..., T], /, *args: Any) -> Awaitable[T]: ...
+
+
+async def in_thread(fn: Callable[..., T], /, *args: Any) -> T:
+    return await asyncio.to_thread(fn, *args)
+
+
+def _lower_priority() -> None:
+    try:
+        os.nice(NICENESS)
+    except OSError as exc:  # not allowed here: same priority, still off the GIL
+        log.debug("worker process keeps its priority: %s", exc)
+
+
+class ProcessOffload:
+    """A lazily started pool of `processes` worker processes (`__call__` is an `Offload`)."""
+
+    def __init__(self, processes: int) -> None:
+        if processes < 1:
+            raise ValueError("a process pool needs at least one process")
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _start(self) -> ProcessPoolExecutor:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.processes, mp_context=context, initializer=_lower_priority
+        )
+        return self._pool
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
+        pool = self._pool or self._start()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+        except BrokenProcessPool as exc:
+            # A worker process died (killed, out of memory): start afresh next time;
+            # this call is retried like any transient failure.
+            if self._pool is pool:
+                self._pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
+            raise TransientError(
+                "a generation process stopped unexpectedly (out of memory?); "
+                "the image is generated again"
+            ) from exc
+
+    def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _main_importable() -> bool:
+    """Whether a worker process can import this program's main module, as
+    multiprocessing makes it do (a script piped to `python -` cannot)."""
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None):
+        return True
+    path = getattr(main, "__file__", None)
+    return path is None or os.path.exists(path)
+
+
+def offload_for(processes: int) -> Offload:
+    """Processes when asked for (and possible), else this process's threads."""
+    if processes > 0 and _main_importable():
+        return ProcessOffload(processes)
+    if processes > 0:
+        log.warning("this program cannot start worker processes; CPU work runs in threads")
+    return in_thread

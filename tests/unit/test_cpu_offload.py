@@ -1,0 +1,71 @@
+"""CPU-bound generation steps in worker processes (`worker/cpu.py`): they run outside
+this process, below its priority, give the same images as in a thread, and a worker
+that dies costs one retry, not the pool."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import signal
+from collections.abc import Iterator
+
+import pytest
+from PIL import Image
+
+from bananabatch.contracts import GenerationOptions
+from bananabatch.providers.base import GenerationRequest, ReferenceImage, TransientError
+from bananabatch.providers.classic import ClassicProvider
+from bananabatch.quality.finish import generate_checked
+from bananabatch.worker.cpu import NICENESS, ProcessOffload, in_thread, offload_for
+
+
+def _die() -> None:
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _request() -> GenerationRequest:
+    buf = io.BytesIO()
+    Image.effect_noise((96, 64), 40).convert("RGB").save(buf, "PNG")
+    ref = ReferenceImage(data=buf.getvalue(), mime_type="image/png", name="a.png")
+    return GenerationRequest(
+        model="classic",
+        prompt="flip, rotate and blur",
+        seed=7,
+        references=[ref],
+        options=GenerationOptions(),
+    )
+
+
+@pytest.fixture
+def pool() -> Iterator[ProcessOffload]:
+    offload = ProcessOffload(2)
+    yield offload
+    offload.close()
+
+
+async def test_work_runs_in_another_process_below_our_priority(pool: ProcessOffload) -> None:
+    assert await pool(os.getpid) != os.getpid()
+    assert await pool(os.nice, 0) == os.nice(0) + NICENESS
+
+
+async def test_the_same_image_as_in_a_thread(pool: ProcessOffload) -> None:
+    request = _request()
+    here = await generate_checked(ClassicProvider(), request)
+    there = await generate_checked(ClassicProvider(pool), request, pool)
+    assert there.data == here.data and there.checks == here.checks
+    assert there.transform == here.transform and there.text == here.text
+
+
+async def test_a_dead_worker_is_a_transient_failure_and_the_pool_recovers(
+    pool: ProcessOffload,
+) -> None:
+    with pytest.raises(TransientError, match="generated again"):
+        await pool(_die)
+    results = await asyncio.gather(*(pool(os.getpid) for _ in range(4)))
+    assert os.getpid() not in results
+
+
+def test_zero_processes_means_threads() -> None:
+    assert offload_for(0) is in_thread
+    assert isinstance(offload_for(2), ProcessOffload)
