@@ -91,6 +91,13 @@ class Settings(BaseSettings):
             "stays fast; 0 runs them in threads of the server process."
         ),
     )
+    jobs_process: bool = Field(
+        default=True,
+        description=(
+            "`serve` runs the jobs (orchestrator, local generation, webhooks) in a child "
+            "process, so the API stays fast while they run; false: in the server's process."
+        ),
+    )
     outputs_per_task: int = Field(default=4, ge=1, le=16)
     max_attempts: int = Field(
         default=4, ge=1, le=20, description="Dispatches of one output before it fails."

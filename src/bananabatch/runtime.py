@@ -33,6 +33,7 @@ from bananabatch.executors.transport import (
     PayloadBuilder,
     RemotePayloadBuilder,
 )
+from bananabatch.jobs_process import JobsProcess
 from bananabatch.notify import outbox
 from bananabatch.notify.sender import WebhookSender
 from bananabatch.orchestrator.scheduler import Orchestrator
@@ -61,15 +62,34 @@ class Runtime:
     preflight: GeminiPreflight
     webhooks: WebhookSender
     built_at: float = field(default_factory=time.time)
+    # Set by `serve`: the jobs run in this child process, not in this one.
+    jobs: JobsProcess | None = None
 
     async def start(self) -> None:
+        if self.jobs is not None:
+            await self.jobs.start()
+            return
         await self.orchestrator.start()
         if self.orchestrator.running:  # deliveries go from the process that runs the jobs
             self.webhooks.start()
         # Holding the orchestrator lock: no other process uses this data dir's temp folder.
         await asyncio.to_thread(remove_stale_tmp, self.settings.data_dir, self.built_at)
 
+    def wake(self) -> None:
+        """New work for the scheduler, wherever it runs."""
+        if self.jobs is not None:
+            self.jobs.wake()
+        else:
+            self.orchestrator.wake()
+
+    async def jobs_health(self) -> dict[str, object]:
+        if self.jobs is not None:
+            return await self.jobs.health(self)
+        return await self.orchestrator.health()
+
     async def stop(self) -> None:
+        if self.jobs is not None:
+            await self.jobs.stop()
         if self.orchestrator.running:
             await self.orchestrator.stop()
         await self.webhooks.stop()

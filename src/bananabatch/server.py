@@ -134,6 +134,10 @@ def serve(
     from bananabatch.runtime import build_runtime
 
     runtime = build_runtime(settings)  # migrates the DB; bad settings fail here, clearly
+    if settings.jobs_process:
+        from bananabatch.jobs_process import JobsProcess
+
+        runtime.jobs = JobsProcess(settings, runtime.built_at)
     app = create_app(runtime, settings)
     if not is_loopback_host(host):
         # Reached by LAN names/addresses: with a password, auth protects it; without

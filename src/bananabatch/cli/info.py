@@ -53,7 +53,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the web UI, the REST API and the orchestrator in one process."""
+    """Serve the web UI and the REST API, and run the jobs (in a child process)."""
     from bananabatch.server import serve as run_server
 
     with errors_exit():

@@ -96,7 +96,7 @@ async def get_health(request: Request, settings: SettingsDep) -> HealthOut:
     db = await run_in_threadpool(_check_db, runtime)
     storage = await run_in_threadpool(_check_storage, runtime)
     try:
-        orch = await runtime.orchestrator.health()
+        orch = await runtime.jobs_health()
     except Exception as exc:
         log.warning("health: orchestrator check failed: %s", exc)
         orch = {"running": False, "in_flight": 0, "error": type(exc).__name__}

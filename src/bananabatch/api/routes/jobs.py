@@ -56,7 +56,7 @@ JobCreateBody = Annotated[JobCreate, Body(discriminator="mode")]
 
 def _wake(runtime: Runtime) -> None:
     """Tell the scheduler there is new work (called on the event loop thread)."""
-    runtime.orchestrator.wake()
+    runtime.wake()
 
 
 @router.post("/estimate", response_model=EstimateOut, summary="Outputs, tasks and cost")
