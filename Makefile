@@ -110,7 +110,7 @@ server-requirements: install
 	@echo "# The server image's dependencies, pinned to uv.lock. Regenerate: make server-requirements" > deploy/server-requirements.txt
 	$(UV) export --frozen --no-hashes --no-dev --no-emit-project --no-header --no-annotate --quiet >> deploy/server-requirements.txt
 
-bench: install
+bench: install web chromium
 	$(PY) -m bench.run_all
 
 clean:
