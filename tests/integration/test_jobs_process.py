@@ -1,7 +1,7 @@
 """`serve` runs the jobs in a child process (`jobs_process.py`): the API process only
 serves, a new job starts at once (the API wakes the child), a killed server takes its
-jobs process with it (no orphan keeps the orchestrator lock), and the next server on
-the same data dir finishes the job."""
+jobs process and that one's worker processes with it (no orphan keeps the orchestrator
+lock or a CPU), and the next server on the same data dir finishes the job."""
 
 from __future__ import annotations
 
@@ -67,6 +67,15 @@ def _children(pid: int) -> set[int]:
     return {int(p) for p in out.stdout.split()}
 
 
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        kids = _children(todo.pop())
+        found |= kids
+        todo.extend(kids)
+    return found
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -125,12 +134,15 @@ def test_a_killed_server_takes_its_jobs_process_and_the_next_one_finishes(
     with _serve(data, BANANABATCH_CPU_PROCESSES="1") as (proc, url):
         child = httpx.get(f"{url}{API}/health").json()["executor"]["details"]["process"]
         job = _job(url, 40, 4)
-        time.sleep(1.0)
+        deadline = time.monotonic() + 20
+        while len(family := {child} | _descendants(child)) < 3:  # + fork server, worker
+            assert time.monotonic() < deadline, "no worker process started"
+            time.sleep(0.1)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while _alive(child):
-            assert time.monotonic() < deadline, "the jobs process outlived its server"
+        while survivors := [pid for pid in family if _alive(pid)]:
+            assert time.monotonic() < deadline, f"processes outlived the server: {survivors}"
             time.sleep(0.1)
     with _serve(data) as (_, url):
         detail = _wait(url, job, limit=120)

@@ -16,7 +16,10 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import select
 import sys
+import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,7 +43,25 @@ async def in_thread(fn: Callable[..., T], /, *args: Any) -> T:
     return await asyncio.to_thread(fn, *args)
 
 
-def _lower_priority() -> None:
+def _exit_with(owner: int) -> None:
+    """Wait for the process that owns the pool to end, then end too. A pool's workers
+    otherwise outlive an owner killed with SIGKILL (they hold both ends of their own
+    queues, so they never see it go), and keep the fork server alive with them."""
+    try:
+        fd = os.pidfd_open(owner)
+    except (AttributeError, OSError):
+        while True:  # no pidfd (old kernel): ask every second
+            time.sleep(1.0)
+            try:
+                os.kill(owner, 0)
+            except ProcessLookupError:
+                os._exit(0)
+    select.select([fd], [], [])
+    os._exit(0)
+
+
+def _start_worker(owner: int) -> None:
+    threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
     try:
         os.nice(NICENESS)
     except OSError as exc:  # not allowed here: same priority, still off the GIL
@@ -60,7 +81,10 @@ class ProcessOffload:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)
         self._pool = ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=context, initializer=_lower_priority
+            max_workers=self.processes,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
         )
         return self._pool
 
