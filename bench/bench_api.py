@@ -36,7 +36,13 @@ from PIL import Image
 from bench.rawhttp import raw_get
 from bench.server import serving
 
-BEFORE_IDLE_RPS = 134.0  # issue 11: 50 pollers on main 521f8df, idle
+BEFORE_IDLE_RPS = 134.0
+DONE = (
+    "completed",
+    "completed_with_errors",
+    "failed",
+    "cancelled",
+)  # issue 11: 50 pollers on main 521f8df, idle
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -85,12 +91,24 @@ class Polled:
 
 
 async def _poll_raw(
-    url: str, job_id: str, seconds: float, clients: int, style: str, into: Polled
+    url: str,
+    job_id: str,
+    seconds: float,
+    clients: int,
+    style: str,
+    into: Polled,
+    mark: Callable[[], None],
+    while_running: bool = False,
 ) -> None:
     """Every client polls on its own connection, with ETags, as soon as it has its answer.
     "page" (the UI before): the job and the first outputs page; "since" (the UI now):
-    the job and the outputs changed since its last look."""
-    stop = time.monotonic() + seconds
+    the job and the outputs changed since its last look, after loading the pages once.
+    The clock (and the server's CPU count) starts when every client is ready to poll:
+    50 first loads of 500 outputs are not polls. With `while_running` a client stops
+    as soon as the job it polls has finished (only polls during generation count)."""
+    barrier = asyncio.Barrier(clients)
+    started = asyncio.Event()
+    stop = [0.0]
     host = url.removeprefix("http://")
     address, port = host.rsplit(":", 1)
     job = f"/api/v1/jobs/{job_id}"
@@ -102,8 +120,13 @@ async def _poll_raw(
         if style == "since":  # the gallery's first load, not timed
             _, _, body = await raw_get(reader, writer, host, f"{job}/outputs?limit=500", None)
             since = json.loads(body)["changes_cursor"]
+        if await barrier.wait() == 0:
+            mark()
+            stop[0] = time.monotonic() + seconds
+            started.set()
+        await started.wait()
         try:
-            while time.monotonic() < stop:
+            while time.monotonic() < stop[0]:
                 outputs = (
                     f"{job}/outputs?limit=100"
                     if since is None
@@ -116,6 +139,8 @@ async def _poll_raw(
                     tags[path] = etag
                     if status == 200:
                         into.full += 1
+                        if while_running and path == job and json.loads(body)["status"] in DONE:
+                            return
                         if since is not None and path == outputs:
                             since = json.loads(body)["changes_cursor"]
         finally:
@@ -124,11 +149,19 @@ async def _poll_raw(
     await asyncio.gather(*(one() for _ in range(clients)))
 
 
-def _measured(pid: int, run: Callable[[Polled], Coroutine[Any, Any, None]], into: Polled) -> None:
-    cpu0, t0 = _cpu_seconds(pid), time.monotonic()
-    asyncio.run(run(into))
-    into.cpu += _cpu_seconds(pid) - cpu0
-    into.seconds += time.monotonic() - t0
+Run = Callable[[Polled, Callable[[], None]], Coroutine[Any, Any, None]]
+
+
+def _measured(pid: int, run: Run, into: Polled) -> None:
+    """Time and server CPU from when `run` calls its mark (else from the start)."""
+    start = [_cpu_seconds(pid), time.monotonic()]
+
+    def mark() -> None:
+        start[:] = [_cpu_seconds(pid), time.monotonic()]
+
+    asyncio.run(run(into, mark))
+    into.cpu += _cpu_seconds(pid) - start[0]
+    into.seconds += time.monotonic() - start[1]
 
 
 async def _poll_httpx(url: str, job_id: str, seconds: float, clients: int, into: Polled) -> None:
@@ -188,16 +221,18 @@ def main() -> None:
         (phase, style): Polled() for phase in ("generating", "idle") for style in styles
     }
 
-    def runner(style: str, seconds: float, job_id: str, url: str) -> Any:
+    def runner(style: str, seconds: float, job_id: str, url: str, running: bool) -> Any:
         if args.client == "httpx":
-            return lambda into: _poll_httpx(url, job_id, seconds, args.clients, into)
-        return lambda into: _poll_raw(url, job_id, seconds, args.clients, style, into)
+            return lambda into, _mark: _poll_httpx(url, job_id, seconds, args.clients, into)
+        return lambda into, mark: _poll_raw(
+            url, job_id, seconds, args.clients, style, into, mark, running
+        )
 
     with tempfile.TemporaryDirectory() as tmp, serving(Path(tmp)) as (proc, url):
         job_id = _job(url, args.images, 4)
         for _ in range(slices):
             for style in styles:
-                run = runner(style, args.seconds / slices, job_id, url)
+                run = runner(style, args.seconds / slices, job_id, url, True)
                 _measured(proc.pid, run, results["generating", style])
         with httpx.Client(base_url=f"{url}/api/v1", timeout=30) as c:
             progress = c.get(f"/jobs/{job_id}").json()
@@ -206,7 +241,8 @@ def main() -> None:
                 time.sleep(0.5)
                 progress = c.get(f"/jobs/{job_id}").json()
         for style in styles:
-            _measured(proc.pid, runner(style, args.seconds, job_id, url), results["idle", style])
+            run = runner(style, args.seconds, job_id, url, False)
+            _measured(proc.pid, run, results["idle", style])
     print(
         f"{args.clients} {args.client} clients polling a {args.images * 4:,}-output job "
         f"with If-None-Match (progress {generating_left:.0%} when the generating phase ended)"
@@ -216,8 +252,7 @@ def main() -> None:
         print(_row(f"{phase} / {style}", polled, 150 if phase == "generating" else 50))
     print(
         "(the pollers share the machine's 2 cores with the server; server CPU per request "
-        "is the server's own cost. While generating, the server's CPU also makes the "
-        "images with the classic provider, in the same process.)"
+        "is the API process's own cost; the jobs run in its child process.)"
     )
 
 

@@ -191,3 +191,37 @@ async def test_pollers_asking_together_share_one_full_answer_until_a_write(
     paused = await client.get(path)
     assert paused.json()["status"] == "paused" and len(built) == 3  # the action's, then ours
     assert paused.headers["etag"] != answers[0].headers["etag"]
+
+
+async def test_pollers_with_close_cursors_share_one_read_and_get_exact_answers(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cursors in one bucket are answered from one read of the changed rows, each with
+    exactly what changed after it (as the direct read, sharing off, answers)."""
+    from bananabatch.services.queries import changes
+
+    job = await _job(client, images=6)
+    full = (await client.get(f"{API}/jobs/{job['id']}/outputs", params={"limit": 500})).json()
+    ids = [o["id"] for o in full["items"]]
+    for i in range(6):  # one commit per change: change numbers one apart
+        _set_status(runtime, [ids[i]], OutputStatus.blocked)
+    start, _ = changes.decode_since(full["changes_cursor"])
+    cursors = [changes.changes_cursor(start + k) for k in range(7)]
+
+    reads: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM outputs" in statement and "change_seq >" in statement:
+            reads.append(statement)
+
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        shared = [await _changes(client, job["id"], c) for c in cursors]
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert len(reads) == 1
+    monkeypatch.setattr(changes, "MAX_SHARED_ROWS", 0)  # every answer read on its own
+    direct = [await _changes(client, job["id"], c) for c in cursors]
+    assert shared == direct
+    assert [len(a["items"]) for a in shared] == [6, 5, 4, 3, 2, 1, 0]
+    assert [o["id"] for o in shared[2]["items"]] == ids[2:6]

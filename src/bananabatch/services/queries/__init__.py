@@ -27,12 +27,8 @@ from bananabatch.services.queries.jobs import (
     queue_positions,
     summary_fields,
 )
-from bananabatch.services.queries.outputs import (
-    get_output,
-    list_outputs,
-    output_out,
-    output_with_flags,
-)
+from bananabatch.services.queries.output_view import output_out, output_with_flags
+from bananabatch.services.queries.outputs import get_output, list_outputs
 from bananabatch.services.queries.paging import (
     asset_image_url,
     asset_thumbnail_url,

@@ -1,4 +1,4 @@
-"""Output views: one output, and pages of a job's outputs with their flags."""
+"""Pages of a job's outputs with their flags, and one output by id."""
 
 from __future__ import annotations
 
@@ -12,78 +12,21 @@ from bananabatch.db.models import (
     Output,
     OutputFlag,
     OutputStatus,
-    ReviewState,
 )
 from bananabatch.errors import NotFound, ValidationFailed
-from bananabatch.quality.flags import FLAG_LABELS, Flag
 from bananabatch.quality.service import flags_by_output
+from bananabatch.services.queries.changes import changed_outputs, changes_cursor
 from bananabatch.services.queries.jobs import last_change_seq
+from bananabatch.services.queries.output_view import output_out
 from bananabatch.services.queries.paging import (
-    asset_image_url,
-    asset_thumbnail_url,
     check_limit,
     decode_cursor,
     encode_cursor,
-    output_version,
 )
 from bananabatch.services.queries.views import (
-    API_PREFIX,
     MAX_OFFSET,
-    LabelBoxOut,
-    OutputFlagOut,
-    OutputOut,
     OutputPage,
 )
-
-
-def output_out(o: Output, flags: list[tuple[str, str]] | None = None) -> OutputOut:
-    has_image = o.status == OutputStatus.succeeded and o.storage_key is not None
-    version = output_version(o.finished_at, o.regenerations)
-    return OutputOut(
-        id=o.id,
-        job_id=o.job_id,
-        batch_id=o.batch_id,
-        task_id=o.task_id,
-        position=o.position,
-        run_index=o.run_index,
-        variation=o.variation,
-        source_path=o.source_path,
-        source_asset_id=o.source_asset_id,
-        archive_path=o.archive_path,
-        prompt=o.prompt,
-        model=o.model,
-        seed=o.seed,
-        attempt=o.attempt,
-        status=OutputStatus(o.status),
-        error_kind=o.error_kind,
-        error=o.error,
-        mime_type=o.mime_type,
-        width=o.width,
-        height=o.height,
-        cost=o.cost,
-        duration_ms=o.duration_ms,
-        created_at=o.created_at,
-        finished_at=o.finished_at,
-        image_url=f"{API_PREFIX}/outputs/{o.id}/image?v={version}" if has_image else None,
-        thumbnail_url=f"{API_PREFIX}/outputs/{o.id}/thumbnail?v={version}" if has_image else None,
-        source_image_url=asset_image_url(o.source_asset_id) if o.source_asset_id else None,
-        source_thumbnail_url=asset_thumbnail_url(o.source_asset_id) if o.source_asset_id else None,
-        flags=[
-            OutputFlagOut(flag=Flag(f), label=FLAG_LABELS[Flag(f)], detail=d)
-            for f, d in flags or []
-        ],
-        review=ReviewState(o.review or ReviewState.unreviewed),
-        regenerations=o.regenerations or 0,
-        label_count=len(o.labels) if o.labels is not None else None,
-        labels=[LabelBoxOut(class_id=b["class_id"], bbox=list(b["bbox"])) for b in o.labels]
-        if o.labels is not None
-        else None,
-        transform=list((o.transform or {}).get("steps") or []),
-    )
-
-
-def output_with_flags(session: Session, o: Output) -> OutputOut:
-    return output_out(o, flags_by_output(session, [o.id]).get(o.id))
 
 
 def list_outputs(
@@ -112,7 +55,7 @@ def list_outputs(
                 "`since` answers every changed output of the job: it cannot be combined "
                 "with `cursor` or filters (batch_id, status, source, review, flag)."
             )
-        return _changed_outputs(session, job_id, since, limit)
+        return changed_outputs(session, job_id, since, limit)
     # Read before the rows: whatever changes after this is numbered above it.
     high_water = None if filtered or cursor else last_change_seq(session, job_id)
     query = select(Output).where(Output.job_id == job_id)
@@ -156,56 +99,8 @@ def list_outputs(
     if len(rows) > limit:
         last = rows[limit - 1]
         next_cursor = encode_cursor(last.position, last.id)
-    changes = encode_cursor(CHANGES, high_water, "") if high_water is not None else None
+    changes = changes_cursor(high_water) if high_water is not None else None
     return OutputPage(items=items, next_cursor=next_cursor, changes_cursor=changes)
-
-
-CHANGES = "changes"
-
-
-def _decode_since(since: str) -> tuple[int, str]:
-    kind, raw_seq, last_id = decode_cursor(since, 3)
-    try:
-        seq = int(raw_seq)
-    except ValueError:
-        seq = -1
-    if kind != CHANGES or not 0 <= seq <= MAX_OFFSET:
-        raise ValidationFailed(
-            "`since` is not a changes cursor; pass a page's `changes_cursor`.",
-            details={"since": since},
-        )
-    return seq, last_id
-
-
-def _changed_outputs(session: Session, job_id: str, since: str, limit: int) -> OutputPage:
-    """Outputs in change order after the cursor: (change_seq, id) keyset, so an answer
-    cut at `limit` resumes exactly where it stopped."""
-    seq, last_id = _decode_since(since)
-    high_water = last_change_seq(session, job_id)  # before the rows, as for pages
-    after = Output.change_seq > seq
-    if last_id:
-        after = or_(after, and_(Output.change_seq == seq, Output.id > last_id))
-    rows = session.scalars(
-        select(Output)
-        .where(Output.job_id == job_id, after)
-        .order_by(Output.change_seq, Output.id)
-        .limit(limit + 1)
-    ).all()
-    page = rows[:limit]
-    flags = flags_by_output(session, [o.id for o in page])
-    items = [output_out(o, flags.get(o.id)) for o in page]
-    if len(rows) > limit:
-        last = page[-1]
-        return OutputPage(
-            items=items,
-            next_cursor=None,
-            changes_cursor=encode_cursor(CHANGES, last.change_seq, last.id),
-            more_changes=True,
-        )
-    # Rows numbered above the high-water mark committed before the rows were read, and
-    # SQLite numbers them in commit order: nothing at or below the top one is unseen.
-    top = max([high_water, seq, *(o.change_seq for o in page)])
-    return OutputPage(items=items, next_cursor=None, changes_cursor=encode_cursor(CHANGES, top, ""))
 
 
 def get_output(session: Session, output_id: str) -> Output:
