@@ -273,6 +273,7 @@ class Output(Base):
         Index("ix_outputs_job_position", "job_id", "position"),
         Index("ix_outputs_job_review", "job_id", "review"),
         Index("ix_outputs_job_change", "job_id", "change_seq"),
+        Index("ix_outputs_batch_source", "batch_id", "source_asset_id"),
         UniqueConstraint("job_id", "archive_path", name="uq_output_archive_path"),
     )
 
@@ -336,7 +337,7 @@ class OutputFlag(Base):
     output_id: Mapped[str] = mapped_column(ForeignKey("outputs.id", ondelete="CASCADE"), index=True)
     flag: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str] = mapped_column(Text, default="")
-    other_output_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    other_output_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
 
 
 class AuthSession(Base):

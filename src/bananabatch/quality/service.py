@@ -76,8 +76,9 @@ def _expected_size(
 
 
 def _siblings(s: Session, job: Job, output: Output) -> list[tuple[str, int, dict[str, Any]]]:
+    # No `job_id` term: a batch and a task belong to one job, and with it SQLite would
+    # walk (job_id, status) — every succeeded output of the job, once per output.
     query = select(Output.id, Output.variation, Output.quality).where(
-        Output.job_id == job.id,
         Output.id != output.id,
         Output.status == OutputStatus.succeeded,
         Output.quality.is_not(None),
