@@ -148,3 +148,20 @@ def test_a_killed_server_takes_its_jobs_process_and_the_next_one_finishes(
         detail = _wait(url, job, limit=120)
         assert detail["status"] == "completed"
         assert detail["counts"]["succeeded"] == 160  # type: ignore[index]
+
+
+def test_a_jobs_process_that_dies_is_started_again(tmp_path: Path) -> None:
+    with _serve(tmp_path / "data") as (proc, url):
+        first = httpx.get(f"{url}{API}/health").json()["executor"]["details"]["process"]
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            executor = httpx.get(f"{url}{API}/health", timeout=10).json()["executor"]
+            second = executor["details"].get("process")
+            if executor["orchestrator_running"] and second not in (None, first):
+                break
+            assert time.monotonic() < deadline, f"no new jobs process: {executor}"
+            time.sleep(0.3)
+        assert proc.poll() is None and second in _children(proc.pid)
+        job = _job(url, 4, 1)
+        assert _wait(url, job, limit=60)["status"] == "completed"

@@ -173,6 +173,9 @@ class Orchestrator:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Cleared before the round, not after it: a wake that comes while the round
+            # runs (a job created meanwhile) makes the next wait return at once.
+            self._wake.clear()
             try:
                 progressed = await self.tick()
             except Exception:
@@ -180,7 +183,6 @@ class Orchestrator:
                 progressed = False
                 await asyncio.sleep(1.0)
             if not progressed and not self._stopping:
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), timeout=self._settings.poll_interval_seconds
