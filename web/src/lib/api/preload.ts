@@ -24,24 +24,44 @@ declare global {
 
 /**
  * Runs in the page before the bundle (serialised with `toString`, so it stays
- * self-contained): the session, and on a job's page the job and its first outputs.
+ * self-contained): the session, and on a job's page the job, its first outputs and
+ * the thumbnails of the first of them.
  */
-export function startEarlyRequests(outputPage: number): void {
+export function startEarlyRequests(outputPage: number, thumbnails: number): void {
   const early: Record<string, { at: number; answer: Promise<Response> }> = {};
   const ask = (path: string) => {
     const url = new URL(path, window.location.href).href;
-    early[url] = { at: Date.now(), answer: fetch(url, { credentials: "same-origin" }) };
+    const answer = fetch(url, { credentials: "same-origin" });
+    early[url] = { at: Date.now(), answer };
+    return answer;
   };
   ask("/api/v1/auth/session");
   const id = new URLSearchParams(window.location.search).get("id");
   if (/^\/jobs\/view\/?$/.test(window.location.pathname) && id && /^[0-9a-f]{32}$/.test(id)) {
     ask(`/api/v1/jobs/${id}`);
-    ask(`/api/v1/jobs/${id}/outputs?limit=${outputPage}`);
+    // The first screen's thumbnails too, as soon as the page of outputs names them:
+    // the gallery's <img> then finds them in the browser's memory cache.
+    ask(`/api/v1/jobs/${id}/outputs?limit=${outputPage}`)
+      .then((answer) => (answer.ok ? answer.clone().json() : null))
+      .then((page: { items?: { thumbnail_url?: string | null }[] } | null) => {
+        for (const output of (page?.items ?? []).slice(0, thumbnails)) {
+          if (!output.thumbnail_url) continue;
+          const link = document.createElement("link");
+          link.rel = "preload";
+          link.as = "image";
+          link.href = output.thumbnail_url;
+          document.head.appendChild(link);
+        }
+      })
+      .catch(() => undefined);
   }
   window.__bbEarly = early;
 }
 
-export const EARLY_REQUESTS_SCRIPT = `(${startEarlyRequests.toString()})(${OUTPUT_PAGE});`;
+/** Thumbnails fetched ahead: more than a first screen holds at the largest width. */
+export const EARLY_THUMBNAILS = 48;
+
+export const EARLY_REQUESTS_SCRIPT = `(${startEarlyRequests.toString()})(${OUTPUT_PAGE}, ${EARLY_THUMBNAILS});`;
 
 /** The early answer for this request, once; undefined when there is none (or it is old). */
 export function takeEarly(
