@@ -49,6 +49,22 @@ async def test_work_runs_in_another_process_below_our_priority(pool: ProcessOffl
     assert await pool(os.nice, 0) == os.nice(0) + NICENESS
 
 
+def _children(pid: int) -> set[int]:
+    found = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as fh:
+            found.update(int(p) for p in fh.read().split())
+    return found
+
+
+async def test_warming_starts_every_worker_before_any_work(pool: ProcessOffload) -> None:
+    await pool.warm()
+    # the pool's workers are children of the fork server, itself our child
+    workers = set().union(*(_children(p) for p in _children(os.getpid())))
+    pids = {await pool(os.getpid) for _ in range(8)}
+    assert len(workers) >= pool.processes and pids <= workers
+
+
 async def test_the_same_image_as_in_a_thread(pool: ProcessOffload) -> None:
     request = _request()
     here = await generate_checked(ClassicProvider(), request)

@@ -76,6 +76,13 @@ class _Round:
         record_outputs(s, self.recorded)
 
 
+@dataclass(frozen=True)
+class _Loaded:
+    tasks: list[Task]
+    jobs: list[Job]
+    outputs: dict[str, list[Output]]  # the pending and final outputs of each live task
+
+
 def refresh_job(s: Session, job: Job) -> None:
     """Recompute a job's status from its outputs and bump its revision."""
     counts = dict(
@@ -136,9 +143,10 @@ class Settler:
         rnd = _Round()
         with session_scope(self._sf) as s:
             with s.no_autoflush:
-                outputs = self._load_round(s, [task_id for task_id, _ in reports])
+                loaded = self._load_round(s, [task_id for task_id, _ in reports])
                 outcomes = [
-                    self._settle_in(s, task_id, r, touched, outputs, rnd) for task_id, r in reports
+                    self._settle_in(s, task_id, r, touched, loaded.outputs, rnd)
+                    for task_id, r in reports
                 ]
             rnd.write(s)
             for job in touched.values():
@@ -146,14 +154,14 @@ class Settler:
         return outcomes
 
     @staticmethod
-    def _load_round(s: Session, task_ids: list[str]) -> dict[str, list[Output]]:
-        """Put the round's tasks and jobs in the session's identity map (`get` then needs
-        no query) and return the outputs of its dispatched tasks, by task."""
+    def _load_round(s: Session, task_ids: list[str]) -> _Loaded:
+        """Read the round's tasks, jobs and the outputs of its dispatched tasks (by task),
+        one query each. The caller holds them: the session's identity map keeps objects
+        only while something refers to them, and `get` then needs no query."""
         ids = list(dict.fromkeys(task_ids))
-        tasks = s.scalars(select(Task).where(Task.id.in_(ids))).all()
+        tasks = list(s.scalars(select(Task).where(Task.id.in_(ids))))
         job_ids = {t.job_id for t in tasks}
-        if job_ids:
-            s.scalars(select(Job).where(Job.id.in_(job_ids))).all()
+        jobs = list(s.scalars(select(Job).where(Job.id.in_(job_ids)))) if job_ids else []
         live = [t.id for t in tasks if t.status == TaskStatus.dispatched]
         by_task: dict[str, list[Output]] = {t: [] for t in live}
         if live:
@@ -161,7 +169,7 @@ class Settler:
                 select(Output).where(Output.task_id.in_(live)).order_by(Output.position)
             ):
                 by_task[o.task_id].append(o)
-        return by_task
+        return _Loaded(tasks, jobs, by_task)
 
     def _prewrite(self, task_id: str, report: TaskStatusReport) -> TaskStatusReport:
         result = report.result
