@@ -104,9 +104,10 @@ class Runtime:
             await self.orchestrator.stop()
         await self.webhooks.stop()
         await self.providers.aclose()
-        if self._warming is not None:
-            await asyncio.gather(self._warming, return_exceptions=True)
-            self._warming = None
+        warming, self._warming = self._warming, None
+        # the CLI starts and stops in two event loops: a task of a closed one is over
+        if warming is not None and warming.get_loop() is asyncio.get_running_loop():
+            await asyncio.gather(warming, return_exceptions=True)
         if isinstance(self.providers.offload, ProcessOffload):
             await asyncio.to_thread(self.providers.offload.close)
         self.preflight.close()
