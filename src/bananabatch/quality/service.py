@@ -93,7 +93,7 @@ def _expected_size(
 
 
 Group = tuple[str, str, str | None]
-Sibling = tuple[str, int, dict[str, Any]]
+Sibling = tuple[str, int, OutputChecks]
 
 
 def _group(job: Job, output: Output) -> Group:
@@ -135,7 +135,7 @@ def _siblings(s: Session, groups: set[Group], exclude: set[str]) -> dict[Group, 
                 continue
             for group in (("source", batch_id, source_id), ("task", task_id, None)):
                 if group in found:
-                    found[group].append((oid, variation, quality))
+                    found[group].append((oid, variation, OutputChecks.model_validate(quality)))
     return found
 
 
@@ -187,13 +187,13 @@ def _decide_flags(s: Session, items: list[tuple[Job, Output]]) -> list[dict[str,
                 add(output.id, f)
         name = "variation" if job.mode == Mode.automatic else "image"
         group = siblings[_group(job, output)]
-        for other_id, variation, quality in group:
-            if near_duplicate(checks, OutputChecks.model_validate(quality)):
+        for other_id, variation, other in group:
+            if near_duplicate(checks, other):
                 detail = f"near-duplicate of {name} {variation}"
                 add(output.id, Finding(Flag.near_duplicate, detail, other_id))
                 back = f"near-duplicate of {name} {output.variation}"
                 add(other_id, Finding(Flag.near_duplicate, back, output.id))
-        group.append((output.id, output.variation, output.quality))  # for later round-mates
+        group.append((output.id, output.variation, checks))  # for later round-mates
     return rows
 
 
