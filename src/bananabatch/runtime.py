@@ -64,6 +64,7 @@ class Runtime:
     built_at: float = field(default_factory=time.time)
     # Set by `serve`: the jobs run in this child process, not in this one.
     jobs: JobsProcess | None = None
+    _warming: asyncio.Task[None] | None = field(default=None, init=False, repr=False)
 
     async def start(self) -> None:
         if self.jobs is not None:
@@ -72,8 +73,17 @@ class Runtime:
         await self.orchestrator.start()
         if self.orchestrator.running:  # deliveries go from the process that runs the jobs
             self.webhooks.start()
+            self._warm_offload()
         # Holding the orchestrator lock: no other process uses this data dir's temp folder.
         await asyncio.to_thread(remove_stale_tmp, self.settings.data_dir, self.built_at)
+
+    def _warm_offload(self) -> None:
+        """Start the worker processes in the background (not awaited: serving does not
+        wait for them; the first image does not wait for the imports either)."""
+        offload = self.providers.offload
+        if isinstance(offload, ProcessOffload) and self._warming is None:
+            self._warming = asyncio.create_task(offload.warm(), name="warm-worker-processes")
+            self._warming.add_done_callback(_log_warm_failure)
 
     def wake(self) -> None:
         """New work for the scheduler, wherever it runs."""
@@ -94,10 +104,19 @@ class Runtime:
             await self.orchestrator.stop()
         await self.webhooks.stop()
         await self.providers.aclose()
+        warming, self._warming = self._warming, None
+        # the CLI starts and stops in two event loops: a task of a closed one is over
+        if warming is not None and warming.get_loop() is asyncio.get_running_loop():
+            await asyncio.gather(warming, return_exceptions=True)
         if isinstance(self.providers.offload, ProcessOffload):
             await asyncio.to_thread(self.providers.offload.close)
         self.preflight.close()
         self.engine.dispose()
+
+
+def _log_warm_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:  # the first image retries
+        log.warning("worker processes did not start: %r", task.exception())
 
 
 def transport_secret(settings: Settings) -> str:

@@ -223,3 +223,17 @@ def test_finish_leaves_undecodable_bytes_alone() -> None:
     request = GenerationRequest(model="m", prompt="p", seed=1)
     image = GeneratedImage(data=b"not an image", mime_type="image/png", width=1, height=1)
     assert finish(request, image).checks is None
+
+
+def test_hash_distance_counts_the_bits_imagehash_counts() -> None:
+    import random
+
+    import imagehash
+
+    rng = random.Random(5)
+    pairs = [(f"{rng.getrandbits(64):016x}", f"{rng.getrandbits(64):016x}") for _ in range(200)]
+    pairs += [("0" * 16, "f" * 16), ("8" + "0" * 15, "0" * 16)]
+    for a, b in pairs:
+        assert measure.hash_distance(a, b) == int(
+            imagehash.hex_to_hash(a) - imagehash.hex_to_hash(b)
+        )

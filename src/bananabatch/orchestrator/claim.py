@@ -31,7 +31,7 @@ from bananabatch.db.models import (
     utcnow,
 )
 from bananabatch.db.session import session_scope
-from bananabatch.errors import BananaBatchError
+from bananabatch.errors import BananaBatchError, NotFound
 from bananabatch.executors.gemini_batch_records import DEAD_STATES
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder, StoredImage
 from bananabatch.orchestrator.budget import BudgetGuard, hold, release_daily_holds
@@ -119,73 +119,102 @@ class Claimer:
                 ).all()
             ]
             for job_id, n in allocate(runnable, room, in_flight_by_job, last_served).items():
-                job = s.get_one(Job, job_id)
-                tasks = s.scalars(
-                    select(Task)
-                    .join(Batch, Batch.id == Task.batch_id)
-                    .where(Task.job_id == job_id, *ready)
-                    .order_by(Batch.position, Task.position)
-                    .limit(n)
-                ).all()
-                finished = False
-                for task in tasks:
-                    item = self._claim_task(s, job, task, now, guard)
-                    if item is not None:
-                        claimed.append(item)
-                    finished = finished or task.status == TaskStatus.done
-                    if job.status == JobStatus.paused:  # held at a budget cap
-                        finished = True
-                        break
-                if finished:  # adopted uploads may have completed the job
-                    refresh_job(s, job)
-                else:  # the cheap path: nothing final changed, only the revision moves
-                    job.revision = (job.revision or 0) + 1
+                claimed.extend(self._claim_job(s, s.get_one(Job, job_id), n, ready, now, guard))
         return claimed
 
-    def _claim_task(
-        self, s: Session, job: Job, task: Task, now: Any, guard: BudgetGuard
-    ) -> Claimed | None:
-        outputs = list(
+    def _claim_job(
+        self, s: Session, job: Job, n: int, ready: tuple[Any, ...], now: Any, guard: BudgetGuard
+    ) -> list[Claimed]:
+        """Claim up to `n` of this job's next tasks with a handful of statements: the
+        tasks, their pending outputs and their source images are read at once and the
+        tasks are marked dispatched by one conditional UPDATE."""
+        tasks = s.scalars(
+            select(Task)
+            .join(Batch, Batch.id == Task.batch_id)
+            .where(Task.job_id == job.id, *ready)
+            .order_by(Batch.position, Task.position)
+            .limit(n)
+        ).all()
+        if not tasks:
+            return []
+        pending: dict[str, list[Output]] = {t.id: [] for t in tasks}
+        for o in s.scalars(
+            select(Output)
+            .where(Output.task_id.in_(pending), Output.status == OutputStatus.pending)
+            .order_by(Output.position)
+        ):
+            pending[o.task_id].append(o)
+        finished = False
+        chosen: list[tuple[Task, list[Output]]] = []
+        for task in tasks:
+            outputs = pending[task.id]
+            if outputs and task.attempts > 0 and self._settler.adopt_uploaded(s, job, outputs):
+                outputs = [o for o in outputs if o.status == OutputStatus.pending]
+            if not outputs:  # adopted uploads completed it
+                task.status = TaskStatus.done
+                task.finished_at = now
+                finished = True
+                continue
+            reason = guard.hold_reason(job, len(outputs))
+            if reason is not None:
+                hold(job, reason)
+                finished = True  # held at a budget cap
+                break
+            guard.commit(job, len(outputs))
+            chosen.append((task, outputs))
+        claimed = self._take(s, job, chosen, now) if chosen else []
+        if finished:  # adopted uploads may have completed the job
+            refresh_job(s, job)
+        else:  # the cheap path: nothing final changed, only the revision moves
+            job.revision = (job.revision or 0) + 1
+        return claimed
+
+    def _take(
+        self, s: Session, job: Job, chosen: list[tuple[Task, list[Output]]], now: Any
+    ) -> list[Claimed]:
+        """Mark the chosen tasks dispatched (those still queued: a cancel may have come
+        first) and build their payloads."""
+        taken = set(
             s.scalars(
-                select(Output)
-                .where(Output.task_id == task.id, Output.status == OutputStatus.pending)
-                .order_by(Output.position)
+                update(Task)
+                .where(Task.id.in_([t.id for t, _ in chosen]), Task.status == TaskStatus.queued)
+                .values(
+                    status=TaskStatus.dispatched,
+                    attempts=Task.attempts + 1,
+                    executor=self._executor_name,
+                    dispatched_at=now,
+                    handle=None,
+                    remote_state=None,
+                )
+                .returning(Task.id)
+                # no in-session evaluation over every loaded task: nothing reads these
+                # rows' status again before the claim commits
+                .execution_options(synchronize_session=False)
             ).all()
         )
-        adopt = outputs and task.attempts > 0
-        if adopt and self._settler.adopt_uploaded(s, job, outputs):
-            outputs = [o for o in outputs if o.status == OutputStatus.pending]
-        if not outputs:
-            task.status = TaskStatus.done
-            task.finished_at = now
-            return None
-        reason = guard.hold_reason(job, len(outputs))
-        if reason is not None:
-            hold(job, reason)
-            return None
-        guard.commit(job, len(outputs))
-        took = s.execute(
-            update(Task)
-            .where(Task.id == task.id, Task.status == TaskStatus.queued)
-            .values(
-                status=TaskStatus.dispatched,
-                attempts=Task.attempts + 1,
-                executor=self._executor_name,
-                dispatched_at=now,
-                handle=None,
-                remote_state=None,
-            )
-            # no in-session evaluation over every loaded task: nothing reads this row's
-            # status again before the claim commits
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(took, "rowcount", 1) != 1:
-            return None  # cancelled under our feet
-        for output in outputs:
-            output.attempt += 1
+        if not taken:
+            return []
         if job.status == JobStatus.queued:
             job.status = JobStatus.running
             job.started_at = job.started_at or now
+        asset_ids = (
+            {t.source_asset_id for t, _ in chosen if t.source_asset_id}
+            if job.mode == Mode.automatic
+            else {str(a) for a in job.reference_asset_ids}
+        )
+        assets = {a.id: a for a in s.scalars(select(Asset).where(Asset.id.in_(asset_ids)))}
+        claimed = []
+        for task, outputs in chosen:
+            if task.id not in taken:
+                continue  # cancelled under our feet
+            for output in outputs:
+                output.attempt += 1
+            claimed.append(self._payload(s, job, task, outputs, assets))
+        return claimed
+
+    def _payload(
+        self, s: Session, job: Job, task: Task, outputs: list[Output], assets: dict[str, Asset]
+    ) -> Claimed:
         draft = TaskPayload(
             task_id=task.id,
             job_id=job.id,
@@ -206,7 +235,7 @@ class Claimer:
             else [str(a) for a in job.reference_asset_ids]
         )
         try:
-            images = [self._stored(s, asset_id) for asset_id in asset_ids]
+            images = [self._stored(assets, asset_id) for asset_id in asset_ids]
             # the Batch API executor runs in this process: it reads and writes the store
             builder = self._local_builder if draft.route == "batch" else self._builder
             return Claimed(task.id, job.id, builder.build(draft, images))
@@ -232,8 +261,10 @@ class Claimer:
         return "standard" if lost else "batch"
 
     @staticmethod
-    def _stored(s: Session, asset_id: str) -> StoredImage:
-        asset = s.get_one(Asset, asset_id)
+    def _stored(assets: dict[str, Asset], asset_id: str) -> StoredImage:
+        asset = assets.get(asset_id)
+        if asset is None:
+            raise NotFound(f"the source image {asset_id} is no longer stored")
         return StoredImage(
             asset_id=asset.id,
             key=asset.storage_key,

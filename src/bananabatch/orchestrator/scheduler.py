@@ -48,6 +48,18 @@ T = TypeVar("T")
 WITHDRAW_CHECK_SECONDS = 1.0  # how soon queued tasks of a cancelled/paused job are withdrawn
 
 
+def _final(report: TaskStatusReport) -> bool:
+    """The task is over at the executor (not a running task's early slots)."""
+    return report.state not in (RemoteState.queued, RemoteState.running)
+
+
+def _rate_limited(report: TaskStatusReport) -> bool:
+    result = report.result
+    return result is not None and any(
+        sl.error is not None and sl.error.kind is ErrorKind.rate_limited for sl in result.slots
+    )
+
+
 class Orchestrator:
     def __init__(
         self,
@@ -126,7 +138,7 @@ class Orchestrator:
             log.info("waiting up to %.0fs for %d task(s) in flight", grace, len(self._in_flight))
             deadline = asyncio.get_running_loop().time() + grace
             while self._in_flight and asyncio.get_running_loop().time() < deadline:
-                if not await self._poll():
+                if not await self._poll(settle=True):
                     await asyncio.sleep(self._settings.poll_interval_seconds)
         await self._executor.aclose()
         self._lock.release()
@@ -189,10 +201,16 @@ class Orchestrator:
                     )
 
     async def tick(self) -> bool:
-        """One scheduling round; True when anything moved."""
-        polled = await self._poll()
-        dispatched = await self._dispatch()
-        return polled or dispatched
+        """One scheduling round; True when anything moved. What finished is settled and
+        the freed slots claimed in one visit to the database thread (the claim follows
+        the settle at once, instead of after another turn of this loop), unless the
+        round was rate limited: the limiter must learn that before anything is claimed."""
+        finished = await self._poll(settle=False)
+        if finished and any(_rate_limited(r) for _, r in finished):
+            await self._settle(finished)
+            finished = []
+        dispatched = await self._dispatch(finished)
+        return bool(finished) or dispatched
 
     # ---- recovery -----------------------------------------------------------------
 
@@ -216,9 +234,11 @@ class Orchestrator:
 
     # ---- polling and persisting ------------------------------------------------------
 
-    async def _poll(self) -> bool:
+    async def _poll(self, *, settle: bool) -> list[tuple[str, TaskStatusReport]]:
+        """Ask the executor about every task in flight; what finished (wholly or some
+        slots) is settled now when `settle`, else returned for `_dispatch` to settle."""
         if not self._in_flight:
-            return False
+            return []
         now = asyncio.get_running_loop().time()
         if now - self._withdraw_checked >= WITHDRAW_CHECK_SECONDS:
             self._withdraw_checked = now
@@ -236,18 +256,28 @@ class Orchestrator:
                     partial.append((task_id, report))
             else:
                 finished.append((task_id, report))
-        if finished or partial:
-            outcomes = await self._db(self.settler.settle_many, [*partial, *finished])
-            for outcome in outcomes:
-                self._learn(outcome)
-            for task_id, _ in finished:
-                self._in_flight.pop(task_id, None)
-                self._remote_states.pop(task_id, None)
-                self._withdrawn.discard(task_id)
         if changed and self._remote:  # in-process tasks run at once: nothing to show
             await self._db(self._write_remote_states, changed)
             self._remote_states.update(changed)
-        return bool(finished or partial)
+        if settle and (finished or partial):
+            await self._settle([*partial, *finished])
+        return [*partial, *finished]
+
+    async def _settle(self, reports: list[tuple[str, TaskStatusReport]]) -> None:
+        self._settled(reports, await self._db(self.settler.settle_many, reports))
+
+    def _settled(
+        self, reports: list[tuple[str, TaskStatusReport]], outcomes: list[Outcome]
+    ) -> None:
+        """After the settle committed: the limiter learns, finished tasks leave the
+        in-flight set (not before: a settle that failed is polled and settled again)."""
+        for outcome in outcomes:
+            self._learn(outcome)
+        for task_id, report in reports:
+            if _final(report):
+                self._in_flight.pop(task_id, None)
+                self._remote_states.pop(task_id, None)
+                self._withdrawn.discard(task_id)
 
     def _learn(self, outcome: Outcome) -> None:
         for _ in range(outcome.successes):
@@ -289,17 +319,23 @@ class Orchestrator:
 
     # ---- dispatching ---------------------------------------------------------------------
 
-    async def _dispatch(self) -> bool:
-        busy = sum(1 for _, handle in self._in_flight.values() if holds_a_slot(handle))
+    async def _dispatch(self, finished: list[tuple[str, TaskStatusReport]]) -> bool:
+        """Settle `finished` (see `tick`) and claim what the freed slots allow."""
+        leaving = {task_id for task_id, report in finished if _final(report)}
+        staying = [v for t, v in self._in_flight.items() if t not in leaving]
+        busy = sum(1 for _, handle in staying if holds_a_slot(handle))
         room = min(self.limiter.available(busy), self._executor.max_in_flight - busy)
         if room <= 0 or self._stopping:
+            if finished:
+                await self._settle(finished)
             return False
         in_flight_by_job: dict[str, int] = {}
-        for job_id, _ in self._in_flight.values():
+        for job_id, _ in staying:
             in_flight_by_job[job_id] = in_flight_by_job.get(job_id, 0) + 1
-        claimed = await self._db(
-            self._claimer.claim, room, in_flight_by_job, dict(self._last_served)
+        outcomes, claimed = await self._db(
+            self._settle_and_claim, finished, room, in_flight_by_job, dict(self._last_served)
         )
+        self._settled(finished, outcomes)
         if not claimed:
             return False
         ready = [c for c in claimed if c.payload is not None]
@@ -326,6 +362,25 @@ class Orchestrator:
             self._in_flight[c.task_id] = (c.job_id, handle)
             self._last_served[c.job_id] = loop_now
         return True
+
+    def _settle_and_claim(
+        self,
+        finished: list[tuple[str, TaskStatusReport]],
+        room: int,
+        in_flight_by_job: dict[str, int],
+        last_served: dict[str, float],
+    ) -> tuple[list[Outcome], list[Claimed]]:
+        """On the database thread: settle, then claim at once. A failed claim is logged
+        and retried next round; it must not hide the settle that committed before it."""
+        outcomes = self.settler.settle_many(finished) if finished else []
+        try:
+            claimed = self._claimer.claim(room, in_flight_by_job, last_served)
+        except Exception:
+            if not finished:
+                raise
+            log.exception("claiming failed after a settle; retrying next round")
+            claimed = []
+        return outcomes, claimed
 
     def _record_handles(self, ready: list[Claimed], handles: list[str | SubmitFailure]) -> None:
         with session_scope(self._sf) as s:

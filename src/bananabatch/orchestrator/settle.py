@@ -16,9 +16,10 @@ import logging
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog
@@ -37,7 +38,7 @@ from bananabatch.db.session import session_scope
 from bananabatch.domain.spend import call_cost
 from bananabatch.executors.base import RemoteState, TaskStatusReport
 from bananabatch.orchestrator.retry import RetryPolicy, decide
-from bananabatch.quality.service import record_output
+from bananabatch.quality.service import Recorded, record_outputs
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_key
 
@@ -54,6 +55,32 @@ class Outcome:
 
     successes: int = 0
     rate_limited: list[float | None] = field(default_factory=list)
+
+
+def insert_ledger(s: Session, rows: list[dict[str, Any]]) -> None:
+    """Spend entries as one plain executemany (the ORM would insert them one by one to
+    learn each new id, which nothing reads)."""
+    if rows:
+        s.connection().execute(insert(SpendEntry), rows)
+
+
+@dataclass
+class _Round:
+    """What a settle round writes in bulk when it is decided, in its transaction."""
+
+    recorded: list[Recorded] = field(default_factory=list)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+
+    def write(self, s: Session) -> None:
+        insert_ledger(s, self.ledger)
+        record_outputs(s, self.recorded)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    tasks: list[Task]
+    jobs: list[Job]
+    outputs: dict[str, list[Output]]  # the pending and final outputs of each live task
 
 
 def refresh_job(s: Session, job: Job) -> None:
@@ -105,14 +132,44 @@ class Settler:
 
     def settle_many(self, reports: list[tuple[str, TaskStatusReport]]) -> list[Outcome]:
         """Settle finished tasks in one transaction; each job is recounted once. Images
-        that came back inline are written first, outside the write transaction."""
+        that came back inline are written first, outside the write transaction.
+
+        The round's tasks, jobs and outputs are read with one query each, nothing is
+        flushed until the round is decided, and the quality flags of every stored output
+        are decided together (`record_outputs`): a flush and a few queries per output
+        were most of the orchestrator's database time."""
         reports = [(task_id, self._prewrite(task_id, r)) for task_id, r in reports]
         touched: dict[str, Job] = {}
+        rnd = _Round()
         with session_scope(self._sf) as s:
-            outcomes = [self._settle_in(s, task_id, r, touched) for task_id, r in reports]
+            with s.no_autoflush:
+                loaded = self._load_round(s, [task_id for task_id, _ in reports])
+                outcomes = [
+                    self._settle_in(s, task_id, r, touched, loaded.outputs, rnd)
+                    for task_id, r in reports
+                ]
+            rnd.write(s)
             for job in touched.values():
                 refresh_job(s, job)
         return outcomes
+
+    @staticmethod
+    def _load_round(s: Session, task_ids: list[str]) -> _Loaded:
+        """Read the round's tasks, jobs and the outputs of its dispatched tasks (by task),
+        one query each. The caller holds them: the session's identity map keeps objects
+        only while something refers to them, and `get` then needs no query."""
+        ids = list(dict.fromkeys(task_ids))
+        tasks = list(s.scalars(select(Task).where(Task.id.in_(ids))))
+        job_ids = {t.job_id for t in tasks}
+        jobs = list(s.scalars(select(Job).where(Job.id.in_(job_ids)))) if job_ids else []
+        live = [t.id for t in tasks if t.status == TaskStatus.dispatched]
+        by_task: dict[str, list[Output]] = {t: [] for t in live}
+        if live:
+            for o in s.scalars(
+                select(Output).where(Output.task_id.in_(live)).order_by(Output.position)
+            ):
+                by_task[o.task_id].append(o)
+        return _Loaded(tasks, jobs, by_task)
 
     def _prewrite(self, task_id: str, report: TaskStatusReport) -> TaskStatusReport:
         result = report.result
@@ -172,7 +229,13 @@ class Settler:
         self.settle(task_id, report)
 
     def _settle_in(
-        self, s: Session, task_id: str, report: TaskStatusReport, touched: dict[str, Job]
+        self,
+        s: Session,
+        task_id: str,
+        report: TaskStatusReport,
+        touched: dict[str, Job],
+        outputs: dict[str, list[Output]],
+        rnd: _Round,
     ) -> Outcome:
         task = s.get(Task, task_id)
         if task is None or task.status != TaskStatus.dispatched:
@@ -185,39 +248,46 @@ class Settler:
             task.execution_ms = report.execution_ms
             task.worker = report.worker
         if report.state is RemoteState.completed and report.result is not None:
-            return self._apply_in(s, job, task, report.result)
+            return self._apply_in(s, job, task, report.result, outputs.get(task.id), rnd)
         if report.state in (RemoteState.queued, RemoteState.running):
-            return self._apply_early(s, job, task, report.result)
+            return self._apply_early(s, job, task, report.result, outputs.get(task.id), rnd)
         withdrawn = report.state is RemoteState.cancelled and job.status == JobStatus.paused
         if (report.state is RemoteState.lost and not report.counts_as_attempt) or withdrawn:
             reason = report.error or "withdrawn from the executor's queue while paused"
             self.requeue_in(s, task, reason)
             return Outcome()
         message = report.error or f"task {report.state.value}"
-        return self._apply_in(s, job, task, self._failed(s, task_id, ErrorKind.transient, message))
+        failed = self._failed(s, task_id, ErrorKind.transient, message)
+        return self._apply_in(s, job, task, failed, outputs.get(task.id), rnd)
 
-    def _apply_early(self, s: Session, job: Job, task: Task, result: TaskResult | None) -> Outcome:
+    def _apply_early(
+        self,
+        s: Session,
+        job: Job,
+        task: Task,
+        result: TaskResult | None,
+        outputs: list[Output] | None,
+        rnd: _Round,
+    ) -> Outcome:
         """Store the succeeded slots of a task still running; its other slots (and any
         retry decision) wait for the task's final result."""
         outcome = Outcome()
         if result is None:
             return outcome
-        ids = [sl.output_id for sl in result.slots if sl.status == "succeeded"]
-        outputs = {
-            o.id: o
-            for o in s.scalars(select(Output).where(Output.task_id == task.id, Output.id.in_(ids)))
-        }
+        ids = {sl.output_id for sl in result.slots if sl.status == "succeeded"}
+        by_id = {o.id: o for o in outputs or [] if o.id in ids}
         for slot in result.slots:
-            output = outputs.get(slot.output_id)
+            output = by_id.get(slot.output_id)
             if output is None or output.status != OutputStatus.pending:
                 continue
             output.input_tokens += slot.usage.input_tokens
             output.output_tokens += slot.usage.output_tokens
             output.duration_ms = slot.duration_ms
-            self._charge(s, job, task.id, output, slot.calls or [PaidCall(outcome="image")])
+            calls = slot.calls or [PaidCall(outcome="image")]
+            self._charge(s, job, task.id, output, calls, ledger=rnd.ledger)
             if self._store_image(job, output, slot) is None:
                 self._succeed(output)
-                record_output(s, job, output, slot)  # labels, checks, quality flags
+                rnd.recorded.append((job, output, slot))  # labels, checks, quality flags
                 outcome.successes += 1
         return outcome
 
@@ -269,8 +339,11 @@ class Settler:
         calls: list[PaidCall],
         *,
         duplicate: bool = False,
+        ledger: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Write each billed call to the ledger and add it to the output and the job."""
+        """Write each billed call to the ledger and add it to the output and the job.
+        With `ledger`, the rows are left there for the caller's round to insert (in the
+        same transaction); else they are inserted now."""
         if not calls:
             return
         model, _ = self._catalog.resolve(job.model)
@@ -282,37 +355,56 @@ class Settler:
                 .where(SpendEntry.output_id == output.id, SpendEntry.outcome == "image")
             )
         )
+        rows = [] if ledger is None else ledger
+        now = utcnow()
         for call in calls:
             price = call_cost(model, size, call)
             again = duplicate or (call.outcome == "image" and image_paid)
             image_paid = image_paid or call.outcome == "image"
-            s.add(
-                SpendEntry(
-                    job_id=job.id,
-                    output_id=output.id,
-                    task_id=task_id,
-                    attempt=output.attempt,
-                    model=job.model,
-                    route=call.route,
-                    outcome=call.outcome,
-                    input_tokens=call.usage.input_tokens,
-                    output_tokens=call.usage.output_tokens,
-                    cost=price.usd,
-                    priced_by=price.priced_by,
-                    paid_twice=again,
-                )
+            rows.append(
+                {
+                    "job_id": job.id,
+                    "output_id": output.id,
+                    "task_id": task_id,
+                    "attempt": output.attempt,
+                    "model": job.model,
+                    "route": call.route,
+                    "outcome": call.outcome,
+                    "input_tokens": call.usage.input_tokens,
+                    "output_tokens": call.usage.output_tokens,
+                    "cost": price.usd,
+                    "priced_by": price.priced_by,
+                    "paid_twice": again,
+                    "created_at": now,
+                }
             )
             output.cost = round((output.cost or 0.0) + price.usd, 8)
             job.cost_actual = round((job.cost_actual or 0.0) + price.usd, 8)
+        if ledger is None:
+            insert_ledger(s, rows)
 
     def _succeed(self, output: Output) -> None:
         output.status = OutputStatus.succeeded
         output.error = output.error_kind = None
         output.finished_at = utcnow()
 
-    def _apply_in(self, s: Session, job: Job, task: Task, result: TaskResult) -> Outcome:
+    def _apply_in(
+        self,
+        s: Session,
+        job: Job,
+        task: Task,
+        result: TaskResult,
+        loaded: list[Output] | None = None,
+        rnd: _Round | None = None,
+    ) -> Outcome:
+        """Apply a task's final result. `loaded`: its outputs, when the caller read them
+        already; `rnd`: the caller's round, written in bulk by the caller (else here)."""
+        own = rnd is None
+        rnd = _Round() if rnd is None else rnd
         outcome = Outcome()
-        outputs = {o.id: o for o in s.scalars(select(Output).where(Output.task_id == task.id))}
+        if loaded is None:
+            loaded = list(s.scalars(select(Output).where(Output.task_id == task.id)))
+        outputs = {o.id: o for o in loaded}
         slots = {slot.output_id: slot for slot in result.slots}
         retry_delay = 0.0
         now = utcnow()
@@ -321,7 +413,9 @@ class Settler:
                 # already final: a duplicate result never writes twice, but it was paid for
                 duplicate = slots.get(output.id)
                 if duplicate is not None:
-                    self._charge(s, job, task.id, output, duplicate.calls, duplicate=True)
+                    self._charge(
+                        s, job, task.id, output, duplicate.calls, duplicate=True, ledger=rnd.ledger
+                    )
                 continue
             slot = slots.get(output.id) or SlotResult(
                 output_id=output.id,
@@ -334,12 +428,12 @@ class Settler:
             calls = slot.calls
             if not calls and slot.status == "succeeded":  # a worker that reports no calls
                 calls = [PaidCall(outcome="image", usage=slot.usage)]
-            self._charge(s, job, task.id, output, calls)
+            self._charge(s, job, task.id, output, calls, ledger=rnd.ledger)
             if slot.status == "succeeded" and slot.storage_key:
                 problem = self._store_image(job, output, slot)
                 if problem is None:
                     self._succeed(output)
-                    record_output(s, job, output, slot)  # labels, checks, quality flags
+                    rnd.recorded.append((job, output, slot))  # labels, checks, quality flags
                     outcome.successes += 1
                     continue
                 slot = slot.model_copy(
@@ -385,6 +479,8 @@ class Settler:
         else:
             task.status = TaskStatus.done
             task.finished_at = now
+        if own:
+            rnd.write(s)
         return outcome
 
     def _store_image(self, job: Job, output: Output, slot: SlotResult) -> str | None:

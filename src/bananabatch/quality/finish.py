@@ -183,4 +183,17 @@ async def generate_checked(
     image = await provider.generate(asked)
     if offload is None:
         return await asyncio.to_thread(finish, asked, image)
-    return await offload(finish, asked, image)
+    done, same = await offload(finish_elsewhere, asked, image)
+    return replace(done, data=image.data) if same else done
+
+
+def finish_elsewhere(
+    request: GenerationRequest, image: GeneratedImage
+) -> tuple[GeneratedImage, bool]:
+    """`finish` in a worker process, answering without the image bytes when they are
+    unchanged (the usual case: nothing was fitted); True then. The caller has them, and
+    a 2 MB image sent back costs this server a pickle, a pipe and an unpickle."""
+    done = finish(request, image)
+    if done.data is image.data:
+        return replace(done, data=b""), True
+    return done, False

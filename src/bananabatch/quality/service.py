@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from bananabatch.contracts import Mode, OutputChecks, SlotResult
@@ -37,19 +37,36 @@ from bananabatch.quality.flags import (
 log = logging.getLogger(__name__)
 
 
+Recorded = tuple[Job, Output, SlotResult]
+
+
 def record_output(s: Session, job: Job, output: Output, slot: SlotResult) -> None:
     """Keep the worker's labels, transform and checks for a stored output, and flag it."""
-    output.labels = (
-        [o.model_dump(mode="json") for o in slot.labels.objects] if slot.labels else None
-    )
-    output.transform = slot.transform.model_dump(mode="json") if slot.transform else None
-    output.quality = slot.checks.model_dump(mode="json") if slot.checks else None
-    output.review = ReviewState.unreviewed
-    output.reviewed_at = None
+    record_outputs(s, [(job, output, slot)])
+
+
+def record_outputs(s: Session, items: list[Recorded]) -> None:
+    """`record_output` for a whole settle round, in a few statements instead of a few
+    per output: one delete of the old flags, one read of the siblings of every source
+    (or task) the round touches, one insert of the new flags. Outputs of the same round
+    are each other's siblings in the order given, as if recorded one by one."""
+    if not items:
+        return
+    for _, output, slot in items:
+        output.labels = (
+            [o.model_dump(mode="json") for o in slot.labels.objects] if slot.labels else None
+        )
+        output.transform = slot.transform.model_dump(mode="json") if slot.transform else None
+        output.quality = slot.checks.model_dump(mode="json") if slot.checks else None
+        output.review = ReviewState.unreviewed
+        output.reviewed_at = None
     try:
-        refresh_flags(s, job, output)
-    except Exception:  # flags are advice: never lose a paid-for image over them
-        log.exception("quality flags for output %s could not be decided", output.id)
+        with s.begin_nested():  # flags are advice: never lose a paid-for image over them
+            rows = _decide_flags(s, [(job, output) for job, output, _ in items])
+            if rows:
+                s.connection().execute(insert(OutputFlag), rows)
+    except Exception:
+        log.exception("quality flags for %d output(s) could not be decided", len(items))
 
 
 def clear_flags(s: Session, output_ids: list[str]) -> None:
@@ -64,71 +81,120 @@ def clear_flags(s: Session, output_ids: list[str]) -> None:
 
 
 def _expected_size(
-    s: Session, job: Job, output: Output
+    job: Job, output: Output, assets: dict[str, tuple[int | None, int | None]]
 ) -> tuple[tuple[int, int] | None, float | None]:
     options = job.options or {}
     if options.get("fit_to_source") and output.source_asset_id:
-        asset = s.get(Asset, output.source_asset_id)
-        if asset is not None:
-            return (asset.width, asset.height), None
+        size = assets.get(output.source_asset_id)
+        if size is not None:
+            return size, None  # type: ignore[return-value]
     aspect = options.get("aspect_ratio")
     return None, ratio_value(str(aspect)) if aspect else None
 
 
-def _siblings(s: Session, job: Job, output: Output) -> list[tuple[str, int, dict[str, Any]]]:
-    # No `job_id` term: a batch and a task belong to one job, and with it SQLite would
-    # walk (job_id, status) — every succeeded output of the job, once per output.
-    query = select(Output.id, Output.variation, Output.quality).where(
-        Output.id != output.id,
-        Output.status == OutputStatus.succeeded,
-        Output.quality.is_not(None),
-    )
+Group = tuple[str, str, str | None]
+Sibling = tuple[str, int, OutputChecks]
+
+
+def _group(job: Job, output: Output) -> Group:
+    """The outputs an output is compared with: the other variations of its source in
+    its batch (dataset jobs), else the other images of its task."""
     if job.mode == Mode.automatic and output.source_asset_id:
-        query = query.where(
-            Output.batch_id == output.batch_id, Output.source_asset_id == output.source_asset_id
-        )
-    else:
-        query = query.where(Output.task_id == output.task_id)
-    return [(i, v, q) for i, v, q in s.execute(query).all()]
+        return ("source", output.batch_id, output.source_asset_id)
+    return ("task", output.task_id, None)
 
 
-def refresh_flags(s: Session, job: Job, output: Output) -> list[Finding]:
-    """Decide this output's flags again (siblings get a near-duplicate flag back)."""
-    clear_flags(s, [output.id])
-    findings: list[Finding] = []
-    expected, aspect = _expected_size(s, job, output)
-    size = wrong_size(output.width, output.height, expected_size=expected, expected_aspect=aspect)
-    if size is not None:
-        findings.append(size)
-    checks = OutputChecks.model_validate(output.quality) if output.quality else None
-    if checks is not None:
-        findings.extend(f for f in (near_identical(checks), label_unsafe(checks)) if f)
-        for other_id, variation, quality in _siblings(s, job, output):
-            if near_duplicate(checks, OutputChecks.model_validate(quality)):
-                name = "variation" if job.mode == Mode.automatic else "image"
-                findings.append(
-                    Finding(Flag.near_duplicate, f"near-duplicate of {name} {variation}", other_id)
-                )
-                s.add(
-                    OutputFlag(
-                        job_id=job.id,
-                        output_id=other_id,
-                        flag=Flag.near_duplicate,
-                        detail=f"near-duplicate of {name} {output.variation}",
-                        other_output_id=output.id,
-                    )
-                )
-    for f in findings:
-        s.add(
-            OutputFlag(
-                job_id=job.id,
-                output_id=output.id,
-                flag=f.flag,
-                detail=f.detail,
-                other_output_id=f.other_output_id,
+def _siblings(s: Session, groups: set[Group], exclude: set[str]) -> dict[Group, list[Sibling]]:
+    """Succeeded, measured outputs of each group (two queries at most for a round)."""
+    found: dict[Group, list[Sibling]] = {g: [] for g in groups}
+    base = select(
+        Output.id,
+        Output.variation,
+        Output.quality,
+        Output.batch_id,
+        Output.source_asset_id,
+        Output.task_id,
+    ).where(Output.status == OutputStatus.succeeded, Output.quality.is_not(None))
+    by_source = [g for g in groups if g[0] == "source"]
+    by_task = [g[1] for g in groups if g[0] == "task"]
+    queries = []
+    # No `job_id` term: SQLite would walk (job_id, status), every succeeded output of
+    # the job; (batch_id, source_asset_id) and task_id are indexed.
+    if by_source:
+        queries.append(
+            base.where(
+                Output.batch_id.in_({g[1] for g in by_source}),
+                Output.source_asset_id.in_({g[2] for g in by_source}),
             )
         )
-    return findings
+    if by_task:
+        queries.append(base.where(Output.task_id.in_(by_task)))
+    for query in queries:
+        for oid, variation, quality, batch_id, source_id, task_id in s.execute(query).all():
+            if oid in exclude:
+                continue
+            for group in (("source", batch_id, source_id), ("task", task_id, None)):
+                if group in found:
+                    found[group].append((oid, variation, OutputChecks.model_validate(quality)))
+    return found
+
+
+def _decide_flags(s: Session, items: list[tuple[Job, Output]]) -> list[dict[str, Any]]:
+    """Clear and decide the flags of these outputs (siblings get a near-duplicate flag
+    back); the rows to insert."""
+    ids = [output.id for _, output in items]
+    clear_flags(s, ids)
+    fitted = {
+        o.source_asset_id
+        for job, o in items
+        if o.source_asset_id and (job.options or {}).get("fit_to_source")
+    }
+    assets: dict[str, tuple[int | None, int | None]] = {}
+    if fitted:
+        assets = {
+            a: (w, h)
+            for a, w, h in s.execute(
+                select(Asset.id, Asset.width, Asset.height).where(Asset.id.in_(fitted))
+            ).all()
+        }
+    groups = {_group(job, o) for job, o in items if o.quality}
+    siblings = _siblings(s, groups, set(ids)) if groups else {}
+    rows: list[dict[str, Any]] = []
+    for job, output in items:
+
+        def add(output_id: str, finding: Finding, job_id: str = job.id) -> None:
+            rows.append(
+                {
+                    "job_id": job_id,
+                    "output_id": output_id,
+                    "flag": finding.flag.value,
+                    "detail": finding.detail,
+                    "other_output_id": finding.other_output_id,
+                }
+            )
+
+        expected, aspect = _expected_size(job, output, assets)
+        size = wrong_size(
+            output.width, output.height, expected_size=expected, expected_aspect=aspect
+        )
+        if size is not None:
+            add(output.id, size)
+        if not output.quality:
+            continue
+        checks = OutputChecks.model_validate(output.quality)
+        for f in (near_identical(checks), label_unsafe(checks)):
+            if f is not None:
+                add(output.id, f)
+        name = "variation" if job.mode == Mode.automatic else "image"
+        group = siblings[_group(job, output)]
+        for other_id, variation, other in group:
+            if near_duplicate(checks, other):
+                detail = f"near-duplicate of {name} {variation}"
+                add(output.id, Finding(Flag.near_duplicate, detail, other_id))
+                back = f"near-duplicate of {name} {output.variation}"
+                add(other_id, Finding(Flag.near_duplicate, back, output.id))
+        group.append((output.id, output.variation, checks))  # for later round-mates
+    return rows
 
 
 def flags_by_output(s: Session, output_ids: list[str]) -> dict[str, list[tuple[str, str]]]:

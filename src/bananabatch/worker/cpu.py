@@ -68,6 +68,11 @@ def _start_worker(owner: int) -> None:
         log.debug("worker process keeps its priority: %s", exc)
 
 
+def _ready() -> int:
+    """A no-op run by each worker when the pool is warmed: proof it has started."""
+    return os.getpid()
+
+
 class ProcessOffload:
     """A lazily started pool of `processes` worker processes (`__call__` is an `Offload`)."""
 
@@ -102,6 +107,12 @@ class ProcessOffload:
                 "a generation process stopped unexpectedly (out of memory?); "
                 "the image is generated again"
             ) from exc
+
+    async def warm(self) -> None:
+        """Start the fork server and every worker now. Started lazily, they cost the first
+        job seconds (the fork server imports the imaging libraries) before its first image
+        is finished; the server warms them when it starts."""
+        await asyncio.gather(*(self(_ready) for _ in range(self.processes)))
 
     def close(self) -> None:
         pool, self._pool = self._pool, None
