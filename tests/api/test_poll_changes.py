@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import event, select, update
 
-from bananabatch.db.models import Output, OutputStatus
+from bananabatch.db.models import Output, OutputFlag, OutputStatus
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.runtime import Runtime
 from tests.api.helpers import API, create_dataset, photos, upload
@@ -225,3 +225,48 @@ async def test_pollers_with_close_cursors_share_one_read_and_get_exact_answers(
     assert shared == direct
     assert [len(a["items"]) for a in shared] == [6, 5, 4, 3, 2, 1, 0]
     assert [o["id"] for o in shared[2]["items"]] == ids[2:6]
+
+
+async def test_since_answers_are_the_same_bytes_on_every_path(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """The fast path (query as the UI sends it), the route (any other spelling) and the
+    page model serialised whole give one and the same JSON, flags and labels included;
+    a second poller in the same bucket is answered without any SQL."""
+    from bananabatch.services.queries import changes
+
+    job = await _job(client, images=3)
+    full = (await client.get(f"{API}/jobs/{job['id']}/outputs", params={"limit": 500})).json()
+    ids = [o["id"] for o in full["items"]]
+    with runtime.session_factory() as s:
+        s.add(OutputFlag(output_id=ids[1], job_id=job["id"], flag="wrong_size", detail="512x512"))
+        s.commit()
+    for i in range(3):  # one commit each: changed in this order
+        _set_status(runtime, [ids[i]], OutputStatus.blocked)
+    since = full["changes_cursor"]
+    url = f"{API}/jobs/{job['id']}/outputs"
+    fast = await client.get(f"{url}?since={since}&limit=2")
+    routed = await client.get(f"{url}?limit=2&since={since}")
+    assert fast.status_code == routed.status_code == 200
+    assert fast.content == routed.content  # (ETags differ: they name the query as sent)
+    assert fast.headers["content-type"] == routed.headers["content-type"] == "application/json"
+    page = fast.json()
+    assert page["more_changes"] and [o["id"] for o in page["items"]] == ids[:2]
+    assert page["items"][1]["flags"][0]["flag"] == "wrong_size"
+    with runtime.session_factory() as s:
+        model = changes.changed_outputs(s, job["id"], since, 2)
+    assert fast.content == model.model_dump_json().encode()
+
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        statements.append(sql)
+
+    start, _ = changes.decode_since(since)
+    event.listen(runtime.engine, "before_cursor_execute", count)
+    try:
+        other = await client.get(f"{url}?since={changes.changes_cursor(start + 1)}&limit=500")
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", count)
+    assert other.status_code == 200 and statements == []
+    assert [o["id"] for o in other.json()["items"]] == ids[1:3]

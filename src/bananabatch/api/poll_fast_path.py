@@ -3,14 +3,18 @@ already has is answered 304 here, after authentication and before FastAPI's rout
 validation and dependency injection, with the same ETag functions the routes use (so
 the two can never disagree). The job's poll state comes from `PollCache`: while the
 database is unchanged that is a dictionary lookup, no thread and no query. A full
-answer is built once per ETag and shared by every poller asking for it meanwhile.
-Anything else, and any doubt, goes on to the app."""
+answer is built once per ETag and shared by every poller asking for it meanwhile; a
+`since` poll's answer is joined from the kept JSON of the changed rows (on the event
+loop when another poller's read has them already). Anything else, and any doubt, goes
+on to the app."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from anyio import to_thread
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -18,9 +22,15 @@ from bananabatch.api.poll_cache import CachedAnswer, ChangeWatch, PollCache, pol
 from bananabatch.api.routes._files import etag_in
 from bananabatch.errors import BananaBatchError
 from bananabatch.services import queries
+from bananabatch.services.queries import changes
 
 POLLED = re.compile(r"^/api/v1/jobs/(?P<job>[0-9a-f]{32})(?P<outputs>/outputs)?$")
 CACHE_CONTROL = b"no-cache"
+SINCE = re.compile(
+    r"^since=(?P<since>[A-Za-z0-9_-]{1,4096})(?:&limit=(?P<limit>[1-9][0-9]{0,2}))?$"
+)
+"""A `since` poll as the web UI sends it (cursors are unpadded URL-safe base64)."""
+MAX_LIMIT = 500
 
 
 class PollFastPathMiddleware:
@@ -57,6 +67,23 @@ class PollFastPathMiddleware:
                 }
             )
             await send({"type": "http.response.body", "body": b""})
+            return
+        since = SINCE.match(query) if match.group("outputs") else None
+        if since is not None and int(since.group("limit") or 100) <= MAX_LIMIT:
+            limit = int(since.group("limit") or 100)
+            try:
+                body = await _changes(runtime, state, since.group("since"), limit)
+            except BananaBatchError:  # a forged cursor: the route says what is wrong
+                await self.app(scope, receive, send)
+                return
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"etag", etag.encode()),
+                (b"cache-control", CACHE_CONTROL),
+            ]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
             return
         await self._answer(scope, receive, send, cache, etag)
 
@@ -95,6 +122,22 @@ class PollFastPathMiddleware:
         if start is None or not keep:
             return None
         return CachedAnswer(start["headers"], b"".join(chunks), first=send)
+
+
+async def _changes(runtime: Any, state: queries.PollState, since: str, limit: int) -> bytes:
+    """The `since` answer as the route gives it, for the state the ETag was made from."""
+    body = changes.cached_changes_json(state.job_id, since, limit, state.change_seq)
+    if body is not None:
+        return body
+    factory: sessionmaker[Session] = runtime.session_factory
+
+    def read() -> bytes:
+        with factory() as session:
+            return changes.changed_outputs_json(
+                session, state.job_id, since, limit, state.change_seq
+            )
+
+    return await to_thread.run_sync(read)
 
 
 def _new_cache(runtime: Any) -> PollCache:

@@ -318,6 +318,20 @@ async def list_job_outputs(
     etag = await run_in_threadpool(queries.outputs_etag, session, job_id, str(request.url.query))
     if etag_matches(request, etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE})
+    if since is not None:  # the rows' JSON is kept: send it as it is
+        filtered = bool(batch_id or status or source or review or flag)
+        body = await run_in_threadpool(
+            partial(
+                queries.output_changes_json,
+                session,
+                job_id,
+                since,
+                limit,
+                with_others=filtered or bool(cursor),
+            )
+        )
+        headers = {"ETag": etag, "Cache-Control": POLL_CACHE}
+        return Response(body, media_type="application/json", headers=headers)
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = POLL_CACHE
     return await run_in_threadpool(
@@ -326,7 +340,6 @@ async def list_job_outputs(
             session,
             job_id,
             cursor=cursor,
-            since=since,
             limit=limit,
             batch_id=batch_id,
             status=status,

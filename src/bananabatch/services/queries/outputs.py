@@ -15,7 +15,11 @@ from bananabatch.db.models import (
 )
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.quality.service import flags_by_output
-from bananabatch.services.queries.changes import changed_outputs, changes_cursor
+from bananabatch.services.queries.changes import (
+    changed_outputs,
+    changed_outputs_json,
+    changes_cursor,
+)
 from bananabatch.services.queries.jobs import last_change_seq
 from bananabatch.services.queries.output_view import output_out
 from bananabatch.services.queries.paging import (
@@ -45,16 +49,9 @@ def list_outputs(
     """Outputs in job order, keyset-paginated on (position, id): stable while the job runs.
     `flag` keeps outputs with any of these flags ("any": with any flag at all).
     `since` (a page's `changes_cursor`) answers only the outputs changed after it."""
-    check_limit(limit)
-    if session.scalar(select(Job.id).where(Job.id == job_id)) is None:
-        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     filtered = bool(batch_id or status or source or review or flag)
+    _check(session, job_id, limit, since_with=filtered or bool(cursor) if since else None)
     if since is not None:
-        if filtered or cursor:
-            raise ValidationFailed(
-                "`since` answers every changed output of the job: it cannot be combined "
-                "with `cursor` or filters (batch_id, status, source, review, flag)."
-            )
         return changed_outputs(session, job_id, since, limit)
     # Read before the rows: whatever changes after this is numbered above it.
     high_water = None if filtered or cursor else last_change_seq(session, job_id)
@@ -101,6 +98,27 @@ def list_outputs(
         next_cursor = encode_cursor(last.position, last.id)
     changes = changes_cursor(high_water) if high_water is not None else None
     return OutputPage(items=items, next_cursor=next_cursor, changes_cursor=changes)
+
+
+def output_changes_json(
+    session: Session, job_id: str, since: str, limit: int, *, with_others: bool
+) -> bytes:
+    """`list_outputs(since=...)` as the JSON the API sends (`with_others`: the request
+    also carried a cursor or filters, which `since` refuses)."""
+    _check(session, job_id, limit, since_with=with_others)
+    return changed_outputs_json(session, job_id, since, limit)
+
+
+def _check(session: Session, job_id: str, limit: int, *, since_with: bool | None) -> None:
+    """The job exists, the limit is sane, `since` (if given) comes alone."""
+    check_limit(limit)
+    if session.scalar(select(Job.id).where(Job.id == job_id)) is None:
+        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
+    if since_with:
+        raise ValidationFailed(
+            "`since` answers every changed output of the job: it cannot be combined "
+            "with `cursor` or filters (batch_id, status, source, review, flag)."
+        )
 
 
 def get_output(session: Session, output_id: str) -> Output:
