@@ -120,6 +120,11 @@ async def _poll_raw(
         if style == "since":  # the gallery's first load, not timed
             _, _, body = await raw_get(reader, writer, host, f"{job}/outputs?limit=500", None)
             since = json.loads(body)["changes_cursor"]
+            # Waiting for the slowest first load can outlast the server's keep-alive
+            # (5 s): poll on a fresh connection, as a browser would reconnect.
+            await barrier.wait()
+            writer.close()
+            reader, writer = await asyncio.open_connection(address, int(port))
         if await barrier.wait() == 0:
             mark()
             stop[0] = time.monotonic() + seconds

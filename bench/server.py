@@ -27,12 +27,15 @@ def serving(root: Path, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], s
     port = free_port()
     full = {k: v for k, v in os.environ.items() if not k.startswith(("BANANABATCH_", "GEMINI"))}
     full.update(BANANABATCH_DATA_DIR=str(root / "data"), BANANABATCH_PROVIDER="classic", **env)
+    # BENCH_SERVER_LOG=FILE keeps the server's output (to see why it misbehaved)
+    log_path = os.environ.get("BENCH_SERVER_LOG")
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "bananabatch.cli", "serve", "--port", str(port)],
         env=full,
         cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log,
+        stderr=log,
     )
     url = f"http://127.0.0.1:{port}"
     try:

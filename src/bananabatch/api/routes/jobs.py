@@ -285,7 +285,6 @@ async def retry_failed_outputs(
 async def list_job_outputs(
     job_id: JobId,
     request: Request,
-    response: Response,
     session: SessionDep,
     cursor: Annotated[str | None, Query(max_length=4096)] = None,
     since: Annotated[
@@ -318,28 +317,13 @@ async def list_job_outputs(
     etag = await run_in_threadpool(queries.outputs_etag, session, job_id, str(request.url.query))
     if etag_matches(request, etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": POLL_CACHE})
-    if since is not None:  # the rows' JSON is kept: send it as it is
-        filtered = bool(batch_id or status or source or review or flag)
-        body = await run_in_threadpool(
-            partial(
-                queries.output_changes_json,
-                session,
-                job_id,
-                since,
-                limit,
-                with_others=filtered or bool(cursor),
-            )
-        )
-        headers = {"ETag": etag, "Cache-Control": POLL_CACHE}
-        return Response(body, media_type="application/json", headers=headers)
-    response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = POLL_CACHE
-    return await run_in_threadpool(
+    body = await run_in_threadpool(
         partial(
-            queries.list_outputs,
+            queries.list_outputs_json,
             session,
             job_id,
             cursor=cursor,
+            since=since,
             limit=limit,
             batch_id=batch_id,
             status=status,
@@ -348,6 +332,9 @@ async def list_job_outputs(
             flag=flag,
         )
     )
+    # Built from each output's kept JSON (`OutputPage`'s own serialisation): sent as is.
+    headers = {"ETag": etag, "Cache-Control": POLL_CACHE}
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post("/{job_id}/review", response_model=ReviewOut, summary="Accept or reject outputs")

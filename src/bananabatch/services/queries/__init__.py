@@ -28,7 +28,7 @@ from bananabatch.services.queries.jobs import (
     summary_fields,
 )
 from bananabatch.services.queries.output_view import output_out, output_with_flags
-from bananabatch.services.queries.outputs import get_output, list_outputs, output_changes_json
+from bananabatch.services.queries.outputs import get_output, list_outputs_json
 from bananabatch.services.queries.paging import (
     asset_image_url,
     asset_thumbnail_url,
@@ -113,8 +113,7 @@ __all__ = [
     "list_dataset_items",
     "list_datasets",
     "list_jobs",
-    "list_outputs",
-    "output_changes_json",
+    "list_outputs_json",
     "output_out",
     "output_with_flags",
     "outputs_etag",

@@ -5,9 +5,9 @@ and were each read and built from the database, 6 to 14 ms apiece. Here the rows
 cursor's *bucket* (its change number rounded down to `BUCKET`) are read and built once
 per state of the job (its last change number) and every poller whose cursor falls in
 that bucket is answered from them, each with exactly the outputs changed after its own
-cursor: the answer is the same as reading it alone. Each row keeps its JSON, so an
-answer is the rows' bytes joined (no model built or validated per poll), and one whose
-rows are already read is made on the event loop without a thread (`cached_changes_json`).
+cursor: the answer is the same as reading it alone. Each row carries its JSON
+(`output_json`), so an answer is the rows' bytes joined, and one whose rows are
+already read is made on the event loop without a thread (`cached_changes_json`).
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from sqlalchemy.orm import Session
 
 from bananabatch.db.models import Output
 from bananabatch.errors import ValidationFailed
-from bananabatch.quality.service import flags_by_output
 from bananabatch.services.queries.jobs import last_change_seq
-from bananabatch.services.queries.output_view import output_out
+from bananabatch.services.queries.output_json import outputs_json, page_json
 from bananabatch.services.queries.paging import decode_cursor, encode_cursor
-from bananabatch.services.queries.views import MAX_OFFSET, OutputOut, OutputPage
+from bananabatch.services.queries.views import MAX_OFFSET
 
 CHANGES = "changes"
 BUCKET = 256
@@ -39,16 +38,7 @@ MAX_JOBS = 16
 class _Row:
     change_seq: int
     id: str
-    out: OutputOut
     json: bytes
-
-
-def _row(o: Output, flags: list[tuple[str, str]] | None) -> _Row:
-    out = output_out(o, flags)
-    return _Row(o.change_seq, o.id, out, out.__pydantic_serializer__.to_json(out))
-
-
-_EMPTY_ITEMS = b'{"items":[]'
 
 
 @dataclass(frozen=True)
@@ -59,24 +49,8 @@ class _Changes:
     cursor: str
     more: bool
 
-    def page(self) -> OutputPage:
-        return OutputPage(
-            items=[r.out for r in self.rows],
-            next_cursor=None,
-            changes_cursor=self.cursor,
-            more_changes=self.more,
-        )
-
     def json(self) -> bytes:
-        """The page's JSON, byte for byte what serialising `page()` gives, from the rows'
-        kept bytes: the envelope is the model's own, with the items spliced in."""
-        empty = OutputPage(
-            items=[], next_cursor=None, changes_cursor=self.cursor, more_changes=self.more
-        )
-        envelope = empty.__pydantic_serializer__.to_json(empty)
-        assert envelope.startswith(_EMPTY_ITEMS)  # `items` is the model's first field
-        items = b",".join(r.json for r in self.rows)
-        return b"".join((b'{"items":[', items, b"]", envelope[len(_EMPTY_ITEMS) :]))
+        return page_json([r.json for r in self.rows], None, self.cursor, self.more)
 
 
 def decode_since(since: str) -> tuple[int, str]:
@@ -141,32 +115,37 @@ class _SharedReads:
 
 
 def _read(session: Session, job_id: str, after: int) -> list[_Row] | None:
-    outputs = session.scalars(
-        select(Output)
+    keys = session.execute(
+        select(Output.id, Output.change_seq)
         .where(Output.job_id == job_id, Output.change_seq > after)
         .order_by(Output.change_seq, Output.id)
         .limit(MAX_SHARED_ROWS + 1)
     ).all()
-    if len(outputs) > MAX_SHARED_ROWS:
+    if len(keys) > MAX_SHARED_ROWS:
         return None
-    flags = flags_by_output(session, [o.id for o in outputs])
-    return [_row(o, flags.get(o.id)) for o in outputs]
+    return _rows(session, [(i, seq) for i, seq in keys])
+
+
+def _rows(session: Session, keys: list[tuple[str, int]]) -> list[_Row]:
+    """Rows for (id, change number) keys; one deleted meanwhile is left out."""
+    bodies = outputs_json(session, keys)
+    if len(bodies) != len(keys):  # rare: deleted between the two reads
+        present = set(session.scalars(select(Output.id).where(Output.id.in_([k for k, _ in keys]))))
+        keys = [k for k in keys if k[0] in present]
+        bodies = outputs_json(session, keys)
+    return [_Row(seq, i, body) for (i, seq), body in zip(keys, bodies, strict=True)]
 
 
 _shared = _SharedReads()
 
 
-def changed_outputs(session: Session, job_id: str, since: str, limit: int) -> OutputPage:
-    """Outputs in change order after the cursor: (change_seq, id) keyset, so an answer
-    cut at `limit` resumes exactly where it stopped."""
-    return _changed(session, job_id, since, limit).page()
-
-
 def changed_outputs_json(
     session: Session, job_id: str, since: str, limit: int, high_water: int | None = None
 ) -> bytes:
-    """`changed_outputs` as the JSON the API sends. `high_water`: the job's last change
-    number if the caller read it already (before any of the rows)."""
+    """The outputs changed after the cursor, in change order, as an `OutputPage`'s JSON:
+    (change_seq, id) keyset, so an answer cut at `limit` resumes exactly where it
+    stopped. `high_water`: the job's last change number if the caller read it already
+    (before any of the rows)."""
     return _changed(session, job_id, since, limit, high_water).json()
 
 
@@ -216,11 +195,10 @@ def _read_after(session: Session, job_id: str, seq: int, last_id: str, limit: in
     after = Output.change_seq > seq
     if last_id:
         after = or_(after, and_(Output.change_seq == seq, Output.id > last_id))
-    outputs = session.scalars(
-        select(Output)
+    keys = session.execute(
+        select(Output.id, Output.change_seq)
         .where(Output.job_id == job_id, after)
         .order_by(Output.change_seq, Output.id)
         .limit(limit + 1)
     ).all()
-    flags = flags_by_output(session, [o.id for o in outputs[:limit]])
-    return [_row(o, flags.get(o.id)) for o in outputs]
+    return _rows(session, [(i, seq) for i, seq in keys])

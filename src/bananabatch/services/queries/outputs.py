@@ -14,26 +14,18 @@ from bananabatch.db.models import (
     OutputStatus,
 )
 from bananabatch.errors import NotFound, ValidationFailed
-from bananabatch.quality.service import flags_by_output
-from bananabatch.services.queries.changes import (
-    changed_outputs,
-    changed_outputs_json,
-    changes_cursor,
-)
+from bananabatch.services.queries.changes import changed_outputs_json, changes_cursor
 from bananabatch.services.queries.jobs import last_change_seq
-from bananabatch.services.queries.output_view import output_out
+from bananabatch.services.queries.output_json import outputs_json, page_json
 from bananabatch.services.queries.paging import (
     check_limit,
     decode_cursor,
     encode_cursor,
 )
-from bananabatch.services.queries.views import (
-    MAX_OFFSET,
-    OutputPage,
-)
+from bananabatch.services.queries.views import MAX_OFFSET
 
 
-def list_outputs(
+def list_outputs_json(
     session: Session,
     job_id: str,
     *,
@@ -45,17 +37,18 @@ def list_outputs(
     source: str | None = None,
     review: Sequence[str] | None = None,
     flag: Sequence[str] | None = None,
-) -> OutputPage:
-    """Outputs in job order, keyset-paginated on (position, id): stable while the job runs.
+) -> bytes:
+    """Outputs in job order, keyset-paginated on (position, id): stable while the job runs;
+    an `OutputPage` as the JSON the API sends (each output's JSON kept between polls).
     `flag` keeps outputs with any of these flags ("any": with any flag at all).
     `since` (a page's `changes_cursor`) answers only the outputs changed after it."""
     filtered = bool(batch_id or status or source or review or flag)
     _check(session, job_id, limit, since_with=filtered or bool(cursor) if since else None)
     if since is not None:
-        return changed_outputs(session, job_id, since, limit)
+        return changed_outputs_json(session, job_id, since, limit)
     # Read before the rows: whatever changes after this is numbered above it.
     high_water = None if filtered or cursor else last_change_seq(session, job_id)
-    query = select(Output).where(Output.job_id == job_id)
+    query = select(Output.id, Output.change_seq, Output.position).where(Output.job_id == job_id)
     if batch_id:
         query = query.where(Output.batch_id == batch_id)
     if status:
@@ -89,24 +82,14 @@ def list_outputs(
         query = query.where(
             or_(Output.position > pos, and_(Output.position == pos, Output.id > last_id))
         )
-    rows = session.scalars(query.order_by(Output.position, Output.id).limit(limit + 1)).all()
-    flags = flags_by_output(session, [o.id for o in rows[:limit]])
-    items = [output_out(o, flags.get(o.id)) for o in rows[:limit]]
+    rows = session.execute(query.order_by(Output.position, Output.id).limit(limit + 1)).all()
+    items = outputs_json(session, [(i, seq) for i, seq, _ in rows[:limit]])
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(last.position, last.id)
+        _, _, position = last = rows[limit - 1]
+        next_cursor = encode_cursor(position, last[0])
     changes = changes_cursor(high_water) if high_water is not None else None
-    return OutputPage(items=items, next_cursor=next_cursor, changes_cursor=changes)
-
-
-def output_changes_json(
-    session: Session, job_id: str, since: str, limit: int, *, with_others: bool
-) -> bytes:
-    """`list_outputs(since=...)` as the JSON the API sends (`with_others`: the request
-    also carried a cursor or filters, which `since` refuses)."""
-    _check(session, job_id, limit, since_with=with_others)
-    return changed_outputs_json(session, job_id, since, limit)
+    return page_json(items, next_cursor, changes)
 
 
 def _check(session: Session, job_id: str, limit: int, *, since_with: bool | None) -> None:
