@@ -128,10 +128,13 @@ async def test_a_since_poll_is_304_until_an_output_changes(
 
 
 async def test_repeated_polls_are_answered_from_memory_until_another_process_writes(
-    client: httpx.AsyncClient, runtime: Runtime
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """After one poll, the next ones run no SQL at all; a commit from another engine (a
-    CLI, another server) is seen at once and the poll is answered in full again."""
+    CLI, the jobs process) is seen once `MAX_STALE` has passed since the cached states
+    were read (not re-read at every commit of a running job), then answered in full."""
+    from bananabatch.api import poll_cache
+
     job = await _job(client, images=2)
     paths = [f"{API}/jobs/{job['id']}", f"{API}/jobs/{job['id']}/outputs?limit=5"]
     tags = {p: (await client.get(p)).headers["etag"] for p in paths}
@@ -152,6 +155,7 @@ async def test_repeated_polls_are_answered_from_memory_until_another_process_wri
         event.remove(runtime.engine, "before_cursor_execute", count)
     assert statements == []
 
+    monkeypatch.setattr(poll_cache, "MAX_STALE", 60.0)
     other = make_engine(str(runtime.engine.url))
     try:
         with make_session_factory(other)() as s:
@@ -161,6 +165,9 @@ async def test_repeated_polls_are_answered_from_memory_until_another_process_wri
             s.commit()
     finally:
         other.dispose()
+    lagging = await client.get(paths[1], headers={"If-None-Match": tags[paths[1]]})
+    assert lagging.status_code == 304  # within MAX_STALE: the cached state still stands
+    monkeypatch.setattr(poll_cache, "MAX_STALE", 0.0)  # ... and once it has passed:
     answered = await client.get(paths[1], headers={"If-None-Match": tags[paths[1]]})
     assert answered.status_code == 200
     assert "failed" in {o["status"] for o in answered.json()["items"]}
@@ -270,3 +277,24 @@ async def test_since_answers_are_the_same_bytes_on_every_path(
         event.remove(runtime.engine, "before_cursor_execute", count)
     assert other.status_code == 200 and statements == []
     assert [o["id"] for o in other.json()["items"]] == ids[1:3]
+
+
+async def test_this_processs_own_commits_are_seen_at_once(
+    client: httpx.AsyncClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However long foreign commits may lag, a change made through this server (a
+    pause, a review) shows on the very next poll."""
+    from bananabatch.api import poll_cache
+
+    monkeypatch.setattr(poll_cache, "MAX_STALE", 60.0)
+    job = await _job(client, images=2)
+    path = f"{API}/jobs/{job['id']}"
+    tag = (await client.get(path)).headers["etag"]
+    assert (await client.get(path, headers={"If-None-Match": tag})).status_code == 304
+    await client.post(f"{API}/jobs/{job['id']}/pause")
+    paused = await client.get(path, headers={"If-None-Match": tag})
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    full = (await client.get(f"{API}/jobs/{job['id']}/outputs")).json()
+    _set_status(runtime, [full["items"][0]["id"]], OutputStatus.blocked)
+    changed = await _changes(client, job["id"], full["changes_cursor"])
+    assert [o["status"] for o in changed["items"]] == ["blocked"]

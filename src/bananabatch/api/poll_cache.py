@@ -8,6 +8,13 @@ is unchanged the cached states are exact, and a poll is answered without a threa
 hop or a query; the first poll after a commit recomputes one job's state once, in a
 thread, however many pollers ask at the same moment.
 
+While a job runs its process commits about 20 times a second, and re-reading every
+polled job's state (and rebuilding its answers) at each commit kept the API process
+busy. So a commit made by *another* process is seen within `MAX_STALE` seconds: at
+once after a quiet spell, and no more often than that while commits stream in. A
+commit made through this process's own engine (a pause, a review from the UI) is seen
+at once, always.
+
 Other databases have no such counter: there every poll reads the state (still two
 small indexed queries), so the cache is only used with SQLite.
 """
@@ -17,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from anyio import to_thread
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import Send
 
@@ -32,6 +40,8 @@ log = logging.getLogger(__name__)
 
 MAX_JOBS = 4096
 """Cached job states at most; past that the cache starts afresh."""
+MAX_STALE = 0.25
+"""Seconds a poll may lag behind another process's commits (the UI polls every 3 s)."""
 
 
 class ChangeWatch:
@@ -40,6 +50,8 @@ class ChangeWatch:
     def __init__(self, path: str) -> None:
         # Used only from the event loop thread; never in a transaction (autocommit).
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.own_commits = 0
+        """Commits through this process's engine (counted from any thread)."""
 
     @classmethod
     def for_engine(cls, engine: Engine) -> ChangeWatch | None:
@@ -48,7 +60,12 @@ class ChangeWatch:
             return None
         if not Path(database).exists():
             return None
-        return cls(database)
+        watch = cls(database)
+        event.listen(engine, "commit", watch._committed)
+        return watch
+
+    def _committed(self, _conn: object) -> None:
+        self.own_commits += 1
 
     def version(self) -> int:
         row = self._conn.execute("PRAGMA data_version").fetchone()
@@ -86,11 +103,21 @@ class PollCache:
         self._factory = session_factory
         self._watch = watch
         self._version: int | None = None
+        self._own_commits = 0
+        self._read_at = 0.0
         self._states: dict[str, PollState] = {}
         self._pending: dict[str, asyncio.Future[PollState]] = {}
         self._answers: dict[str, tuple[str, CachedAnswer]] = {}
         self._answer_bytes = 0
         self._building: dict[str, asyncio.Future[CachedAnswer | None]] = {}
+
+    def _due(self) -> bool:
+        """Whether the cached states must go now that the database changed: always
+        after our own commits, else once `MAX_STALE` has passed since they were reset."""
+        assert self._watch is not None
+        if self._watch.own_commits != self._own_commits or self._version is None:
+            return True
+        return time.monotonic() - self._read_at >= MAX_STALE
 
     def _read(self, job_id: str) -> PollState:
         with self._factory() as session:
@@ -101,11 +128,14 @@ class PollCache:
         if self._watch is None:
             return await to_thread.run_sync(self._read, job_id)
         version = self._watch.version()
-        if version != self._version:
+        if version != self._version and self._due():
             self._states.clear()
             self._answers.clear()
             self._answer_bytes = 0
             self._version = version
+            self._own_commits = self._watch.own_commits
+            self._read_at = time.monotonic()
+        kept_since = self._version
         cached = self._states.get(job_id)
         if cached is not None:
             return cached
@@ -123,9 +153,9 @@ class PollCache:
         finally:
             self._pending.pop(job_id, None)
         future.set_result(state)
-        # Read after `version`, so it is at least that fresh; if anyone committed
-        # meanwhile, the next look sees a new version and drops it.
-        if self._version == version:
+        # Read after the states were last reset, so at least as fresh as they are; if
+        # they were reset meanwhile, it may be older than the others: not kept.
+        if self._version == kept_since:
             if len(self._states) >= MAX_JOBS:
                 self._states.clear()
             self._states[job_id] = state
