@@ -44,6 +44,8 @@ HEALTH_EVERY_SECONDS = 2.0
 HEALTH_STALE_SECONDS = 15.0
 RESTART_DELAY_SECONDS = 2.0
 _PR_SET_PDEATHSIG = 1
+JOBS_NICENESS = 5
+"""How much lower than the API the jobs process runs (Unix nice increment)."""
 
 
 def lock_for(settings: Settings) -> OrchestratorLock:
@@ -196,6 +198,10 @@ def _die_with_parent(parent: int) -> None:
 
 def run_child(settings: Settings, tmp_cutoff: float, parent: int, ready: Event) -> None:
     _die_with_parent(parent)
+    # The API answers people and pollers; the jobs (and the worker processes they fork,
+    # lower still) take the cores it leaves. Remote work barely needs them.
+    with contextlib.suppress(OSError):
+        os.nice(JOBS_NICENESS)
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s [jobs] %(name)s: %(message)s",

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 from PIL import Image
 
+from bananabatch.jobs_process import JOBS_NICENESS
 from tests.procs import die_with_parent, isolated_env
 
 API = "/api/v1"
@@ -119,6 +120,9 @@ def test_jobs_run_in_a_child_process_and_start_at_once(tmp_path: Path) -> None:
         health = httpx.get(f"{url}{API}/health").json()["executor"]
         child = health["details"]["process"]
         assert health["orchestrator_running"] and child in _children(proc.pid)
+        # the API keeps the cores it needs: the jobs run at a lower priority
+        server_nice = os.getpriority(os.PRIO_PROCESS, proc.pid)
+        assert os.getpriority(os.PRIO_PROCESS, child) == server_nice + JOBS_NICENESS
         started = time.monotonic()
         job = _job(url, 6, 2)
         detail = _wait(url, job, limit=25)
