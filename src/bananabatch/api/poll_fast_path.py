@@ -69,8 +69,8 @@ class PollFastPathMiddleware:
             await send({"type": "http.response.body", "body": b""})
             return
         since = SINCE.match(query) if match.group("outputs") else None
-        if since is not None and int(since.group("limit") or 100) <= MAX_LIMIT:
-            limit = int(since.group("limit") or 100)
+        limit = int(since.group("limit") or 100) if since is not None else 0
+        if since is not None and limit <= MAX_LIMIT:
             try:
                 body = await _changes(runtime, state, since.group("since"), limit)
             except BananaBatchError:  # a forged cursor: the route says what is wrong

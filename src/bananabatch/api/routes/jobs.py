@@ -310,7 +310,7 @@ async def list_job_outputs(
         list[Flag | Literal["any"]] | None,
         Query(description='Outputs with any of these flags; "any" for any flag at all.'),
     ] = None,
-) -> OutputPage | Response:
+) -> Response:
     """Answers 304 to If-None-Match while nothing of the job changed (every change to
     an output moves the job's revision and its change number), so a poller's unchanged
     page costs next to nothing; with `since`, a changed one carries only what changed."""

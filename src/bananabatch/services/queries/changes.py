@@ -129,11 +129,7 @@ def _read(session: Session, job_id: str, after: int) -> list[_Row] | None:
 def _rows(session: Session, keys: list[tuple[str, int]]) -> list[_Row]:
     """Rows for (id, change number) keys; one deleted meanwhile is left out."""
     bodies = outputs_json(session, keys)
-    if len(bodies) != len(keys):  # rare: deleted between the two reads
-        present = set(session.scalars(select(Output.id).where(Output.id.in_([k for k, _ in keys]))))
-        keys = [k for k in keys if k[0] in present]
-        bodies = outputs_json(session, keys)
-    return [_Row(seq, i, body) for (i, seq), body in zip(keys, bodies, strict=True)]
+    return [_Row(seq, i, bodies[i]) for i, seq in keys if i in bodies]
 
 
 _shared = _SharedReads()

@@ -55,9 +55,9 @@ class _Kept:
 _kept = _Kept()
 
 
-def outputs_json(session: Session, keys: Sequence[tuple[str, int]]) -> list[bytes]:
-    """The JSON of each (output id, change number), in order; only outputs not sent in
-    this state before are loaded from the database and serialised."""
+def outputs_json(session: Session, keys: Sequence[tuple[str, int]]) -> dict[str, bytes]:
+    """The JSON of each (output id, change number) by id (an output deleted meanwhile is
+    absent); only outputs not sent in this state before are loaded and serialised."""
     ids = [output_id for output_id, _ in keys]
     flags = {k: tuple(v) for k, v in flags_by_output(session, ids).items()}
     found: dict[str, bytes] = {}
@@ -72,7 +72,7 @@ def outputs_json(session: Session, keys: Sequence[tuple[str, int]]) -> list[byte
             body = out.__pydantic_serializer__.to_json(out)
             _kept.put(o.id, o.change_seq, flags.get(o.id, ()), body)
             found[o.id] = body
-    return [found[output_id] for output_id in ids if output_id in found]
+    return found
 
 
 _EMPTY_ITEMS = b'{"items":[]'

@@ -42,9 +42,16 @@ def list_outputs_json(
     an `OutputPage` as the JSON the API sends (each output's JSON kept between polls).
     `flag` keeps outputs with any of these flags ("any": with any flag at all).
     `since` (a page's `changes_cursor`) answers only the outputs changed after it."""
+    check_limit(limit)
+    if session.scalar(select(Job.id).where(Job.id == job_id)) is None:
+        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     filtered = bool(batch_id or status or source or review or flag)
-    _check(session, job_id, limit, since_with=filtered or bool(cursor) if since else None)
     if since is not None:
+        if filtered or cursor:
+            raise ValidationFailed(
+                "`since` answers every changed output of the job: it cannot be combined "
+                "with `cursor` or filters (batch_id, status, source, review, flag)."
+            )
         return changed_outputs_json(session, job_id, since, limit)
     # Read before the rows: whatever changes after this is numbered above it.
     high_water = None if filtered or cursor else last_change_seq(session, job_id)
@@ -83,25 +90,14 @@ def list_outputs_json(
             or_(Output.position > pos, and_(Output.position == pos, Output.id > last_id))
         )
     rows = session.execute(query.order_by(Output.position, Output.id).limit(limit + 1)).all()
-    items = outputs_json(session, [(i, seq) for i, seq, _ in rows[:limit]])
+    bodies = outputs_json(session, [(i, seq) for i, seq, _ in rows[:limit]])
+    items = [bodies[i] for i, _, _ in rows[:limit] if i in bodies]
     next_cursor = None
     if len(rows) > limit:
-        _, _, position = last = rows[limit - 1]
-        next_cursor = encode_cursor(position, last[0])
+        last_id, _, position = rows[limit - 1]
+        next_cursor = encode_cursor(position, last_id)
     changes = changes_cursor(high_water) if high_water is not None else None
     return page_json(items, next_cursor, changes)
-
-
-def _check(session: Session, job_id: str, limit: int, *, since_with: bool | None) -> None:
-    """The job exists, the limit is sane, `since` (if given) comes alone."""
-    check_limit(limit)
-    if session.scalar(select(Job.id).where(Job.id == job_id)) is None:
-        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
-    if since_with:
-        raise ValidationFailed(
-            "`since` answers every changed output of the job: it cannot be combined "
-            "with `cursor` or filters (batch_id, status, source, review, flag)."
-        )
 
 
 def get_output(session: Session, output_id: str) -> Output:
