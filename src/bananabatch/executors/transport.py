@@ -34,12 +34,10 @@ from bananabatch.domain.payload_budget import (
 from bananabatch.errors import TransportUnavailable
 from bananabatch.executors.signing import TransportSigner
 from bananabatch.storage.base import Storage
-from bananabatch.storage.keys import output_key
+from bananabatch.storage.keys import MIME_FOR_FORMAT, output_slot_key
 
 log = logging.getLogger(__name__)
 
-MIME_FOR_FORMAT = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
-EXT_FOR_FORMAT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 _PIL_SAVE: dict[str, tuple[str, dict[str, Any]]] = {
     "image/png": ("PNG", {"optimize": False}),
     "image/jpeg": ("JPEG", {"quality": 92}),
@@ -89,8 +87,7 @@ class _BytesCache:
 
 
 def slot_key(draft: TaskPayload, slot: OutputSlot) -> str:
-    fmt = draft.options.output_format
-    return output_key(draft.job_id, slot.output_id, EXT_FOR_FORMAT[fmt])
+    return output_slot_key(draft.job_id, slot.output_id, draft.options.output_format)
 
 
 class LocalPayloadBuilder:

@@ -35,7 +35,8 @@ from bananabatch.errors import BananaBatchError, NotFound
 from bananabatch.executors.gemini_batch_records import DEAD_STATES
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder, StoredImage
 from bananabatch.orchestrator.budget import BudgetGuard, hold, release_daily_holds
-from bananabatch.orchestrator.settle import Settler, refresh_job
+from bananabatch.orchestrator.job_state import refresh_job
+from bananabatch.orchestrator.settle import Settler
 
 log = logging.getLogger(__name__)
 

@@ -37,10 +37,11 @@ from bananabatch.executors.base import Executor, RemoteState, SubmitFailure, Tas
 from bananabatch.executors.routing import holds_a_slot
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder
 from bananabatch.orchestrator.claim import Claimed, Claimer
+from bananabatch.orchestrator.job_state import refresh_job
 from bananabatch.orchestrator.limiter import AdaptiveLimiter
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.orchestrator.retry import RetryPolicy
-from bananabatch.orchestrator.settle import Outcome, Settler, refresh_job
+from bananabatch.orchestrator.settle import Outcome, Settler
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from PIL import Image
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.catalog import Catalog
@@ -29,24 +29,26 @@ from bananabatch.db.models import (
     JobStatus,
     Output,
     OutputStatus,
-    SpendEntry,
     Task,
     TaskStatus,
     utcnow,
 )
 from bananabatch.db.session import session_scope
-from bananabatch.domain.spend import call_cost
 from bananabatch.executors.base import RemoteState, TaskStatusReport
+from bananabatch.orchestrator.charge import charge, insert_ledger
+from bananabatch.orchestrator.job_state import refresh_job
 from bananabatch.orchestrator.retry import RetryPolicy, decide
+from bananabatch.orchestrator.slots import (
+    accept_image,
+    mime_of_key,
+    slot_key,
+    succeed,
+)
 from bananabatch.quality.service import Recorded, record_outputs
 from bananabatch.storage.base import Storage
-from bananabatch.storage.keys import output_key
+from bananabatch.storage.keys import EXT_FOR_MIME, output_key
 
 log = logging.getLogger(__name__)
-
-EXT_FOR_MIME = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-MIME_FOR_EXT = {v: k for k, v in EXT_FOR_MIME.items()}
-EXT_FOR_FORMAT = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 
 @dataclass
@@ -55,13 +57,6 @@ class Outcome:
 
     successes: int = 0
     rate_limited: list[float | None] = field(default_factory=list)
-
-
-def insert_ledger(s: Session, rows: list[dict[str, Any]]) -> None:
-    """Spend entries as one plain executemany (the ORM would insert them one by one to
-    learn each new id, which nothing reads)."""
-    if rows:
-        s.connection().execute(insert(SpendEntry), rows)
 
 
 @dataclass
@@ -81,37 +76,6 @@ class _Loaded:
     tasks: list[Task]
     jobs: list[Job]
     outputs: dict[str, list[Output]]  # the pending and final outputs of each live task
-
-
-def refresh_job(s: Session, job: Job) -> None:
-    """Recompute a job's status from its outputs and bump its revision."""
-    counts = dict(
-        s.execute(
-            select(Output.status, func.count())
-            .where(Output.job_id == job.id)
-            .group_by(Output.status)
-        ).all()
-    )
-    pending = counts.get(OutputStatus.pending, 0)
-    job.revision = (job.revision or 0) + 1
-    if job.status == JobStatus.cancelled or pending:
-        return
-    succeeded = counts.get(OutputStatus.succeeded, 0)
-    failed = counts.get(OutputStatus.failed, 0) + counts.get(OutputStatus.blocked, 0)
-    if failed == 0:
-        job.status = JobStatus.completed
-    elif succeeded == 0:
-        job.status = JobStatus.failed
-        job.error = "no output succeeded; see each output's error"
-    else:
-        job.status = JobStatus.completed_with_errors
-    job.finished_at = utcnow()
-
-
-def slot_key(job: Job, output_id: str) -> str:
-    """The key a remote worker uploads this output to (fixed by the slot)."""
-    fmt = str((job.options or {}).get("output_format") or "png")
-    return output_key(job.id, output_id, EXT_FOR_FORMAT.get(fmt, "png"))
 
 
 class Settler:
@@ -284,9 +248,9 @@ class Settler:
             output.output_tokens += slot.usage.output_tokens
             output.duration_ms = slot.duration_ms
             calls = slot.calls or [PaidCall(outcome="image")]
-            self._charge(s, job, task.id, output, calls, ledger=rnd.ledger)
-            if self._store_image(job, output, slot) is None:
-                self._succeed(output)
+            charge(s, self._catalog, job, task.id, output, calls, ledger=rnd.ledger)
+            if accept_image(self._storage, job, output, slot) is None:
+                succeed(output)
                 rnd.recorded.append((job, output, slot))  # labels, checks, quality flags
                 outcome.successes += 1
         return outcome
@@ -312,12 +276,19 @@ class Settler:
             if output.status != OutputStatus.pending or not self._storage.exists(key):
                 continue
             output.storage_key = key
-            output.mime_type = MIME_FOR_EXT.get(key.rsplit(".", 1)[-1], "image/png")
+            output.mime_type = mime_of_key(key)
             output.width, output.height = self._dimensions(key)
-            self._succeed(output)
+            succeed(output)
             # its call never reached us: charged per image, as the worst case
             route: Route = "batch" if job.route == "batch" else "standard"
-            self._charge(s, job, output.task_id, output, [PaidCall(outcome="image", route=route)])
+            charge(
+                s,
+                self._catalog,
+                job,
+                output.task_id,
+                output,
+                [PaidCall(outcome="image", route=route)],
+            )
             adopted += 1
             log.info("adopted output %s that a worker had already uploaded", output.id)
         return adopted
@@ -329,64 +300,6 @@ class Settler:
         except Exception:  # the image is stored either way; its size is cosmetic
             log.warning("could not read the size of %s", key)
             return None, None
-
-    def _charge(
-        self,
-        s: Session,
-        job: Job,
-        task_id: str | None,
-        output: Output,
-        calls: list[PaidCall],
-        *,
-        duplicate: bool = False,
-        ledger: list[dict[str, Any]] | None = None,
-    ) -> None:
-        """Write each billed call to the ledger and add it to the output and the job.
-        With `ledger`, the rows are left there for the caller's round to insert (in the
-        same transaction); else they are inserted now."""
-        if not calls:
-            return
-        model, _ = self._catalog.resolve(job.model)
-        size = job.options.get("image_size")
-        image_paid = output.cost > 0 and bool(
-            s.scalar(
-                select(func.count())
-                .select_from(SpendEntry)
-                .where(SpendEntry.output_id == output.id, SpendEntry.outcome == "image")
-            )
-        )
-        rows = [] if ledger is None else ledger
-        now = utcnow()
-        for call in calls:
-            price = call_cost(model, size, call)
-            again = duplicate or (call.outcome == "image" and image_paid)
-            image_paid = image_paid or call.outcome == "image"
-            rows.append(
-                {
-                    "job_id": job.id,
-                    "output_id": output.id,
-                    "task_id": task_id,
-                    "attempt": output.attempt,
-                    "model": job.model,
-                    "route": call.route,
-                    "outcome": call.outcome,
-                    "input_tokens": call.usage.input_tokens,
-                    "output_tokens": call.usage.output_tokens,
-                    "cost": price.usd,
-                    "priced_by": price.priced_by,
-                    "paid_twice": again,
-                    "created_at": now,
-                }
-            )
-            output.cost = round((output.cost or 0.0) + price.usd, 8)
-            job.cost_actual = round((job.cost_actual or 0.0) + price.usd, 8)
-        if ledger is None:
-            insert_ledger(s, rows)
-
-    def _succeed(self, output: Output) -> None:
-        output.status = OutputStatus.succeeded
-        output.error = output.error_kind = None
-        output.finished_at = utcnow()
 
     def _apply_in(
         self,
@@ -413,8 +326,15 @@ class Settler:
                 # already final: a duplicate result never writes twice, but it was paid for
                 duplicate = slots.get(output.id)
                 if duplicate is not None:
-                    self._charge(
-                        s, job, task.id, output, duplicate.calls, duplicate=True, ledger=rnd.ledger
+                    charge(
+                        s,
+                        self._catalog,
+                        job,
+                        task.id,
+                        output,
+                        duplicate.calls,
+                        duplicate=True,
+                        ledger=rnd.ledger,
                     )
                 continue
             slot = slots.get(output.id) or SlotResult(
@@ -428,11 +348,11 @@ class Settler:
             calls = slot.calls
             if not calls and slot.status == "succeeded":  # a worker that reports no calls
                 calls = [PaidCall(outcome="image", usage=slot.usage)]
-            self._charge(s, job, task.id, output, calls, ledger=rnd.ledger)
+            charge(s, self._catalog, job, task.id, output, calls, ledger=rnd.ledger)
             if slot.status == "succeeded" and slot.storage_key:
-                problem = self._store_image(job, output, slot)
+                problem = accept_image(self._storage, job, output, slot)
                 if problem is None:
-                    self._succeed(output)
+                    succeed(output)
                     rnd.recorded.append((job, output, slot))  # labels, checks, quality flags
                     outcome.successes += 1
                     continue
@@ -482,18 +402,3 @@ class Settler:
         if own:
             rnd.write(s)
         return outcome
-
-    def _store_image(self, job: Job, output: Output, slot: SlotResult) -> str | None:
-        """Record an image the worker (or `_prewrite`) put in storage; a reason when it
-        cannot be trusted (then the output runs again). Thumbnails are made on demand."""
-        key = slot.storage_key
-        allowed = {output_key(job.id, output.id, ext) for ext in EXT_FOR_MIME.values()}
-        if key is None or key not in allowed:
-            return f"the worker delivered to an unexpected key {key!r}"
-        if not self._storage.exists(key):
-            return "the worker reported an upload that is not in storage"
-        output.storage_key = key
-        output.mime_type = slot.mime_type or MIME_FOR_EXT.get(key.rsplit(".", 1)[-1])
-        output.width = slot.width
-        output.height = slot.height
-        return None
