@@ -28,7 +28,8 @@ from tests.imagegen import make_dataset
 
 from bananabatch.config import Settings
 from bananabatch.contracts import GenerationOptions
-from bananabatch.ingest.service import create_dataset, ingest_files
+from bananabatch.ingest.dataset_items import create_dataset
+from bananabatch.ingest.service import ingest_files
 from bananabatch.providers.base import GeneratedImage, GenerationRequest
 from bananabatch.runtime import Runtime, build_runtime
 from bananabatch.services import jobs as job_service

@@ -45,7 +45,8 @@ from tests.fakes.runpod_server import FakeRunPodServer
 from tests.imagegen import image_bytes
 
 from bananabatch.config import Settings
-from bananabatch.ingest.service import create_dataset, ingest_files
+from bananabatch.ingest.dataset_items import create_dataset
+from bananabatch.ingest.service import ingest_files
 from bananabatch.providers.base import GeneratedImage, GenerationRequest
 from bananabatch.runtime import build_runtime
 from bananabatch.services import jobs as job_service

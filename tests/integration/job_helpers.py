@@ -20,7 +20,8 @@ from sqlalchemy import select
 from bananabatch.api.app import create_app
 from bananabatch.config import Settings
 from bananabatch.db.models import Output, OutputStatus
-from bananabatch.ingest.service import create_dataset, ingest_files
+from bananabatch.ingest.dataset_items import create_dataset
+from bananabatch.ingest.service import ingest_files
 from bananabatch.runtime import Runtime, build_runtime
 from tests.fakes.runpod_server import FakeRunPodServer
 

@@ -31,8 +31,8 @@ from bananabatch.ingest import (
     ingest_zip,
     store_asset,
 )
+from bananabatch.ingest.dataset_items import FolderSummary
 from bananabatch.ingest.images import ValidatedImage
-from bananabatch.ingest.service import FolderSummary
 from bananabatch.storage.keys import asset_key, thumb_key
 from bananabatch.storage.local import LocalStorage
 from tests import badinput as bi

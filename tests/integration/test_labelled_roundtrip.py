@@ -24,7 +24,8 @@ from sqlalchemy import select
 from bananabatch.config import Settings
 from bananabatch.db.models import Output, OutputStatus
 from bananabatch.export import ExportSelection, stream_job_zip
-from bananabatch.ingest.service import create_dataset, ingest_files, ingest_zip
+from bananabatch.ingest.dataset_items import create_dataset
+from bananabatch.ingest.service import ingest_files, ingest_zip
 from bananabatch.runtime import Runtime, build_runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import AutomaticJobCreate

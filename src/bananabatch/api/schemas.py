@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bananabatch.catalog import Lifecycle, ModelInfo, TokenPrices
 from bananabatch.datasets.schemas import DatasetLabelsOut
-from bananabatch.ingest.service import DatasetSummary, IngestReport
+from bananabatch.ingest.dataset_items import DatasetSummary
+from bananabatch.ingest.service import IngestReport
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
     BudgetIn,

@@ -5,16 +5,18 @@ The API layer streams request bodies to disk and calls `ingest_files` /
 worker thread from async code).
 """
 
-from bananabatch.ingest.images import ImageRejected, ValidatedImage, validate_image
-from bananabatch.ingest.paths import UnsafePath, is_ignored_path, safe_relative_path
-from bananabatch.ingest.service import (
+from bananabatch.ingest.dataset_items import (
     DatasetSummary,
     FolderSummary,
-    IngestedFile,
-    IngestReport,
     create_dataset,
     dataset_sources,
     dataset_summary,
+)
+from bananabatch.ingest.images import ImageRejected, ValidatedImage, validate_image
+from bananabatch.ingest.paths import UnsafePath, is_ignored_path, safe_relative_path
+from bananabatch.ingest.service import (
+    IngestedFile,
+    IngestReport,
     ingest_files,
     ingest_zip,
     store_asset,

@@ -15,23 +15,25 @@ import zipfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bananabatch.config import Settings
 from bananabatch.datasets.model import is_label_file
 from bananabatch.datasets.service import MAX_LABEL_FILE_BYTES, mark_stale, store_dataset_file
-from bananabatch.db.models import Asset, Dataset, DatasetItem
-from bananabatch.errors import BadUpload, BananaBatchError, NotFound, ValidationFailed
+from bananabatch.db.models import Asset
+from bananabatch.errors import BadUpload, BananaBatchError
 from bananabatch.ingest.assets import (
     PreparedImage,
     prepare_image,
     store_asset,
+)
+from bananabatch.ingest.dataset_items import (
+    get_dataset,
+    upsert_item,
 )
 from bananabatch.ingest.images import ImageRejected
 from bananabatch.ingest.paths import (
@@ -41,7 +43,6 @@ from bananabatch.ingest.paths import (
     is_ignored_path,
     safe_relative_path,
     strip_root,
-    top_folder,
 )
 from bananabatch.ingest.refused import record_refused
 from bananabatch.ingest.zipimport import (
@@ -58,19 +59,12 @@ log = logging.getLogger(__name__)
 
 PREPARE_WINDOW = 8  # files decoded at once: bounds the memory a large request holds
 PREPARE_THREADS = max(2, os.cpu_count() or 2)
-MAX_DATASET_NAME = 255
 
 __all__ = [
-    "DatasetSummary",
     "FileError",
-    "FolderSummary",
     "IngestReport",
     "IngestedFile",
     "ReplacedItem",
-    "check_dataset_name",
-    "create_dataset",
-    "dataset_sources",
-    "dataset_summary",
     "ingest_files",
     "ingest_zip",
     "store_asset",
@@ -106,51 +100,6 @@ class IngestReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     replaced: list[ReplacedItem] = field(default_factory=list)
     label_files: list[str] = field(default_factory=list)  # kept beside the images
-
-
-@dataclass(frozen=True)
-class FolderSummary:
-    folder: str
-    count: int
-
-
-@dataclass(frozen=True)
-class DatasetSummary:
-    id: str
-    name: str
-    item_count: int
-    folders: list[FolderSummary]
-    created_at: datetime
-
-
-def _get_dataset(session: Session, dataset_id: str) -> Dataset:
-    dataset = session.get(Dataset, dataset_id)
-    if dataset is None:
-        raise NotFound(f"dataset {dataset_id!r} does not exist")
-    return dataset
-
-
-def _upsert_item(session: Session, dataset_id: str, rel_path: str, asset_id: str) -> str | None:
-    """Put `asset_id` at `rel_path`; the same path uploaded again replaces the old image.
-    Returns the replaced asset id (None for a new path or the same image), so the
-    report can say so: a replacement must never be silent."""
-    stmt = select(DatasetItem).where(
-        DatasetItem.dataset_id == dataset_id, DatasetItem.rel_path == rel_path
-    )
-    item = session.scalars(stmt).one_or_none()
-    if item is None:
-        session.add(
-            DatasetItem(
-                dataset_id=dataset_id,
-                asset_id=asset_id,
-                rel_path=rel_path,
-                folder=top_folder(rel_path),
-            )
-        )
-        return None
-    previous = item.asset_id
-    item.asset_id = asset_id
-    return previous if previous != asset_id else None
 
 
 def _human_bytes(n: int) -> str:
@@ -253,7 +202,7 @@ class _Ingestor:
         )
         previous = None
         if self.dataset_id is not None:
-            previous = _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            previous = upsert_item(self.session, self.dataset_id, rel_path, asset.id)
         try:
             self.session.commit()
         except IntegrityError:
@@ -261,7 +210,7 @@ class _Ingestor:
             self.session.rollback()
             if self.dataset_id is None:
                 raise
-            previous = _upsert_item(self.session, self.dataset_id, rel_path, asset.id)
+            previous = upsert_item(self.session, self.dataset_id, rel_path, asset.id)
             self.session.commit()
         return asset, duplicate, notes, previous
 
@@ -311,7 +260,7 @@ def ingest_files(
     calls, a call holding only `cat/...` files would lose its class folder.
     """
     if dataset_id is not None:
-        _get_dataset(session, dataset_id)
+        get_dataset(session, dataset_id)
     ingestor = _Ingestor(session, storage, settings, dataset_id)
     limit = min(settings.max_image_bytes, settings.max_upload_bytes)
 
@@ -384,7 +333,7 @@ def ingest_zip(
     Raises `ArchiveRejected` (a `BadUpload`) when the archive as a whole is
     refused; per-entry problems land in `report.errors`.
     """
-    _get_dataset(session, dataset_id)
+    get_dataset(session, dataset_id)
     scan = scan_zip(
         zip_path,
         max_entries=settings.max_zip_entries,
@@ -430,60 +379,3 @@ def _log_report(what: str, report: IngestReport) -> None:
         len(report.errors),
         len(report.skipped),
     )
-
-
-def create_dataset(session: Session, name: str) -> Dataset:
-    """A new empty dataset (committed). Names are trimmed; at most 255 characters."""
-    dataset = Dataset(name=check_dataset_name(name))
-    session.add(dataset)
-    session.commit()
-    return dataset
-
-
-def check_dataset_name(name: str) -> str:
-    """The name trimmed, or a ValidationFailed saying what is wrong with it."""
-    clean = name.strip()
-    if "\x00" in clean:
-        raise ValidationFailed(
-            "The dataset name contains a NUL character; use plain text.", details={"field": "name"}
-        )
-    if len(clean) > MAX_DATASET_NAME:
-        raise ValidationFailed(
-            f"The dataset name is {len(clean)} characters long; the limit is {MAX_DATASET_NAME}.",
-            details={"field": "name"},
-        )
-    return clean
-
-
-def dataset_summary(session: Session, dataset_id: str) -> DatasetSummary:
-    """Item count and per-folder (class) counts; the flat part of a dataset is folder ""."""
-    dataset = _get_dataset(session, dataset_id)
-    rows = session.execute(
-        select(DatasetItem.folder, func.count())
-        .where(DatasetItem.dataset_id == dataset_id)
-        .group_by(DatasetItem.folder)
-    ).all()
-    # Sorted in Python: code-point order everywhere, whatever the DB collation.
-    folders = sorted((FolderSummary(folder=f, count=int(c)) for f, c in rows), key=_by_folder)
-    return DatasetSummary(
-        id=dataset.id,
-        name=dataset.name,
-        item_count=sum(f.count for f in folders),
-        folders=folders,
-        created_at=dataset.created_at,
-    )
-
-
-def dataset_sources(session: Session, dataset_id: str) -> list[tuple[str, str]]:
-    """(rel_path, asset_id) of every item, sorted by path: the planner's input."""
-    _get_dataset(session, dataset_id)
-    rows = session.execute(
-        select(DatasetItem.rel_path, DatasetItem.asset_id).where(
-            DatasetItem.dataset_id == dataset_id
-        )
-    ).all()
-    return sorted((r, a) for r, a in rows)
-
-
-def _by_folder(f: FolderSummary) -> str:
-    return f.folder

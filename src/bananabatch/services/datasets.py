@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bananabatch.datasets.service import label_summary
 from bananabatch.db.models import Dataset, DatasetFile, DatasetItem, Job
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
-from bananabatch.ingest.service import MAX_DATASET_NAME, check_dataset_name
+from bananabatch.ingest.dataset_items import MAX_DATASET_NAME, check_dataset_name
 from bananabatch.services.blobs import free_unreferenced
 from bananabatch.storage.base import Storage
 

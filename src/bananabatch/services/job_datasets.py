@@ -20,7 +20,7 @@ from bananabatch.datasets.service import (
 )
 from bananabatch.domain.planning import Plan, SourceImage
 from bananabatch.errors import ValidationFailed
-from bananabatch.ingest.service import dataset_sources
+from bananabatch.ingest.dataset_items import dataset_sources
 from bananabatch.services.job_requests import AutomaticJobCreate, JobCreate, SplitEstimate
 from bananabatch.storage.base import Storage
 from bananabatch.storage.factory import build_storage

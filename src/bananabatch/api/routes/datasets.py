@@ -26,13 +26,9 @@ from bananabatch.api.uploads import (
 from bananabatch.datasets.service import label_summary
 from bananabatch.db.models import Dataset
 from bananabatch.errors import NotFound, ValidationFailed
-from bananabatch.ingest.service import (
-    create_dataset as create_dataset_row,
-)
-from bananabatch.ingest.service import (
-    dataset_summary,
-    ingest_zip,
-)
+from bananabatch.ingest.dataset_items import create_dataset as create_dataset_row
+from bananabatch.ingest.dataset_items import dataset_summary
+from bananabatch.ingest.service import ingest_zip
 from bananabatch.services import queries
 from bananabatch.services.queries import asset_thumbnail_url
 

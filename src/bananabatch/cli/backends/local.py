@@ -23,7 +23,8 @@ from bananabatch.errors import BadUpload
 from bananabatch.export.archive import stream_job_zip
 from bananabatch.export.entries import ExportSelection
 from bananabatch.export.folder import write_job_folder
-from bananabatch.ingest.service import create_dataset, ingest_files, ingest_zip
+from bananabatch.ingest.dataset_items import create_dataset
+from bananabatch.ingest.service import ingest_files, ingest_zip
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import Runtime
 from bananabatch.services import datasets as dataset_library
