@@ -14,7 +14,9 @@ from sqlalchemy import event, select, update
 from bananabatch.db.models import Output, OutputFlag, OutputStatus
 from bananabatch.db.session import make_engine, make_session_factory
 from bananabatch.runtime import Runtime
-from bananabatch.services.queries.views import OutputPage
+from bananabatch.services.queries.views_outputs import (
+    OutputPage,
+)
 from tests.api.helpers import API, create_dataset, photos, upload
 
 

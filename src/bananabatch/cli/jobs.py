@@ -29,7 +29,9 @@ from bananabatch.cli.run_state import remembered_out
 from bananabatch.db.models import JobStatus
 from bananabatch.export.entries import ExportSelection
 from bananabatch.services.queries import JobSummary
-from bananabatch.services.queries.views import WebhookDeliveryOut
+from bananabatch.services.queries.views import (
+    WebhookDeliveryOut,
+)
 
 JobRef = Annotated[str, typer.Argument(help="A job id, or a unique prefix of it (4+ chars).")]
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from bananabatch.services.queries.views import JobDetail
+from bananabatch.services.queries.views import (
+    JobDetail,
+)
 
 _CSV_ROWS_SHOWN = 20
 

@@ -44,27 +44,31 @@ from bananabatch.services.queries.views import (
     MAX_PAGE,
     QUEUED_JOB_STATUSES,
     BatchOut,
-    DatasetItemOut,
-    DatasetItemPage,
-    DatasetJobRef,
-    DatasetList,
-    DatasetOut,
-    DatasetUsage,
     GeminiBatchOut,
     JobDetail,
     JobList,
     JobOptionsOut,
     JobSummary,
-    LabelBoxOut,
-    OutputFlagOut,
-    OutputOut,
-    OutputPage,
     QualityOut,
     RemoteActivity,
     StatusCounts,
     UtcDateTime,
     as_utc,
     to_naive_utc,
+)
+from bananabatch.services.queries.views_datasets import (
+    DatasetItemOut,
+    DatasetItemPage,
+    DatasetJobRef,
+    DatasetList,
+    DatasetOut,
+    DatasetUsage,
+)
+from bananabatch.services.queries.views_outputs import (
+    LabelBoxOut,
+    OutputFlagOut,
+    OutputOut,
+    OutputPage,
 )
 
 __all__ = [

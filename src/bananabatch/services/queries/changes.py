@@ -24,7 +24,9 @@ from bananabatch.errors import ValidationFailed
 from bananabatch.services.queries.jobs import last_change_seq
 from bananabatch.services.queries.output_json import outputs_json, page_json
 from bananabatch.services.queries.paging import decode_cursor, encode_cursor
-from bananabatch.services.queries.views import MAX_OFFSET
+from bananabatch.services.queries.views import (
+    MAX_OFFSET,
+)
 
 CHANGES = "changes"
 BUCKET = 256

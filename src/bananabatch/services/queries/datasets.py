@@ -26,7 +26,7 @@ from bananabatch.services.queries.paging import (
     decode_cursor,
     encode_cursor,
 )
-from bananabatch.services.queries.views import (
+from bananabatch.services.queries.views_datasets import (
     DatasetItemOut,
     DatasetItemPage,
     DatasetJobRef,

@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from bananabatch.contracts import PERMANENT_KINDS
 from bananabatch.db.models import Output, OutputStatus
-from bananabatch.services.queries.views import FailureGroup, FailureSummary
+from bananabatch.services.queries.views import (
+    FailureGroup,
+    FailureSummary,
+)
 
 _PERMANENT = frozenset(k.value for k in PERMANENT_KINDS)
 _KIND_WORDS = {

@@ -21,7 +21,9 @@ from sqlalchemy.orm import Session
 from bananabatch.db.models import Output
 from bananabatch.quality.service import flags_by_output
 from bananabatch.services.queries.output_view import output_out
-from bananabatch.services.queries.views import OutputPage
+from bananabatch.services.queries.views_outputs import (
+    OutputPage,
+)
 
 MAX_ROWS = 10_000
 """Outputs kept at most (about 1.5 KB each), least recently sent dropped first."""

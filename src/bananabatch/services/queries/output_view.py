@@ -12,7 +12,14 @@ from bananabatch.services.queries.paging import (
     asset_thumbnail_url,
     output_version,
 )
-from bananabatch.services.queries.views import API_PREFIX, LabelBoxOut, OutputFlagOut, OutputOut
+from bananabatch.services.queries.views import (
+    API_PREFIX,
+)
+from bananabatch.services.queries.views_outputs import (
+    LabelBoxOut,
+    OutputFlagOut,
+    OutputOut,
+)
 
 
 def output_out(o: Output, flags: list[tuple[str, str]] | None = None) -> OutputOut:

@@ -22,7 +22,9 @@ from bananabatch.services.queries.paging import (
     decode_cursor,
     encode_cursor,
 )
-from bananabatch.services.queries.views import MAX_OFFSET
+from bananabatch.services.queries.views import (
+    MAX_OFFSET,
+)
 
 
 def list_outputs_json(

@@ -8,7 +8,11 @@ import hashlib
 from datetime import datetime
 
 from bananabatch.errors import ValidationFailed
-from bananabatch.services.queries.views import API_PREFIX, MAX_OFFSET, MAX_PAGE
+from bananabatch.services.queries.views import (
+    API_PREFIX,
+    MAX_OFFSET,
+    MAX_PAGE,
+)
 
 
 def etag_of(*parts: object) -> str:

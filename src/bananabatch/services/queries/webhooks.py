@@ -6,7 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import WebhookDelivery
-from bananabatch.services.queries.views import WebhookDeliveryOut
+from bananabatch.services.queries.views import (
+    WebhookDeliveryOut,
+)
 
 
 def job_webhooks(session: Session, job_id: str) -> list[WebhookDeliveryOut]:
