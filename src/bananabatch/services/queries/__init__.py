@@ -13,17 +13,11 @@ from bananabatch.services.queries.datasets import (
     resolve_dataset_id,
 )
 from bananabatch.services.queries.jobs import (
-    PollState,
     counts_by_job,
     get_job,
     job_detail,
-    job_etag,
-    job_etag_of,
     job_list_etag,
     list_jobs,
-    outputs_etag,
-    outputs_etag_of,
-    poll_state,
     queue_positions,
     summary_fields,
 )
@@ -37,6 +31,14 @@ from bananabatch.services.queries.paging import (
     decode_cursor,
     encode_cursor,
     etag_of,
+)
+from bananabatch.services.queries.poll_state import (
+    PollState,
+    job_etag,
+    job_etag_of,
+    outputs_etag,
+    outputs_etag_of,
+    poll_state,
 )
 from bananabatch.services.queries.views import (
     API_PREFIX,

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from bananabatch.db.models import Output
 from bananabatch.errors import ValidationFailed
-from bananabatch.services.queries.jobs import last_change_seq
 from bananabatch.services.queries.output_json import outputs_json, page_json
 from bananabatch.services.queries.paging import decode_cursor, encode_cursor
+from bananabatch.services.queries.poll_state import last_change_seq
 from bananabatch.services.queries.views import (
     MAX_OFFSET,
 )

@@ -3,42 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import (
     Batch,
-    GeminiBatch,
-    GeminiBatchLine,
     Job,
     JobStatus,
     Output,
     OutputStatus,
     ReviewState,
-    Task,
-    TaskStatus,
-    utcnow,
 )
 from bananabatch.errors import NotFound, ValidationFailed
-from bananabatch.quality.service import flag_summary
 from bananabatch.services.queries.failures import summarize
+from bananabatch.services.queries.job_activity import gemini_batches, quality_of, remote_activity
 from bananabatch.services.queries.paging import check_limit, check_offset, etag_of
+from bananabatch.services.queries.poll_state import queue_position
 from bananabatch.services.queries.recipe import job_recipe
 from bananabatch.services.queries.views import (
-    BATCH_TARGET,
     QUEUED_JOB_STATUSES,
     BatchOut,
-    GeminiBatchOut,
     JobDetail,
     JobList,
     JobOptionsOut,
     JobSummary,
-    QualityOut,
-    RemoteActivity,
     StatusCounts,
     TrialOut,
     to_naive_utc,
@@ -207,88 +198,11 @@ def list_jobs(
     return JobList(items=items, total=total, server_time=now)
 
 
-def _queue_position(
-    session: Session, job_id: str, status: str, priority: int, created_at: datetime
-) -> int | None:
-    if status not in QUEUED_JOB_STATUSES:
-        return None
-    ahead = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            Job.status.in_(QUEUED_JOB_STATUSES),
-            or_(
-                Job.priority > priority,
-                and_(
-                    Job.priority == priority,
-                    or_(
-                        Job.created_at < created_at,
-                        and_(Job.created_at == created_at, Job.id < job_id),
-                    ),
-                ),
-            ),
-        )
-    )
-    return (ahead or 0) + 1
-
-
 def get_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     return job
-
-
-@dataclass(frozen=True)
-class PollState:
-    """What a poller's ETags are made of: the job's revision (bumped on every status or
-    progress change), its queue rank, and the last change number of its outputs."""
-
-    job_id: str
-    revision: int
-    position: int | None
-    change_seq: int
-
-
-def poll_state(session: Session, job_id: str) -> PollState:
-    """Two or three indexed lookups; the pollers' fast path caches the answer until the
-    database changes."""
-    row = session.execute(
-        select(Job.id, Job.revision, Job.status, Job.priority, Job.created_at).where(
-            Job.id == job_id
-        )
-    ).first()
-    if row is None:
-        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
-    position = _queue_position(session, row.id, row.status, row.priority, row.created_at)
-    return PollState(row.id, row.revision, position, last_change_seq(session, job_id))
-
-
-def last_change_seq(session: Session, job_id: str) -> int:
-    return int(
-        session.scalar(
-            select(func.coalesce(func.max(Output.change_seq), 0)).where(Output.job_id == job_id)
-        )
-        or 0
-    )
-
-
-def job_etag_of(state: PollState) -> str:
-    return etag_of("job", state.job_id, state.revision, state.position)
-
-
-def outputs_etag_of(state: PollState, query: str) -> str:
-    """One output page's ETag: the job's revision, its outputs' last change number and
-    the page's own query (a `since` poll is its own page)."""
-    return etag_of("outputs", state.job_id, state.revision, state.change_seq, query)
-
-
-def job_etag(session: Session, job_id: str) -> str:
-    return job_etag_of(poll_state(session, job_id))
-
-
-def outputs_etag(session: Session, job_id: str, query: str) -> str:
-    return outputs_etag_of(poll_state(session, job_id), query)
 
 
 def job_detail(session: Session, job_id: str) -> JobDetail:
@@ -344,104 +258,19 @@ def job_detail(session: Session, job_id: str) -> JobDetail:
         **summary_fields(
             job,
             job_counts,
-            _queue_position(session, job.id, job.status, job.priority, job.created_at),
+            queue_position(session, job.id, job.status, job.priority, job.created_at),
         ),
-        quality=_quality(session, job, reviews),
+        quality=quality_of(session, job, reviews),
         seed=job.seed,
         options=options,
         spec=dict(job.spec or {}),
         reference_asset_ids=[str(a) for a in job.reference_asset_ids or []],
         include_originals=job.include_originals,
         batches=batch_out,
-        remote=_remote_activity(session, job_id),
-        gemini_batches=_gemini_batches(session, job_id) if job.route == "batch" else [],
+        remote=remote_activity(session, job_id),
+        gemini_batches=gemini_batches(session, job_id) if job.route == "batch" else [],
         webhook_url=job.webhook_url,
         webhooks=job_webhooks(session, job_id),
         recipe=job_recipe(job),
         failures=summarize(failed),
     )
-
-
-def _quality(session: Session, job: Job, reviews: dict[str, int]) -> QualityOut:
-    spec = job.spec or {}
-    flags, flagged = flag_summary(session, job.id)
-    return QualityOut(
-        flags=flags,
-        flagged=flagged,
-        review=reviews,
-        label_format=spec.get("label_format"),
-        labelled=bool(spec.get("labelled")),
-        splits=spec.get("splits"),
-        classes=[str(c) for c in spec.get("classes") or []],
-    )
-
-
-def _remote_activity(session: Session, job_id: str) -> RemoteActivity:
-    """One aggregate over the job's tasks (detail pages are polled)."""
-    out = Task.status == TaskStatus.dispatched
-    queued = and_(out, Task.remote_state == "queued")
-    running = and_(out, Task.remote_state == "running")
-    n_queued, n_running, since, delay, execution = session.execute(
-        select(
-            func.coalesce(func.sum(case((queued, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((running, 1), else_=0)), 0),
-            func.min(case((queued, Task.dispatched_at))),
-            func.avg(Task.delay_ms),
-            func.avg(Task.execution_ms),
-        ).where(Task.job_id == job_id)
-    ).one()
-    return RemoteActivity(
-        queued=int(n_queued),
-        running=int(n_running),
-        oldest_queued_since=since,
-        avg_delay_ms=round(delay) if delay is not None else None,
-        avg_execution_ms=round(execution) if execution is not None else None,
-    )
-
-
-def _gemini_batches(session: Session, job_id: str) -> list[GeminiBatchOut]:
-    """Where each of a batch job's Gemini batches stands; one waiting at Google past the
-    Batch API's 24 h target is flagged overdue rather than waited on in silence."""
-    batches = list(
-        session.scalars(
-            select(GeminiBatch).where(GeminiBatch.job_id == job_id).order_by(GeminiBatch.created_at)
-        )
-    )
-    # read: marked done, or (the mark waits for the executor's next poll) a line of a
-    # succeeded batch whose output is no longer pending
-    succeeded = [g.id for g in batches if g.state == "succeeded"]
-    read = dict(
-        session.execute(
-            select(GeminiBatchLine.batch_id, func.count())
-            .join(Output, Output.id == GeminiBatchLine.output_id)
-            .where(
-                GeminiBatchLine.batch_id.in_([g.id for g in batches]),
-                or_(
-                    GeminiBatchLine.done.is_(True),
-                    and_(
-                        GeminiBatchLine.batch_id.in_(succeeded),
-                        Output.status != OutputStatus.pending,
-                    ),
-                ),
-            )
-            .group_by(GeminiBatchLine.batch_id)
-        ).all()
-    )
-    now = utcnow()
-    return [
-        GeminiBatchOut(
-            display_name=g.display_name,
-            state=g.state,
-            lines=g.lines,
-            lines_read=int(read.get(g.id, 0)),
-            submitted_at=g.submitted_at,
-            updated_at=g.updated_at,
-            finished_at=g.finished_at,
-            download_attempts=g.download_attempts,
-            error=g.error,
-            overdue=g.state in ("pending", "running")
-            and g.submitted_at is not None
-            and now - g.submitted_at > BATCH_TARGET,
-        )
-        for g in batches
-    ]

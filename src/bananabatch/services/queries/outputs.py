@@ -15,13 +15,13 @@ from bananabatch.db.models import (
 )
 from bananabatch.errors import NotFound, ValidationFailed
 from bananabatch.services.queries.changes import changed_outputs_json, changes_cursor
-from bananabatch.services.queries.jobs import last_change_seq
 from bananabatch.services.queries.output_json import outputs_json, page_json
 from bananabatch.services.queries.paging import (
     check_limit,
     decode_cursor,
     encode_cursor,
 )
+from bananabatch.services.queries.poll_state import last_change_seq
 from bananabatch.services.queries.views import (
     MAX_OFFSET,
 )
