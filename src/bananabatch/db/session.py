@@ -55,3 +55,26 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def write_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A `session_scope` for read-decide-write rounds (a claim, a settle): what the
+    round reads is still true when it writes. Python's sqlite3 reads outside any
+    transaction until the first write, so a pause or cancel committed in between would
+    be overwritten by a decision made on the old status; here SQLite's write lock is
+    taken before the first read (`BEGIN IMMEDIATE`), and the other writer waits for the
+    round or comes wholly before it. Other databases lock the job rows the round reads
+    (`with_for_update`)."""
+    session = factory()
+    try:
+        conn = session.connection()
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

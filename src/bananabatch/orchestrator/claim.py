@@ -30,7 +30,7 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
-from bananabatch.db.session import session_scope
+from bananabatch.db.session import write_scope
 from bananabatch.errors import BananaBatchError, NotFound
 from bananabatch.executors.gemini_batch_records import DEAD_STATES
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder, StoredImage
@@ -106,7 +106,7 @@ class Claimer:
             or_(Task.not_before.is_(None), Task.not_before <= now),
         )
         claimed: list[Claimed] = []
-        with session_scope(self._sf) as s:
+        with write_scope(self._sf) as s:
             if self._daily_budget is not None:
                 release_daily_holds(s)
             guard = BudgetGuard.load(s, self._catalog, self._daily_budget)
@@ -120,7 +120,11 @@ class Claimer:
                 ).all()
             ]
             for job_id, n in allocate(runnable, room, in_flight_by_job, last_served).items():
-                claimed.extend(self._claim_job(s, s.get_one(Job, job_id), n, ready, now, guard))
+                claimed.extend(
+                    self._claim_job(
+                        s, s.get_one(Job, job_id, with_for_update=True), n, ready, now, guard
+                    )
+                )
         return claimed
 
     def _claim_job(

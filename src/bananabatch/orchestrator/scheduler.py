@@ -32,7 +32,7 @@ from bananabatch.catalog import Catalog
 from bananabatch.config import Settings
 from bananabatch.contracts import ErrorKind
 from bananabatch.db.models import TERMINAL_JOB_STATUSES, Job, JobStatus, Task, TaskStatus
-from bananabatch.db.session import session_scope
+from bananabatch.db.session import session_scope, write_scope
 from bananabatch.executors.base import Executor, RemoteState, SubmitFailure, TaskStatusReport
 from bananabatch.executors.routing import holds_a_slot
 from bananabatch.executors.transport import LocalPayloadBuilder, PayloadBuilder
@@ -216,7 +216,7 @@ class Orchestrator:
     # ---- recovery -----------------------------------------------------------------
 
     def _recover(self) -> None:
-        with session_scope(self._sf) as s:
+        with write_scope(self._sf) as s:
             for task in s.scalars(select(Task).where(Task.status == TaskStatus.dispatched)):
                 if task.handle:
                     self._in_flight[task.id] = (task.job_id, task.handle)

@@ -33,7 +33,7 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
-from bananabatch.db.session import session_scope
+from bananabatch.db.session import write_scope
 from bananabatch.executors.base import RemoteState, TaskStatusReport
 from bananabatch.orchestrator.charge import charge, insert_ledger
 from bananabatch.orchestrator.job_state import refresh_job
@@ -105,7 +105,7 @@ class Settler:
         reports = [(task_id, self._prewrite(task_id, r)) for task_id, r in reports]
         touched: dict[str, Job] = {}
         rnd = _Round()
-        with session_scope(self._sf) as s:
+        with write_scope(self._sf) as s:
             with s.no_autoflush:
                 loaded = self._load_round(s, [task_id for task_id, _ in reports])
                 outcomes = [
@@ -125,7 +125,11 @@ class Settler:
         ids = list(dict.fromkeys(task_ids))
         tasks = list(s.scalars(select(Task).where(Task.id.in_(ids))))
         job_ids = {t.job_id for t in tasks}
-        jobs = list(s.scalars(select(Job).where(Job.id.in_(job_ids)))) if job_ids else []
+        jobs = (
+            list(s.scalars(select(Job).where(Job.id.in_(job_ids)).with_for_update()))
+            if job_ids
+            else []
+        )
         live = [t.id for t in tasks if t.status == TaskStatus.dispatched]
         by_task: dict[str, list[Output]] = {t: [] for t in live}
         if live:
@@ -163,7 +167,7 @@ class Settler:
         return self.settle(task_id, report)
 
     def fail_task(self, task_id: str, kind: ErrorKind, message: str) -> Outcome:
-        with session_scope(self._sf) as s:
+        with write_scope(self._sf) as s:
             task = s.get(Task, task_id)
             if task is None or task.status != TaskStatus.dispatched:
                 return Outcome()
