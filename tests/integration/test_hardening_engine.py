@@ -4,7 +4,9 @@ was already being paid for, and a crash of ours does not use up the user's retri
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
+import time
 
 import pytest
 from sqlalchemy import func, select
@@ -122,11 +124,17 @@ async def test_a_crash_of_ours_does_not_use_up_the_users_retries(settings: Setti
 
 
 class OneSlowSlot(SlowPaidProvider):
-    """The prompt's first variation hangs; its siblings answer at once."""
+    """The prompt's first variation hangs until the test lets it go (or `delay` passes);
+    its siblings answer at once."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__(delay)
+        self.release = asyncio.Event()
 
     async def generate(self, request: GenerationRequest) -> GeneratedImage:
         if request.seed == self.slow_seed:
-            await asyncio.sleep(self.delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.release.wait(), self.delay)
         self.calls += 1
         return GeneratedImage(data=self._png, mime_type="image/png", width=64, height=48)
 
@@ -137,12 +145,13 @@ async def test_finished_outputs_are_stored_while_a_sibling_hangs(settings: Setti
     job = _job(rt, 4)  # one task of 4
     with rt.session_factory() as s:
         seeds = sorted(s.scalars(select(Output.seed).where(Output.job_id == job.id)))
-    provider = OneSlowSlot(delay=3.0)
+    provider = OneSlowSlot(delay=60.0)
     provider.slow_seed = seeds[0]
     rt.providers.register("classic", provider)
     await rt.start()
     succeeded = 0
-    for _ in range(100):
+    deadline = time.monotonic() + 30
+    while succeeded < 3 and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
         with rt.session_factory() as s:
             succeeded = (
@@ -153,9 +162,8 @@ async def test_finished_outputs_are_stored_while_a_sibling_hangs(settings: Setti
                 )
                 or 0
             )
-        if succeeded == 3:
-            break
-    assert succeeded == 3  # stored while the fourth still runs
+    assert succeeded == 3  # stored while the fourth still hangs
+    provider.release.set()
     await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 30)
     await rt.orchestrator.stop()
     with rt.session_factory() as s:
