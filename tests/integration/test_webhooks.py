@@ -24,7 +24,7 @@ from bananabatch.db.models import Job, JobStatus
 from bananabatch.runtime import Runtime, build_runtime
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import AutomaticJobCreate
-from bananabatch.services.queries import job_detail
+from bananabatch.services.queries import job_detail, job_etag
 from tests.fakes.gemini_server import FakeGeminiServer
 from tests.imagegen import make_dataset
 from tests.integration.job_helpers import upload_folder
@@ -196,6 +196,21 @@ async def test_a_cancelled_job_posts_its_event(
     assert call.signed_ok and call.event == "job.cancelled"
     assert call.body["job"]["status"] == "cancelled"
     assert call.body["counts"]["cancelled"] == 6
+
+
+async def test_a_delivery_changes_the_jobs_etag_so_a_polling_page_shows_it(
+    runtime: Runtime, receiver: Receiver, dataset: str
+) -> None:
+    """A finished job changes no more; the page polls its detail with an ETag, so a
+    delivery recorded after the job ended must move it, or the page shows "pending"."""
+    job = _job(runtime, dataset, receiver.url, model="classic")
+    with runtime.session_factory() as s:
+        job_service.cancel_job(s, job.id)
+        before = job_etag(s, job.id)
+    assert await runtime.webhooks.deliver_due() == 1  # the loop is not running: one pass
+    with runtime.session_factory() as s:
+        assert job_etag(s, job.id) != before
+    assert _states(runtime, job.id) == ["delivered"]
 
 
 async def test_a_job_held_at_its_budget_cap_posts_budget_paused(

@@ -14,11 +14,11 @@ import logging
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bananabatch.config import Settings
-from bananabatch.db.models import WebhookDelivery, utcnow
+from bananabatch.db.models import Job, WebhookDelivery, utcnow
 from bananabatch.notify.events import (
     DELIVERY_HEADER,
     EVENT_HEADER,
@@ -105,6 +105,9 @@ class WebhookSender:
                 log.info(
                     "webhook %s for job %s: %s; retry in %.1fs", row.event, row.job_id, error, delay
                 )
+            # the job page polls its detail with an ETag made of the job's revision: a
+            # finished job changes no more, so the attempt itself must move it
+            s.execute(update(Job).where(Job.id == row.job_id).values(revision=Job.revision + 1))
             s.commit()
 
     async def _run(self) -> None:
