@@ -1,5 +1,5 @@
 /** Job status vocabulary shared by the dashboard and the job page. */
-import type { JobStatus, OutputStatus } from "@/lib/api/types";
+import type { JobDetail, JobStatus, OutputStatus } from "@/lib/api/types";
 
 export const ACTIVE_STATUSES: ReadonlySet<string> = new Set(["queued", "running", "paused"]);
 
@@ -48,6 +48,16 @@ export function pollInterval(status: string | undefined): number | false {
   if (status === "queued" || status === "running") return 1_500;
   if (status === "paused") return 5_000;
   return false;
+}
+
+/** A job page's detail polling: while the job runs, and after it ended while one of
+ * its webhook deliveries is still being tried (each attempt is shown on the page). */
+export function jobPollInterval(
+  job: Pick<JobDetail, "status" | "webhooks"> | undefined,
+): number | false {
+  const byStatus = pollInterval(job?.status);
+  if (byStatus !== false) return byStatus;
+  return job?.webhooks.some((w) => w.state === "pending") ? 3_000 : false;
 }
 
 /** What a pending output is doing, from its job's status. */

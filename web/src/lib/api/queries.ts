@@ -15,7 +15,7 @@ import { api, type JobsQuery } from "./client";
 import { OUTPUT_PAGE } from "./preload";
 import { errorMessage } from "./errors";
 import type { JobDetail, OutputPage, ReviewRequest } from "./types";
-import { pollInterval } from "@/lib/jobs";
+import { jobPollInterval, pollInterval } from "@/lib/jobs";
 import { mergeChanges } from "@/lib/output-changes";
 import { type ReviewDecision, withReview } from "@/lib/review";
 
@@ -59,7 +59,7 @@ export function useJob(id: string | null) {
     queryKey: keys.job(id ?? ""),
     queryFn: () => api.job(id!),
     enabled: Boolean(id),
-    refetchInterval: (q) => pollInterval(q.state.data?.status),
+    refetchInterval: (q) => jobPollInterval(q.state.data),
   });
 }
 
