@@ -7,11 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bananabatch.db.migrate import upgrade
 from bananabatch.db.models import Asset, Batch, Job, JobStatus, Output, Task, new_id, utcnow
@@ -120,3 +121,45 @@ def test_rows_are_the_plan_with_the_orm_defaults_on_both_paths(
     assert {t["status"] for t in tasks} == {"queued"} and len(tasks) == plan.total_tasks
     core = _store(tmp_path, "core.db", False, monkeypatch)
     assert (core[1], core[2], core[3]) == (outputs, tasks, batches)
+
+
+def _insert(tmp_path: Path, plan: Any) -> Any:
+    url = f"sqlite:///{tmp_path / 'rows.db'}"
+    upgrade(url)
+    factory = make_session_factory(make_engine(url))
+    s = factory()
+    for i in range(300):
+        s.add(Asset(id=f"{i:032x}", mime_type="image/jpeg", format="JPEG", width=1,
+                    height=1, size_bytes=1, storage_key=f"assets/{i}.jpg"))  # fmt: skip
+    job = Job(
+        id=new_id(), mode="automatic", name="j", provider="classic", model="classic",
+        status=JobStatus.queued, seed=SEED, spec={}, options={},
+        total_outputs=plan.total_outputs, total_tasks=plan.total_tasks, cost_estimate=0,
+    )  # fmt: skip
+    s.add(job)
+    job_rows.insert_plan_rows(s, job.id, plan, "classic")
+    s.commit()
+    return s
+
+
+def test_created_at_is_stored_as_the_orm_writes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A whole second too: the driver's own datetime adapter would drop `.000000`."""
+    monkeypatch.setattr(job_rows, "utcnow", lambda: datetime(2024, 5, 6, 7, 8, 9))
+    with _insert(tmp_path, _plan(20)) as s:
+        for table in ("tasks", "outputs"):  # batches have no created_at
+            stored = s.execute(text(f"select distinct created_at from {table}")).scalars().all()
+            assert stored == ["2024-05-06 07:08:09.000000"]
+
+
+def test_row_ids_look_like_new_id_and_grow_in_insert_order(tmp_path: Path) -> None:
+    with _insert(tmp_path, _plan(200)) as s:
+        ids = s.execute(text("select id from outputs order by rowid")).scalars().all()
+        tasks = s.execute(text("select id from tasks order by rowid")).scalars().all()
+        batches = s.execute(text("select id from batches order by rowid")).scalars().all()
+    for group in (ids, tasks, batches):
+        assert all(len(i) == 32 and set(i) <= set("0123456789abcdef") for i in group)
+    every = batches + tasks + ids
+    assert len(set(every)) == len(every) == 3 + 400 + 600  # 200 sources x 3, 2 per task
+    assert ids == sorted(ids) and tasks == sorted(tasks)

@@ -52,6 +52,8 @@ def find_data_yaml(files: Sequence[str]) -> str | None:
 def looks_like_yolo(images: Sequence[ImageSize], files: set[str]) -> bool:
     if find_data_yaml(sorted(files)) is not None:
         return True
+    if not any(f.endswith(".txt") for f in files):
+        return False  # every label path ends in .txt: no need to derive 25,000 of them
     return any(yolo_label_path(i.rel_path) in files for i in images)
 
 

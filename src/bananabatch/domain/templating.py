@@ -215,11 +215,16 @@ def render_prompt(template: str, ctx: PromptContext, *, seed: int) -> str:
             out.append(rng.choice(part.options))
     rendered = "".join(out)
     if not rendered.strip():
-        raise TemplateError(
-            f"The prompt {template!r} renders to an empty text for {ctx.filename or 'this output'}"
-            f" (variation {ctx.variation}); add words outside the braces."
-        )
+        raise empty_prompt_error(template, ctx.filename, ctx.variation)
     return rendered
+
+
+def empty_prompt_error(template: str, filename: str, variation: int) -> TemplateError:
+    """The error for a template that renders to nothing (an API rejects empty prompts)."""
+    return TemplateError(
+        f"The prompt {template!r} renders to an empty text for {filename or 'this output'}"
+        f" (variation {variation}); add words outside the braces."
+    )
 
 
 def _normalize_csv_path(path: str) -> str:

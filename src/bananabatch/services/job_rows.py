@@ -9,7 +9,9 @@ Either way every column the ORM would fill from a Python default is filled the s
 
 from __future__ import annotations
 
+import itertools
 import os
+import time
 from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any
@@ -41,9 +43,19 @@ OUTPUT_COLUMNS = (
 )
 
 
-def _id() -> str:
-    """Like `new_id` (32 hex digits, random) without building a UUID object per row."""
-    return os.urandom(16).hex()
+class _Ids:
+    """Row ids for one insert: 32 hex digits like `new_id`, but increasing (milliseconds
+    since the epoch, 48 random bits, then a counter). Each index on an id (the primary
+    keys, `outputs.task_id`) then grows at its end instead of at a random page: SQLite
+    inserts such rows about a third cheaper. Ids grant nothing (signed URLs do), so
+    they need not be unguessable."""
+
+    def __init__(self) -> None:
+        self._prefix = f"{time.time_ns() // 1_000_000:012x}{os.urandom(6).hex()}"
+        self._count = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._count):08x}"
 
 
 class _Layout:
@@ -63,7 +75,10 @@ class _Layout:
         self.driver = conn.dialect.name == "sqlite"
         if "created_at" in table.columns:
             now = utcnow()
-            processor = table.c.created_at.type.bind_processor(conn.dialect)
+            # the dialect's own processor, as the ORM applies it: the text is the ORM's,
+            # written once, not a datetime the driver adapts per row
+            column_type = table.c.created_at.type.dialect_impl(conn.dialect)
+            processor = column_type.bind_processor(conn.dialect)
             extra["created_at"] = processor(now) if self.driver and processor else now
         self.columns = planned + tuple(extra)
         self.tail = tuple(extra.values())
@@ -87,6 +102,7 @@ def plan_rows(
 ) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """("batch" | "task" | "output", planned columns) in plan order, parents first.
     A batch whose position is in `batch_ids` exists already and gets no new row."""
+    _id = _Ids()
     for pb in plan.batches:
         batch_id = (batch_ids or {}).get(pb.position)
         if batch_id is None:
