@@ -1,4 +1,5 @@
-"""Job use cases (write side): estimate, preview, create, and the user's actions.
+"""Job use cases (write side): estimate, preview, create (the user's actions on a job
+that exists are in `job_actions`).
 
 Shared by the HTTP API and the CLI. Each function validates through the pure
 domain (planner, templating, pricing), raises domain errors a user can act on,
@@ -11,23 +12,18 @@ import logging
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bananabatch.catalog import Catalog, ModelInfo
 from bananabatch.config import Settings
 from bananabatch.contracts import Mode, Route
 from bananabatch.db.models import (
-    TERMINAL_JOB_STATUSES,
     Asset,
     Dataset,
     DatasetItem,
     Job,
     JobStatus,
-    Output,
-    OutputStatus,
-    Task,
-    TaskStatus,
     new_id,
     utcnow,
 )
@@ -45,9 +41,18 @@ from bananabatch.domain.pricing import Estimate, estimate_plan
 from bananabatch.domain.references import reference_warning
 from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.domain.trials import TrialSplit, split_trial
-from bananabatch.errors import Conflict, NotFound, TransportUnavailable, ValidationFailed
-from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
+from bananabatch.errors import NotFound, TransportUnavailable
 from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
+from bananabatch.services.job_actions import (
+    cancel_job,
+    get_job,
+    job_counts,
+    pause_job,
+    resume_job,
+    retry_failed,
+    set_budget,
+    set_priority,
+)
 from bananabatch.services.job_checks import check_model_and_options
 from bananabatch.services.job_datasets import (
     DatasetChoice,
@@ -70,6 +75,25 @@ from bananabatch.services.job_rows import insert_plan_rows
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
+
+# the actions on an existing job live in `job_actions`; callers reach them from here too
+__all__ = [
+    "CreatedJob",
+    "Prepared",
+    "cancel_job",
+    "create_job",
+    "estimate_job",
+    "get_job",
+    "job_counts",
+    "pause_job",
+    "prepare",
+    "preview_prompts",
+    "price_plan",
+    "resume_job",
+    "retry_failed",
+    "set_budget",
+    "set_priority",
+]
 
 
 @dataclass(frozen=True)
@@ -354,139 +378,3 @@ def _default_name(req: JobCreate) -> str:
         else "Creative"
     )
     return f"{first[:48]} · {stamp}"
-
-
-def get_job(session: Session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
-    if job is None:
-        raise NotFound(f"Job {job_id} does not exist.")
-    return job
-
-
-def _touch(job: Job) -> None:
-    job.revision = (job.revision or 0) + 1
-
-
-def cancel_job(session: Session, job_id: str) -> Job:
-    """Cancel what has not started; in-flight work is cancelled by the orchestrator,
-    and any image it still returns is kept (it has been paid for)."""
-    job = get_job(session, job_id)
-    if job.status in TERMINAL_JOB_STATUSES:
-        raise Conflict(f"Job {job.name!r} is already {job.status}; there is nothing to cancel.")
-    job.status = JobStatus.cancelled
-    job.finished_at = utcnow()
-    _touch(job)
-    queued_tasks = select(Task.id).where(Task.job_id == job_id, Task.status == TaskStatus.queued)
-    session.execute(
-        update(Output)
-        .where(Output.task_id.in_(queued_tasks), Output.status == OutputStatus.pending)
-        .values(status=OutputStatus.cancelled, finished_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Task)
-        .where(Task.job_id == job_id, Task.status == TaskStatus.queued)
-        .values(status=TaskStatus.cancelled)
-        .execution_options(synchronize_session=False)
-    )
-    session.commit()
-    return job
-
-
-def pause_job(session: Session, job_id: str) -> Job:
-    job = get_job(session, job_id)
-    if job.status not in (JobStatus.queued, JobStatus.running):
-        raise Conflict(f"Only queued or running jobs can be paused; {job.name!r} is {job.status}.")
-    job.status = JobStatus.paused
-    _touch(job)
-    session.commit()
-    return job
-
-
-def set_budget(session: Session, job_id: str, max_cost: float | None) -> Job:
-    """Change a job's cap; a job held at its cap goes on when the new cap allows it (the
-    orchestrator holds it again at once if the next run still does not fit)."""
-    job = get_job(session, job_id)
-    if job.status in TERMINAL_JOB_STATUSES:
-        raise Conflict(f"Job {job.name!r} is already {job.status}; its budget no longer matters.")
-    job.max_cost = max_cost
-    if job.status == JobStatus.paused and (job.hold_reason or "").startswith(JOB_CAP_PREFIX):
-        job.status = JobStatus.running if job.started_at else JobStatus.queued
-        job.hold_reason = None
-    _touch(job)
-    session.commit()
-    return job
-
-
-def resume_job(session: Session, job_id: str) -> Job:
-    job = get_job(session, job_id)
-    if job.status != JobStatus.paused:
-        raise Conflict(f"Only paused jobs can be resumed; {job.name!r} is {job.status}.")
-    job.status = JobStatus.running if job.started_at else JobStatus.queued
-    job.hold_reason = None
-    job.interrupted_at = None
-    _touch(job)
-    session.commit()
-    return job
-
-
-def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = None) -> int:
-    """Re-queue failed outputs (and blocked ones when named explicitly); returns how many.
-
-    A retry starts a fresh attempt budget. Their tasks go back to the queue and
-    carry only the outputs that are pending, so nothing that succeeded is paid again.
-    """
-    job = get_job(session, job_id)
-    if job.status == JobStatus.cancelled:
-        raise Conflict("This job was cancelled; create a new job instead of retrying it.")
-    query = select(Output).where(Output.job_id == job_id)
-    if output_ids:
-        query = query.where(
-            Output.id.in_(output_ids),
-            Output.status.in_([OutputStatus.failed, OutputStatus.blocked]),
-        )
-    else:
-        query = query.where(Output.status == OutputStatus.failed)
-    outputs = session.scalars(query).all()
-    if not outputs:
-        return 0
-    for o in outputs:
-        o.status = OutputStatus.pending
-        o.attempt = o.no_image_answers = 0
-        o.error = o.error_kind = None
-        o.finished_at = None
-    task_ids = {o.task_id for o in outputs}
-    session.execute(
-        update(Task)
-        .where(Task.id.in_(task_ids), Task.status != TaskStatus.dispatched)
-        .values(status=TaskStatus.queued, not_before=None, finished_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    if job.status in TERMINAL_JOB_STATUSES or job.status == JobStatus.paused:
-        job.status = JobStatus.running if job.started_at else JobStatus.queued
-    job.finished_at = None
-    job.error = None
-    _touch(job)
-    session.commit()
-    return len(outputs)
-
-
-def set_priority(session: Session, job_id: str, priority: int) -> Job:
-    if not -100 <= priority <= 100:
-        raise ValidationFailed("Priority must be between -100 and 100 (higher runs first).")
-    job = get_job(session, job_id)
-    job.priority = priority
-    _touch(job)
-    session.commit()
-    return job
-
-
-def job_counts(session: Session, job_id: str) -> dict[str, int]:
-    rows = session.execute(
-        select(Output.status, func.count()).where(Output.job_id == job_id).group_by(Output.status)
-    ).all()
-    counts = {s.value: 0 for s in OutputStatus}
-    for status, n in rows:
-        counts[status] = n
-    counts["total"] = sum(n for _, n in rows)
-    return counts
