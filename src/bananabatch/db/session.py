@@ -4,7 +4,7 @@ the orchestrator and a CLI can share one database file safely."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,15 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+def session_scope(factory: sessionmaker[Session], *, lock: bool = False) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error (`lock`: see
+    `write_scope`)."""
     session = factory()
     try:
+        if lock:
+            conn = session.connection()
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield session
         session.commit()
     except BaseException:
@@ -57,8 +62,7 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         session.close()
 
 
-@contextmanager
-def write_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
+def write_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:
     """A `session_scope` for read-decide-write rounds (a claim, a settle): what the
     round reads is still true when it writes. Python's sqlite3 reads outside any
     transaction until the first write, so a pause or cancel committed in between would
@@ -66,15 +70,4 @@ def write_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
     taken before the first read (`BEGIN IMMEDIATE`), and the other writer waits for the
     round or comes wholly before it. Other databases lock the job rows the round reads
     (`with_for_update`)."""
-    session = factory()
-    try:
-        conn = session.connection()
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return session_scope(factory, lock=True)
