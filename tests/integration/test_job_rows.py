@@ -17,7 +17,13 @@ from sqlalchemy import select, text
 from bananabatch.db.migrate import upgrade
 from bananabatch.db.models import Asset, Batch, Job, JobStatus, Output, Task, new_id, utcnow
 from bananabatch.db.session import make_engine, make_session_factory
-from bananabatch.domain.planning import AutomaticSpec, SourceImage, plan_automatic
+from bananabatch.domain.plan import (
+    AutomaticSpec,
+    SourceImage,
+)
+from bananabatch.domain.plan_automatic import (
+    plan_automatic,
+)
 from bananabatch.services import job_rows
 
 SEED = 424242

@@ -10,18 +10,22 @@ import pytest
 
 from bananabatch.catalog import ModelInfo, load_catalog
 from bananabatch.domain.naming import automatic_output_name
-from bananabatch.domain.planning import (
+from bananabatch.domain.plan import (
     AutomaticSpec,
     Plan,
     PlannedOutput,
     SemiAutoPrompt,
     SemiAutoSpec,
     SourceImage,
-    batch_name_for_prompt,
-    plan_automatic,
-    plan_semi_auto,
-    preview_automatic_prompts,
     top_level_folder,
+)
+from bananabatch.domain.plan_automatic import (
+    plan_automatic,
+    preview_automatic_prompts,
+)
+from bananabatch.domain.plan_semi_auto import (
+    batch_name_for_prompt,
+    plan_semi_auto,
 )
 from bananabatch.domain.seeds import derive_seed
 from bananabatch.errors import TemplateError, TooManyReferences, ValidationFailed

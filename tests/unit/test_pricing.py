@@ -8,12 +8,16 @@ from dataclasses import replace
 import pytest
 
 from bananabatch.catalog import ModelInfo, load_catalog
-from bananabatch.domain.planning import (
+from bananabatch.domain.plan import (
     AutomaticSpec,
     SemiAutoPrompt,
     SemiAutoSpec,
     SourceImage,
+)
+from bananabatch.domain.plan_automatic import (
     plan_automatic,
+)
+from bananabatch.domain.plan_semi_auto import (
     plan_semi_auto,
 )
 from bananabatch.domain.pricing import (

@@ -8,7 +8,13 @@ import random
 import pytest
 
 from bananabatch.domain.naming import automatic_output_name
-from bananabatch.domain.planning import AutomaticSpec, SourceImage, plan_automatic
+from bananabatch.domain.plan import (
+    AutomaticSpec,
+    SourceImage,
+)
+from bananabatch.domain.plan_automatic import (
+    plan_automatic,
+)
 from bananabatch.domain.prompt_renderer import TemplateRenderer, WildcardPicker
 from bananabatch.domain.seeds import SEED_LIMIT, derive_seed
 from bananabatch.domain.templating import PromptContext, render_prompt

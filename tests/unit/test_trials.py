@@ -8,13 +8,17 @@ from collections import Counter
 import pytest
 
 from bananabatch.catalog import load_catalog
-from bananabatch.domain.planning import (
+from bananabatch.domain.plan import (
     AutomaticSpec,
     Plan,
     SemiAutoPrompt,
     SemiAutoSpec,
     SourceImage,
+)
+from bananabatch.domain.plan_automatic import (
     plan_automatic,
+)
+from bananabatch.domain.plan_semi_auto import (
     plan_semi_auto,
 )
 from bananabatch.domain.trials import split_trial, subplan, trial_sample

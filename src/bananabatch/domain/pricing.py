@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from bananabatch.catalog import ModelInfo, load_catalog
 from bananabatch.contracts import Route
-from bananabatch.domain.planning import Plan
+from bananabatch.domain.plan import (
+    Plan,
+)
 from bananabatch.domain.spend import output_estimate
 from bananabatch.errors import ValidationFailed
 

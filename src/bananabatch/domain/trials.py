@@ -16,7 +16,12 @@ import random
 from collections.abc import Collection
 from dataclasses import dataclass, replace
 
-from bananabatch.domain.planning import Plan, PlannedBatch, PlannedOutput, PlannedTask
+from bananabatch.domain.plan import (
+    Plan,
+    PlannedBatch,
+    PlannedOutput,
+    PlannedTask,
+)
 
 DEFAULT_TRIAL_SIZE = 8
 MAX_TRIAL_SIZE = 1000

@@ -9,11 +9,15 @@ from datetime import date
 from bananabatch.catalog import Catalog, ModelInfo
 from bananabatch.config import Settings
 from bananabatch.domain.lifecycle import lifecycle_warning, utc_today
-from bananabatch.domain.planning import (
+from bananabatch.domain.plan import (
     AutomaticSpec,
     SemiAutoPrompt,
     SemiAutoSpec,
+)
+from bananabatch.domain.plan_automatic import (
     check_automatic_spec,
+)
+from bananabatch.domain.plan_semi_auto import (
     plan_semi_auto,
 )
 from bananabatch.domain.pricing import check_options

@@ -18,7 +18,10 @@ from bananabatch.datasets.service import (
     label_summary,
     source_splits,
 )
-from bananabatch.domain.planning import Plan, SourceImage
+from bananabatch.domain.plan import (
+    Plan,
+    SourceImage,
+)
 from bananabatch.errors import ValidationFailed
 from bananabatch.ingest.dataset_items import dataset_sources
 from bananabatch.services.job_requests import AutomaticJobCreate, JobCreate, SplitEstimate

@@ -20,7 +20,9 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import Batch, Output, Task, utcnow
-from bananabatch.domain.planning import Plan
+from bananabatch.domain.plan import (
+    Plan,
+)
 
 CHUNK = 5_000  # output rows per INSERT statement
 

@@ -29,12 +29,16 @@ from bananabatch.db.models import (
 )
 from bananabatch.domain.lifecycle import utc_today
 from bananabatch.domain.payload_budget import TransportRoutes, transport_problem
-from bananabatch.domain.planning import (
+from bananabatch.domain.plan import (
     AutomaticSpec,
     Plan,
     SemiAutoPrompt,
     SemiAutoSpec,
+)
+from bananabatch.domain.plan_automatic import (
     plan_automatic,
+)
+from bananabatch.domain.plan_semi_auto import (
     plan_semi_auto,
 )
 from bananabatch.domain.pricing import Estimate, estimate_plan
