@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +41,7 @@ from bananabatch.orchestrator.slots import (
     accept_image,
     mime_of_key,
     slot_key,
+    stored_size,
     succeed,
 )
 from bananabatch.quality.service import Recorded, record_outputs
@@ -281,7 +281,7 @@ class Settler:
                 continue
             output.storage_key = key
             output.mime_type = mime_of_key(key)
-            output.width, output.height = self._dimensions(key)
+            output.width, output.height = stored_size(self._storage, key)
             succeed(output)
             # its call never reached us: charged per image, as the worst case
             route: Route = "batch" if job.route == "batch" else "standard"
@@ -296,14 +296,6 @@ class Settler:
             adopted += 1
             log.info("adopted output %s that a worker had already uploaded", output.id)
         return adopted
-
-    def _dimensions(self, key: str) -> tuple[int | None, int | None]:
-        try:
-            with self._storage.open(key) as fh, Image.open(fh) as im:
-                return im.size
-        except Exception:  # the image is stored either way; its size is cosmetic
-            log.warning("could not read the size of %s", key)
-            return None, None
 
     def _apply_in(
         self,

@@ -6,10 +6,16 @@ the image is found there and adopted instead of being generated (and paid) again
 
 from __future__ import annotations
 
+import logging
+
+from PIL import Image
+
 from bananabatch.contracts import SlotResult
 from bananabatch.db.models import Job, Output, OutputStatus, utcnow
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import EXT_FOR_MIME, MIME_FOR_EXT, output_key, output_slot_key
+
+log = logging.getLogger(__name__)
 
 
 def slot_key(job: Job, output_id: str) -> str:
@@ -43,3 +49,13 @@ def accept_image(storage: Storage, job: Job, output: Output, slot: SlotResult) -
     output.width = slot.width
     output.height = slot.height
     return None
+
+
+def stored_size(storage: Storage, key: str) -> tuple[int | None, int | None]:
+    """The pixel size of an image found in storage (an adopted upload reports none)."""
+    try:
+        with storage.open(key) as fh, Image.open(fh) as im:
+            return im.size
+    except Exception:  # the image is stored either way; its size is cosmetic
+        log.warning("could not read the size of %s", key)
+        return None, None
