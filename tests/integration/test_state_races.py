@@ -25,6 +25,7 @@ from bananabatch.errors import Conflict
 from bananabatch.orchestrator import settle as settle_module
 from bananabatch.orchestrator.claim import Claimer
 from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import job_actions
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import AutomaticJobCreate
 from bananabatch.storage.keys import output_key
@@ -146,3 +147,39 @@ def test_a_cancel_during_a_settle_round_is_what_the_user_was_told(
     else:  # the round came first: the cancel was refused, the job is complete
         assert cancel.refused is not None and "already completed" in str(cancel.refused)
         assert final == JobStatus.completed
+
+
+def _revision(rt: Runtime, job_id: str) -> int:
+    with rt.session_factory() as s:
+        return s.get_one(Job, job_id).revision
+
+
+def test_a_settle_round_during_a_pause_is_neither_lost_nor_overwritten(
+    rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other way round: the user's pause has read the job as running when the round
+    that stores its last output arrives. The pause must not write its decision over the
+    round's (a finished job left "paused") nor over its revision bump (a poller keeps
+    the stale ETag)."""
+    job_id = _new_job(rt, tmp_path)
+    (claimed,) = rt.orchestrator._claimer.claim(4, {}, {})
+    result = _finished(rt, job_id, claimed.task_id)
+    before = _revision(rt, job_id)
+    settle = threading.Thread(
+        target=rt.orchestrator.settler.apply_result, args=(claimed.task_id, result)
+    )
+    touch = job_actions._touch
+
+    def touch_after_a_round(job: Job) -> None:
+        settle.start()  # the pause has read the job as running
+        settle.join(timeout=0.5)
+        touch(job)
+
+    monkeypatch.setattr(job_actions, "_touch", touch_after_a_round)
+    with rt.session_factory() as s:
+        paused = job_actions.pause_job(s, job_id)
+    settle.join(timeout=30)
+    assert not settle.is_alive()
+    assert paused.status == JobStatus.paused
+    assert _status(rt, job_id) == JobStatus.completed  # its only output is stored
+    assert _revision(rt, job_id) == before + 2  # the pause's bump and the round's

@@ -50,9 +50,7 @@ def session_scope(factory: sessionmaker[Session], *, lock: bool = False) -> Iter
     session = factory()
     try:
         if lock:
-            conn = session.connection()
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            take_write_lock(session)
         yield session
         session.commit()
     except BaseException:
@@ -60,6 +58,15 @@ def session_scope(factory: sessionmaker[Session], *, lock: bool = False) -> Iter
         raise
     finally:
         session.close()
+
+
+def take_write_lock(session: Session) -> None:
+    """Begin the session's transaction holding SQLite's write lock, so what it reads
+    next is still true when it writes (see `write_scope`). A no-op inside a transaction
+    already begun, and on other databases, which lock the rows read `FOR UPDATE`."""
+    conn = session.connection()
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def write_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:

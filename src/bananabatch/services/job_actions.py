@@ -17,12 +17,24 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
+from bananabatch.db.session import take_write_lock
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
 from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
 
 
 def get_job(session: Session, job_id: str) -> Job:
     job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id} does not exist.")
+    return job
+
+
+def job_for_update(session: Session, job_id: str) -> Job:
+    """The job, read under the write lock its change will need: an orchestrator round
+    cannot commit between this read and the action's commit, so the action never
+    decides on a stale status nor writes over the round's revision bump."""
+    take_write_lock(session)
+    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.")
     return job
@@ -35,7 +47,7 @@ def _touch(job: Job) -> None:
 def cancel_job(session: Session, job_id: str) -> Job:
     """Cancel what has not started; in-flight work is cancelled by the orchestrator,
     and any image it still returns is kept (it has been paid for)."""
-    job = get_job(session, job_id)
+    job = job_for_update(session, job_id)
     if job.status in TERMINAL_JOB_STATUSES:
         raise Conflict(f"Job {job.name!r} is already {job.status}; there is nothing to cancel.")
     job.status = JobStatus.cancelled
@@ -59,7 +71,7 @@ def cancel_job(session: Session, job_id: str) -> Job:
 
 
 def pause_job(session: Session, job_id: str) -> Job:
-    job = get_job(session, job_id)
+    job = job_for_update(session, job_id)
     if job.status not in (JobStatus.queued, JobStatus.running):
         raise Conflict(f"Only queued or running jobs can be paused; {job.name!r} is {job.status}.")
     job.status = JobStatus.paused
@@ -71,7 +83,7 @@ def pause_job(session: Session, job_id: str) -> Job:
 def set_budget(session: Session, job_id: str, max_cost: float | None) -> Job:
     """Change a job's cap; a job held at its cap goes on when the new cap allows it (the
     orchestrator holds it again at once if the next run still does not fit)."""
-    job = get_job(session, job_id)
+    job = job_for_update(session, job_id)
     if job.status in TERMINAL_JOB_STATUSES:
         raise Conflict(f"Job {job.name!r} is already {job.status}; its budget no longer matters.")
     job.max_cost = max_cost
@@ -84,7 +96,7 @@ def set_budget(session: Session, job_id: str, max_cost: float | None) -> Job:
 
 
 def resume_job(session: Session, job_id: str) -> Job:
-    job = get_job(session, job_id)
+    job = job_for_update(session, job_id)
     if job.status != JobStatus.paused:
         raise Conflict(f"Only paused jobs can be resumed; {job.name!r} is {job.status}.")
     job.status = JobStatus.running if job.started_at else JobStatus.queued
@@ -101,7 +113,7 @@ def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = N
     A retry starts a fresh attempt budget. Their tasks go back to the queue and
     carry only the outputs that are pending, so nothing that succeeded is paid again.
     """
-    job = get_job(session, job_id)
+    job = job_for_update(session, job_id)
     if job.status == JobStatus.cancelled:
         raise Conflict("This job was cancelled; create a new job instead of retrying it.")
     query = select(Output).where(Output.job_id == job_id)
@@ -139,7 +151,7 @@ def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = N
 def set_priority(session: Session, job_id: str, priority: int) -> Job:
     if not -100 <= priority <= 100:
         raise ValidationFailed("Priority must be between -100 and 100 (higher runs first).")
-    job = get_job(session, job_id)
+    job = job_for_update(session, job_id)
     job.priority = priority
     _touch(job)
     session.commit()

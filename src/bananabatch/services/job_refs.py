@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import Job, JobStatus, utcnow
+from bananabatch.db.session import take_write_lock
 from bananabatch.errors import AmbiguousId, NotFound
 
 MIN_PREFIX_CHARS = 4
@@ -49,7 +50,8 @@ def mark_interrupted(session: Session, job_id: str) -> bool:
     """Pause a job whose embedded run was stopped (Ctrl-C, SIGTERM), so it does not claim
     to run and nothing else picks it up until it is resumed. Returns False when the job
     had already ended (or was paused) and is left as it is."""
-    job = session.get(Job, job_id)
+    take_write_lock(session)  # the status read here is the one the write replaces
+    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None or job.status not in (JobStatus.queued, JobStatus.running):
         return False
     job.status = JobStatus.paused

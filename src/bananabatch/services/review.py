@@ -30,6 +30,7 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
+from bananabatch.db.session import take_write_lock
 from bananabatch.domain.pricing import output_cost
 from bananabatch.domain.seeds import derive_seed
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
@@ -101,8 +102,10 @@ class Regenerated:
     cost_usd: float
 
 
-def _job(session: Session, job_id: str) -> Job:
-    job = session.get(Job, job_id)
+def _job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
+    if for_update:  # read under the write lock: see `job_for_update`
+        take_write_lock(session)
+    job = session.get(Job, job_id, with_for_update=for_update, populate_existing=for_update)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     return job
@@ -114,7 +117,7 @@ def _touch(job: Job) -> None:
 
 def review_outputs(session: Session, job_id: str, body: ReviewIn) -> ReviewOut:
     """Mark outputs accepted, rejected or unreviewed; returns how many changed."""
-    job = _job(session, job_id)
+    job = _job(session, job_id, for_update=True)
     query = select(Output).where(
         Output.job_id == job_id,
         Output.status == OutputStatus.succeeded,
@@ -192,7 +195,7 @@ def regenerate_rejected(
     """Queue the rejected outputs again (a new seed, a fresh attempt budget). Their old
     images are deleted: a remote worker's upload at the slot's key must not be taken
     for the new result."""
-    job = _job(session, job_id)
+    job = _job(session, job_id, for_update=True)
     if job.status == JobStatus.cancelled:
         raise Conflict("This job was cancelled; create a new job instead.")
     outputs = _rejected(session, job_id)

@@ -21,9 +21,10 @@ from bananabatch.db.models import TERMINAL_JOB_STATUSES, Batch, Job, JobStatus, 
 from bananabatch.domain.trials import subplan
 from bananabatch.errors import Conflict
 from bananabatch.providers.gemini_preflight import GeminiPreflight
+from bananabatch.services.job_actions import get_job, job_for_update
 from bananabatch.services.job_requests import AutomaticJobCreate, JobCreate, SemiAutoJobCreate
 from bananabatch.services.job_rows import insert_plan_rows
-from bananabatch.services.jobs import get_job, prepare, price_plan
+from bananabatch.services.jobs import prepare, price_plan
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,18 @@ def request_of(job: Job) -> JobCreate:
     fields: dict[str, Any] = {k: v for k, v in job.spec.items() if k in model.model_fields}
     fields.update(model=job.model, seed=job.seed, trial=None)
     return model.model_validate(fields)
+
+
+def _continuable(job: Job) -> Job:
+    if job.trial_size is None:
+        raise Conflict(f"Job {job.name!r} is not a trial; it already runs on everything.")
+    if job.trial_continued_at is not None:
+        raise Conflict(f"The rest of trial {job.name!r} is already running.")
+    if job.status == JobStatus.cancelled:
+        raise Conflict(
+            f"Trial {job.name!r} was cancelled; start a new trial or job instead of continuing it."
+        )
+    return job
 
 
 def continue_trial(
@@ -54,15 +67,7 @@ def continue_trial(
     job no longer plans to the trial's slots (its dataset changed): the trial's outputs
     would then not be the job's.
     """
-    job = get_job(session, job_id)
-    if job.trial_size is None:
-        raise Conflict(f"Job {job.name!r} is not a trial; it already runs on everything.")
-    if job.trial_continued_at is not None:
-        raise Conflict(f"The rest of trial {job.name!r} is already running.")
-    if job.status == JobStatus.cancelled:
-        raise Conflict(
-            f"Trial {job.name!r} was cancelled; start a new trial or job instead of continuing it."
-        )
+    job = _continuable(get_job(session, job_id))
     req = request_of(job)
     prepared = prepare(session, settings, catalog, req, job.seed, preflight, storage)
     plan = prepared.plan
@@ -80,6 +85,9 @@ def continue_trial(
                 f"Trial {job.name!r} no longer matches its job ({path!r} changed: the dataset "
                 "or the model changed since the trial). Start a new job instead."
             )
+    # Planning ran without the write lock; the job is read again under it, so the status
+    # decided below is not one an orchestrator round has just changed.
+    job = _continuable(job_for_update(session, job_id))
     rest = subplan(plan, {o.position for o in planned.values() if o.archive_path not in made})
     batches = {b.position: b for b in session.scalars(select(Batch).where(Batch.job_id == job.id))}
     insert_plan_rows(
