@@ -27,18 +27,18 @@ from bananabatch.providers.base import (
     ReferenceImage,
     TransientError,
 )
-from bananabatch.providers.gemini import (
+from bananabatch.providers.gemini import GeminiProvider, build_config, build_contents
+from bananabatch.providers.gemini_answers import (
     BLOCK_FINISH_REASONS,
-    GeminiProvider,
-    build_config,
-    build_contents,
-    classify_api_error,
-    classify_exception,
     convert_format,
     image_from_response,
+    usage_from_response,
+)
+from bananabatch.providers.gemini_errors import (
+    classify_api_error,
+    classify_exception,
     parse_duration,
     retry_delay_from_details,
-    usage_from_response,
 )
 
 

@@ -24,7 +24,7 @@ from bananabatch.db.models import utcnow
 from bananabatch.executors.gemini_batch_lines import request_json
 from bananabatch.executors.gemini_batch_records import BatchRecords, BatchView
 from bananabatch.providers.base import GenerationRequest, ReferenceImage
-from bananabatch.providers.gemini import classify_api_error
+from bananabatch.providers.gemini_errors import classify_api_error
 from bananabatch.quality.finish import prepare
 from bananabatch.storage.base import Storage
 

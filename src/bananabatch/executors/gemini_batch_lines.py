@@ -15,12 +15,9 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from bananabatch.providers.base import GeneratedImage, GenerationRequest, ProviderError
-from bananabatch.providers.gemini import (
-    answer_image,
-    build_config,
-    build_contents,
-    classify_api_error,
-)
+from bananabatch.providers.gemini import build_config, build_contents
+from bananabatch.providers.gemini_answers import answer_image
+from bananabatch.providers.gemini_errors import classify_api_error
 
 BATCH_HANDLE_PREFIX = "gbatch:"
 
