@@ -46,10 +46,9 @@ from bananabatch.contracts import (
     SlotError,
     SlotResult,
     TaskPayload,
-    TaskResult,
 )
 from bananabatch.db.models import utcnow
-from bananabatch.executors.base import RemoteState, SubmitFailure, TaskStatusReport
+from bananabatch.executors.base import SubmitFailure, TaskStatusReport
 from bananabatch.executors.gemini_batch_create import REMOTE_STATES, BatchCreator, BatchTuning
 from bananabatch.executors.gemini_batch_lines import (
     BATCH_HANDLE_PREFIX,
@@ -59,12 +58,12 @@ from bananabatch.executors.gemini_batch_lines import (
     task_handle,
 )
 from bananabatch.executors.gemini_batch_records import DEAD_STATES, BatchRecords, BatchView
+from bananabatch.executors.gemini_batch_slots import WORKER, SlotBook
 from bananabatch.storage.base import Storage
 from bananabatch.worker.pipeline import WorkerOptions, run_task
 
 log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
-WORKER = "gemini-batch"
 
 
 class GeminiBatchExecutor:
@@ -97,17 +96,12 @@ class GeminiBatchExecutor:
                 retry_options=types.HttpRetryOptions(attempts=1),
             ),
         )
+        self._slots = SlotBook()
         self._creator = BatchCreator(
-            self._client, records, store, self._tuning, tmp_dir, lambda t: self._tasks.get(t)
+            self._client, records, store, self._tuning, tmp_dir, lambda t: self._slots.tasks.get(t)
         )
-        self._tasks: dict[str, TaskPayload] = {}
         self._forming: list[tuple[float, TaskPayload]] = []
-        self._batch_of: dict[str, str] = {}  # output id -> its live batch
-        self._results: dict[str, list[SlotResult]] = {}  # finished, not yet reported
-        self._reported: dict[str, set[str]] = {}
         self._ref_sizes: dict[str, int] = {}  # store key -> bytes (references repeat)
-        self._key_of: dict[str, str] = {}  # output id -> the line its result was read from
-        self._unacked: list[str] = []  # lines reported by the last poll, not marked done yet
         self._wake: Callable[[], None] = lambda: None
         self._nudge = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
@@ -131,13 +125,7 @@ class GeminiBatchExecutor:
             if p.provider != "gemini":
                 handles.append(SubmitFailure("The Batch API route needs a Gemini model.", True))
                 continue
-            self._tasks[p.task_id] = p
-            self._results.setdefault(p.task_id, [])
-            self._reported.setdefault(p.task_id, set())
-            fresh = [s for s in p.slots if s.output_id not in live]
-            for s in p.slots:
-                if s.output_id in live:  # already in a batch: never sent twice
-                    self._batch_of[s.output_id] = live[s.output_id].batch_id
+            fresh = self._slots.track(p, live)
             if fresh:
                 self._forming.append((now, p.model_copy(update={"slots": fresh})))
             handles.append(task_handle(p.task_id))
@@ -152,17 +140,15 @@ class GeminiBatchExecutor:
         reads them again for free."""
         self._start()
         await self._ack()
-        return [self._report(h) for h in handles]
+        return [self._slots.report(h) for h in handles]
 
     async def cancel(self, handle: str) -> bool:
         """Withdraw a task still waiting to be packed; once in a batch it runs (and is
         paid for), so its outputs are kept."""
         task_id = handle.removeprefix(BATCH_HANDLE_PREFIX)
-        task = self._tasks.get(task_id)
-        if task is None or any(s.output_id in self._batch_of for s in task.slots):
+        if not self._slots.withdraw(task_id):
             return False
         self._forming = [(t, p) for t, p in self._forming if p.task_id != task_id]
-        self._forget(task_id)
         return True
 
     async def health(self) -> dict[str, object]:
@@ -196,49 +182,12 @@ class GeminiBatchExecutor:
                 await asyncio.wait_for(self._nudge.wait(), timeout=self._tick)
 
     async def _ack(self) -> None:
-        keys, self._unacked = self._unacked, []
+        keys = self._slots.take_unacked()
         if keys:
             await asyncio.to_thread(self._records.mark_done, keys)
 
-    # ---- reporting ---------------------------------------------------------------------
-
-    def _report(self, handle: str) -> TaskStatusReport:
-        task_id = handle.removeprefix(BATCH_HANDLE_PREFIX)
-        payload = self._tasks.get(task_id)
-        if payload is None:  # this process restarted: the slots' batch is found again
-            return TaskStatusReport(
-                handle, RemoteState.lost, error="restarted", counts_as_attempt=False
-            )
-        waiting = self._results[task_id]
-        finished = self._reported[task_id] | {r.output_id for r in waiting}
-        complete = len(finished) >= len(payload.slots)
-        # a running task reports only its images (stored at once); failures, blocks and
-        # the retry decision go with the task's final result
-        new = waiting if complete else [r for r in waiting if r.status == "succeeded"]
-        self._results[task_id] = [r for r in waiting if r not in new]
-        self._reported[task_id].update(r.output_id for r in new)
-        self._unacked.extend(self._key_of[r.output_id] for r in new if r.output_id in self._key_of)
-        result = TaskResult(task_id=task_id, slots=new, worker=WORKER) if new else None
-        if complete:
-            self._forget(task_id)
-            return TaskStatusReport(handle, RemoteState.completed, result=result, worker=WORKER)
-        state = RemoteState.running if result or self._any_running(payload) else RemoteState.queued
-        return TaskStatusReport(handle, state, result=result, worker=WORKER)
-
-    def _any_running(self, payload: TaskPayload) -> bool:
-        return any(s.output_id in self._batch_of for s in payload.slots)
-
-    def _forget(self, task_id: str) -> None:
-        payload = self._tasks.pop(task_id, None)
-        for s in payload.slots if payload else []:
-            self._batch_of.pop(s.output_id, None)
-            self._key_of.pop(s.output_id, None)
-        self._results.pop(task_id, None)
-        self._reported.pop(task_id, None)
-
     def _finish(self, task_id: str, result: SlotResult) -> None:
-        if task_id in self._results and result.output_id not in self._reported[task_id]:
-            self._results[task_id].append(result)
+        if self._slots.finish(task_id, result):
             self._wake()
 
     # ---- packing and creating ----------------------------------------------------------
@@ -262,7 +211,7 @@ class GeminiBatchExecutor:
             for chunk in pack(slots, tuning.max_lines, tuning.max_bytes):
                 view = await asyncio.to_thread(self._records.record, job_id, model, chunk)
                 for output_id, _ in chunk:
-                    self._batch_of[output_id] = view.id
+                    self._slots.batch_of[output_id] = view.id
                 self._creator.fresh.add(view.id)
                 await self._creator.create(view)
 
@@ -280,12 +229,7 @@ class GeminiBatchExecutor:
     # ---- following batches -------------------------------------------------------------
 
     async def _advance(self) -> None:
-        wanted = {
-            self._batch_of[s.output_id]
-            for task_id, p in self._tasks.items()
-            for s in p.slots
-            if s.output_id in self._batch_of and s.output_id not in self._reported[task_id]
-        }
+        wanted = self._slots.wanted_batches()
         if not wanted:
             return
         now = utcnow()
@@ -328,15 +272,6 @@ class GeminiBatchExecutor:
         if state in DEAD_STATES:
             self._fail_dead(_replace(view, state=state))
 
-    def _waiting_slots(self, view: BatchView) -> dict[str, tuple[TaskPayload, OutputSlot]]:
-        found: dict[str, tuple[TaskPayload, OutputSlot]] = {}
-        for task_id, p in self._tasks.items():
-            done = self._reported[task_id] | {r.output_id for r in self._results[task_id]}
-            for s in p.slots:
-                if self._batch_of.get(s.output_id) == view.id and s.output_id not in done:
-                    found[s.output_id] = (p, s)
-        return found
-
     def _fail_dead(self, view: BatchView, *, paid: bool = False) -> None:
         """Slots of a batch that ended without results fail as transient (queued again);
         a batch Google refused at creation fails them as invalid."""
@@ -352,16 +287,16 @@ class GeminiBatchExecutor:
         if refused:
             message = "Gemini refused the batch"
         calls = [PaidCall(outcome="image", route="batch")] if paid else []
-        for output_id, (p, _) in self._waiting_slots(view).items():
+        for output_id, (p, _) in self._slots.waiting_slots(view.id).items():
             error = SlotError(kind=kind, message=message)
             self._finish(
                 p.task_id,
                 SlotResult(output_id=output_id, status="failed", error=error, calls=calls),
             )
-            self._batch_of.pop(output_id, None)
+            self._slots.batch_of.pop(output_id, None)
 
     async def _download(self, view: BatchView) -> None:
-        waiting = self._waiting_slots(view)
+        waiting = self._slots.waiting_slots(view.id)
         if not waiting or not view.result_file:
             return
         keys = {line.key: line.output_id for line in self._records.lines_of(view.id)}
@@ -385,14 +320,14 @@ class GeminiBatchExecutor:
                     output_id = keys.get(key)
                     if output_id in waiting:
                         payload, slot = waiting.pop(output_id)
-                        self._key_of[output_id] = key
+                        self._slots.key_of[output_id] = key
                         self._finish(payload.task_id, await self._replay(payload, slot, line))
         except (httpx.HTTPError, ValueError) as exc:
             await self._download_failed(view, exc)
             return
         by_output = {output_id: key for key, output_id in keys.items()}
         for output_id, (payload, _) in waiting.items():  # the file had no line for it
-            self._key_of[output_id] = by_output[output_id]
+            self._slots.key_of[output_id] = by_output[output_id]
             error = SlotError(kind=ErrorKind.transient, message="no result line in the batch")
             self._finish(
                 payload.task_id, SlotResult(output_id=output_id, status="failed", error=error)
