@@ -20,6 +20,7 @@ from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, Ta
 from bananabatch.errors import Conflict, TooManyReferences
 from bananabatch.ingest.service import ingest_files
 from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import job_actions
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -305,16 +306,16 @@ async def test_cancel_pause_resume_retry(runtime: Runtime) -> None:
         job = job_service.create_job(
             s, runtime.settings, runtime.catalog, req, preflight=runtime.preflight
         ).job
-        paused = job_service.pause_job(s, job.id)
+        paused = job_actions.pause_job(s, job.id)
         assert paused.status == JobStatus.paused
         with pytest.raises(Conflict):
-            job_service.pause_job(s, job.id)
+            job_actions.pause_job(s, job.id)
         other = job_service.create_job(
             s, runtime.settings, runtime.catalog, req, preflight=runtime.preflight
         ).job
-        job_service.cancel_job(s, other.id)
+        job_actions.cancel_job(s, other.id)
         with pytest.raises(Conflict):
-            job_service.cancel_job(s, other.id)
+            job_actions.cancel_job(s, other.id)
     await runtime.start()
     await asyncio.sleep(0.5)
     assert all(
@@ -322,7 +323,7 @@ async def test_cancel_pause_resume_retry(runtime: Runtime) -> None:
     )  # paused: nothing ran
     assert all(o.status == OutputStatus.cancelled for o in _outputs(runtime, other.id))
     with runtime.session_factory() as s:
-        job_service.resume_job(s, job.id)
+        job_actions.resume_job(s, job.id)
     runtime.orchestrator.wake()
     await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([job.id]), 60)
     # make one output fail, then retry it
@@ -332,7 +333,7 @@ async def test_cancel_pause_resume_retry(runtime: Runtime) -> None:
         o.status, o.error = OutputStatus.failed, "simulated"
         s.get_one(Job, job.id).status = JobStatus.completed_with_errors
         s.commit()
-        assert job_service.retry_failed(s, job.id) == 1
+        assert job_actions.retry_failed(s, job.id) == 1
     runtime.orchestrator.wake()
     await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([job.id]), 60)
     await runtime.orchestrator.stop()

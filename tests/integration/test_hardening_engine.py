@@ -16,6 +16,7 @@ from bananabatch.db.models import Job, Output, OutputStatus, Task, TaskStatus
 from bananabatch.ingest.service import ingest_files
 from bananabatch.providers.base import GeneratedImage, GenerationRequest
 from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import job_actions
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import SemiAutoJobCreate, SemiAutoPromptIn
 from tests.imagegen import image_bytes
@@ -84,7 +85,7 @@ async def test_cancel_keeps_the_images_already_being_paid_for(settings: Settings
     await rt.start()
     await _until_dispatched(rt, job.id)
     with rt.session_factory() as s:
-        job_service.cancel_job(s, job.id)
+        job_actions.cancel_job(s, job.id)
     await asyncio.sleep(1.2)  # the calls in flight finish
     await rt.orchestrator.stop(grace_seconds=5)
     with rt.session_factory() as s:

@@ -21,6 +21,7 @@ from bananabatch.db.models import Job, JobStatus, OutputStatus, Task
 from bananabatch.errors import TransportUnavailable
 from bananabatch.export.archive import ExportSelection, stream_job_zip
 from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import job_actions
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import (
     AutomaticJobCreate,
@@ -207,7 +208,7 @@ async def test_cancel_withdraws_queued_tasks_and_keeps_running_ones(
                 break
         await asyncio.sleep(0.3)
         with rt.session_factory() as s:
-            job_service.cancel_job(s, job.id)
+            job_actions.cancel_job(s, job.id)
         await asyncio.wait_for(rt.orchestrator.wait_for_jobs([job.id]), 60)
         await asyncio.sleep(2.0)  # the running ones finish and are settled
         await rt.orchestrator.stop()

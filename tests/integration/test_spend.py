@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from bananabatch.config import Settings
 from bananabatch.db.models import Job, JobStatus, OutputStatus, SpendEntry
 from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import job_actions
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import AutomaticJobCreate
 from bananabatch.services.spend import spend_summary
@@ -117,7 +118,7 @@ async def test_a_cap_below_the_estimate_holds_the_job_at_the_cap(
     dataset_id = upload_folder(runtime, tmp_path / "ds")
     probe = _job(runtime, dataset_id, "[[slow:0.2]] a {class}")
     with runtime.session_factory() as s:
-        job_service.cancel_job(s, probe.id)
+        job_actions.cancel_job(s, probe.id)
     cap = round(probe.cost_estimate * 0.4, 4)
     job = _job(runtime, dataset_id, "[[slow:0.2]] a {class}", max_cost=cap)
     await runtime.start()
@@ -135,7 +136,7 @@ async def test_a_cap_below_the_estimate_holds_the_job_at_the_cap(
         done = sum(1 for o in outputs_of(runtime, job.id) if o.status == OutputStatus.succeeded)
         assert 0 < done < job.total_outputs
         # raising the cap releases the job, and it completes
-        job_service.set_budget(s, job.id, round(job.cost_estimate * 1.1, 4))
+        job_actions.set_budget(s, job.id, round(job.cost_estimate * 1.1, 4))
     runtime.orchestrator.wake()
     await asyncio.wait_for(runtime.orchestrator.wait_for_jobs([job.id]), 120)
     await runtime.orchestrator.stop()

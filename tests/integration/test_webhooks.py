@@ -22,6 +22,7 @@ from pydantic import SecretStr, ValidationError
 from bananabatch.config import Settings
 from bananabatch.db.models import Job, JobStatus
 from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import job_actions
 from bananabatch.services import jobs as job_service
 from bananabatch.services.job_requests import AutomaticJobCreate
 from bananabatch.services.queries import job_detail, job_etag
@@ -189,7 +190,7 @@ async def test_a_cancelled_job_posts_its_event(
 ) -> None:
     job = _job(runtime, dataset, receiver.url, model="classic")
     with runtime.session_factory() as s:
-        job_service.cancel_job(s, job.id)
+        job_actions.cancel_job(s, job.id)
     await runtime.start()
     await _until(lambda: receiver.calls)
     [call] = receiver.calls
@@ -205,7 +206,7 @@ async def test_a_delivery_changes_the_jobs_etag_so_a_polling_page_shows_it(
     delivery recorded after the job ended must move it, or the page shows "pending"."""
     job = _job(runtime, dataset, receiver.url, model="classic")
     with runtime.session_factory() as s:
-        job_service.cancel_job(s, job.id)
+        job_actions.cancel_job(s, job.id)
         before = job_etag(s, job.id)
     assert await runtime.webhooks.deliver_due() == 1  # the loop is not running: one pass
     with runtime.session_factory() as s:
@@ -218,7 +219,7 @@ async def test_a_job_held_at_its_budget_cap_posts_budget_paused(
 ) -> None:
     probe = _job(runtime, dataset, None, model=GEMINI, variations=2)
     with runtime.session_factory() as s:
-        job_service.cancel_job(s, probe.id)
+        job_actions.cancel_job(s, probe.id)
     cap = round(probe.cost_estimate * 0.3, 4)
     _job(
         runtime, dataset, receiver.url, model=GEMINI, variations=2, max_cost=cap,

@@ -47,16 +47,6 @@ from bananabatch.domain.templating import parse_prompts_csv
 from bananabatch.domain.trials import TrialSplit, split_trial
 from bananabatch.errors import NotFound, TransportUnavailable
 from bananabatch.providers.gemini_preflight import GeminiPreflight, require_model_access
-from bananabatch.services.job_actions import (
-    cancel_job,
-    get_job,
-    job_counts,
-    pause_job,
-    resume_job,
-    retry_failed,
-    set_budget,
-    set_priority,
-)
 from bananabatch.services.job_checks import check_model_and_options
 from bananabatch.services.job_datasets import (
     DatasetChoice,
@@ -79,25 +69,6 @@ from bananabatch.services.job_rows import insert_plan_rows
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
-
-# the actions on an existing job live in `job_actions`; callers reach them from here too
-__all__ = [
-    "CreatedJob",
-    "Prepared",
-    "cancel_job",
-    "create_job",
-    "estimate_job",
-    "get_job",
-    "job_counts",
-    "pause_job",
-    "prepare",
-    "preview_prompts",
-    "price_plan",
-    "resume_job",
-    "retry_failed",
-    "set_budget",
-    "set_priority",
-]
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from bananabatch.api.schemas import (
 from bananabatch.db.models import JobStatus, OutputStatus, ReviewState
 from bananabatch.quality.flags import Flag
 from bananabatch.runtime import Runtime
-from bananabatch.services import job_checks, queries
+from bananabatch.services import job_actions, job_checks, queries
 from bananabatch.services import jobs as job_service
 from bananabatch.services import review as review_service
 from bananabatch.services import trials as trial_service
@@ -193,7 +193,7 @@ async def get_job(
 async def update_job(
     job_id: JobId, body: JobPatch, runtime: RuntimeDep, session: SessionDep
 ) -> JobDetail:
-    await run_in_threadpool(job_service.set_priority, session, job_id, body.priority)
+    await run_in_threadpool(job_actions.set_priority, session, job_id, body.priority)
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 
@@ -201,7 +201,7 @@ async def update_job(
 @router.post("/{job_id}/cancel", response_model=JobDetail, summary="Cancel a job")
 async def cancel_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
     """Outputs not started are cancelled; images already being made are kept."""
-    await run_in_threadpool(job_service.cancel_job, session, job_id)
+    await run_in_threadpool(job_actions.cancel_job, session, job_id)
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 
@@ -227,7 +227,7 @@ async def continue_trial(job_id: JobId, runtime: RuntimeDep, session: SessionDep
 
 @router.post("/{job_id}/pause", response_model=JobDetail, summary="Pause a job")
 async def pause_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
-    await run_in_threadpool(job_service.pause_job, session, job_id)
+    await run_in_threadpool(job_actions.pause_job, session, job_id)
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 
@@ -240,14 +240,14 @@ async def pause_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> 
 async def set_job_budget(
     job_id: JobId, body: BudgetIn, runtime: RuntimeDep, session: SessionDep
 ) -> JobDetail:
-    await run_in_threadpool(job_service.set_budget, session, job_id, body.max_cost)
+    await run_in_threadpool(job_actions.set_budget, session, job_id, body.max_cost)
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 
 
 @router.post("/{job_id}/resume", response_model=JobDetail, summary="Resume a paused job")
 async def resume_job(job_id: JobId, runtime: RuntimeDep, session: SessionDep) -> JobDetail:
-    await run_in_threadpool(job_service.resume_job, session, job_id)
+    await run_in_threadpool(job_actions.resume_job, session, job_id)
     _wake(runtime)
     return await run_in_threadpool(queries.job_detail, session, job_id)
 
@@ -263,7 +263,7 @@ async def retry_failed_outputs(
     ids = body.output_ids if body is not None else None
     # read before the retry, which clears the errors it re-queues
     before = await run_in_threadpool(failure_summary, session, job_id, ids)
-    requeued = await run_in_threadpool(job_service.retry_failed, session, job_id, ids)
+    requeued = await run_in_threadpool(job_actions.retry_failed, session, job_id, ids)
     if requeued:
         _wake(runtime)
     job = await run_in_threadpool(queries.job_detail, session, job_id)

@@ -28,7 +28,7 @@ from bananabatch.ingest.service import ingest_files, ingest_zip
 from bananabatch.orchestrator.lock import OrchestratorLock
 from bananabatch.runtime import Runtime
 from bananabatch.services import datasets as dataset_library
-from bananabatch.services import job_delete, queries
+from bananabatch.services import job_actions, job_delete, queries
 from bananabatch.services import jobs as job_service
 from bananabatch.services import review as review_service
 from bananabatch.services import trials as trial_service
@@ -238,7 +238,7 @@ class LocalBackend:
 
     def set_budget(self, job_id: str, max_cost: float | None) -> JobDetail:
         with self.rt.session_factory() as session:
-            job_service.set_budget(session, job_id, max_cost)
+            job_actions.set_budget(session, job_id, max_cost)
             return queries.job_detail(session, job_id)
 
     def spend(self, group_by: str, since: str | None) -> SpendOut:
@@ -256,11 +256,11 @@ class LocalBackend:
     def act(self, job_id: str, action: str) -> int:
         with self.rt.session_factory() as session:
             if action == "retry":
-                return job_service.retry_failed(session, job_id)
+                return job_actions.retry_failed(session, job_id)
             {
-                "cancel": job_service.cancel_job,
-                "pause": job_service.pause_job,
-                "resume": job_service.resume_job,
+                "cancel": job_actions.cancel_job,
+                "pause": job_actions.pause_job,
+                "resume": job_actions.resume_job,
             }[action](session, job_id)
         return 0
 
