@@ -9,7 +9,9 @@ user is never told "paused" or "cancelled" while the job goes on as if they were
 
 from __future__ import annotations
 
+import contextlib
 import io
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,7 @@ from PIL import Image
 from bananabatch.config import Settings
 from bananabatch.contracts import SlotResult, TaskResult
 from bananabatch.db.models import Job, JobStatus
-from bananabatch.errors import Conflict
+from bananabatch.errors import Conflict, NotFound
 from bananabatch.orchestrator import settle as settle_module
 from bananabatch.orchestrator.claim import Claimer
 from bananabatch.runtime import Runtime, build_runtime
@@ -85,7 +87,7 @@ def test_a_pause_during_the_first_claim_is_not_undone(
     rt: Runtime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job_id = _new_job(rt, tmp_path)
-    pause = Meanwhile(rt, job_service.pause_job, job_id)
+    pause = Meanwhile(rt, job_actions.pause_job, job_id)
     take = Claimer._take
 
     def take_after_a_pause(self: Claimer, *args: Any) -> Any:
@@ -129,7 +131,7 @@ def test_a_cancel_during_a_settle_round_is_what_the_user_was_told(
     job_id = _new_job(rt, tmp_path)
     (claimed,) = rt.orchestrator._claimer.claim(4, {}, {})
     result = _finished(rt, job_id, claimed.task_id)
-    cancel = Meanwhile(rt, job_service.cancel_job, job_id)
+    cancel = Meanwhile(rt, job_actions.cancel_job, job_id)
     load = settle_module.Settler._load_round
 
     def load_then_cancel(s: Any, task_ids: list[str]) -> Any:
@@ -172,7 +174,7 @@ def test_a_settle_round_during_a_pause_is_neither_lost_nor_overwritten(
 
     def touch_after_a_round(job: Job) -> None:
         settle.start()  # the pause has read the job as running
-        settle.join(timeout=0.5)
+        settle.join(timeout=2)  # unlocked, the round commits in milliseconds
         touch(job)
 
     monkeypatch.setattr(job_actions, "_touch", touch_after_a_round)
@@ -183,3 +185,37 @@ def test_a_settle_round_during_a_pause_is_neither_lost_nor_overwritten(
     assert paused.status == JobStatus.paused
     assert _status(rt, job_id) == JobStatus.completed  # its only output is stored
     assert _revision(rt, job_id) == before + 2  # the pause's bump and the round's
+
+
+def _writer_can_start(rt: Runtime) -> bool:
+    """Whether another connection gets SQLite's write lock at once (no busy wait)."""
+    db = sqlite3.connect(str(rt.engine.url.database), timeout=0, isolation_level=None)
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("ROLLBACK")
+        return True
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        pytest.param(lambda s, job_id: job_actions.retry_failed(s, job_id), id="nothing-to-retry"),
+        pytest.param(lambda s, job_id: job_actions.resume_job(s, job_id), id="refused"),
+        pytest.param(lambda s, _job_id: job_actions.pause_job(s, "0" * 32), id="unknown-job"),
+    ],
+)
+def test_an_action_that_writes_nothing_releases_the_lock_at_once(
+    rt: Runtime, tmp_path: Path, action: Callable[[Any, str], object]
+) -> None:
+    """The API closes a request's session only after its answer is sent; an action that
+    refused or had nothing to do must not keep the orchestrator's rounds waiting until
+    then (nor, with the jobs in the server's process, stall its event loop)."""
+    job_id = _new_job(rt, tmp_path)
+    with rt.session_factory() as s:
+        with contextlib.suppress(Conflict, NotFound):
+            action(s, job_id)
+        assert _writer_can_start(rt)  # the session is still open here

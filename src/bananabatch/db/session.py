@@ -3,13 +3,17 @@ the orchestrator and a CLI can share one database file safely."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def make_engine(url: str) -> Engine:
@@ -60,13 +64,61 @@ def session_scope(factory: sessionmaker[Session], *, lock: bool = False) -> Iter
         session.close()
 
 
+_LOCKED = "bananabatch.write_lock"
+
+
 def take_write_lock(session: Session) -> None:
     """Begin the session's transaction holding SQLite's write lock, so what it reads
-    next is still true when it writes (see `write_scope`). A no-op inside a transaction
-    already begun, and on other databases, which lock the rows read `FOR UPDATE`."""
+    next is still true when it writes (see `write_scope`). A no-op inside a write
+    transaction already begun; other databases lock the rows read `FOR UPDATE`."""
     conn = session.connection()
-    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+    changes: int | None = None
+    if conn.dialect.name == "sqlite":
+        raw: Any = conn.connection.dbapi_connection
+        if raw.in_transaction:
+            return
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+        changes = raw.total_changes
+    session.info[_LOCKED] = (session.get_transaction(), changes)
+
+
+def release_write_lock(session: Session, *, failed: bool = False) -> None:
+    """End the transaction `take_write_lock` began if it is still open: an action that
+    refused, or found nothing to do, must not keep every writer waiting until its
+    session is closed (after the HTTP answer is sent). Nothing written: committed,
+    which keeps the objects it loaded; anything written and not committed: rolled back."""
+    began = session.info.pop(_LOCKED, None)
+    if began is None or began[0] is not session.get_transaction():
+        return  # committed (or rolled back) by the action itself
+    pending = bool(session.new or session.dirty or session.deleted)
+    if began[1] is not None:  # SQLite counts the rows each connection changed
+        raw: Any = session.connection().connection.dbapi_connection
+        wrote = pending or raw.total_changes != began[1]
+    else:
+        wrote = pending or failed
+    if wrote:
+        session.rollback()
+    else:
+        session.commit()
+
+
+def releases_write_lock(
+    action: Callable[Concatenate[Session, P], R],
+) -> Callable[Concatenate[Session, P], R]:
+    """For an action that takes the write lock: however it ends, the lock is gone when
+    it returns (its own commit, or `release_write_lock`)."""
+
+    @functools.wraps(action)
+    def run(session: Session, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result = action(session, *args, **kwargs)
+        except BaseException:
+            release_write_lock(session, failed=True)
+            raise
+        release_write_lock(session)
+        return result
+
+    return run
 
 
 def write_scope(factory: sessionmaker[Session]) -> AbstractContextManager[Session]:

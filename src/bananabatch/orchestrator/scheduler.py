@@ -222,7 +222,8 @@ class Orchestrator:
                     self._in_flight[task.id] = (task.job_id, task.handle)
                 else:  # crashed between claim and recording the handle
                     self.settler.requeue_in(s, task, "interrupted before it was sent")
-            jobs = s.scalars(select(Job).where(Job.status.not_in(TERMINAL_JOB_STATUSES))).all()
+            active = select(Job).where(Job.status.not_in(TERMINAL_JOB_STATUSES))
+            jobs = s.scalars(active.with_for_update()).all()
             for job in jobs:
                 refresh_job(s, job)
         if self._in_flight:

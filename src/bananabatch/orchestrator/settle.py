@@ -171,7 +171,7 @@ class Settler:
             task = s.get(Task, task_id)
             if task is None or task.status != TaskStatus.dispatched:
                 return Outcome()
-            job = s.get_one(Job, task.job_id)
+            job = s.get_one(Job, task.job_id, with_for_update=True)
             outcome = self._apply_in(s, job, task, self._failed(s, task_id, kind, message))
             refresh_job(s, job)
         return outcome

@@ -17,7 +17,7 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
-from bananabatch.db.session import take_write_lock
+from bananabatch.db.session import releases_write_lock, take_write_lock
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
 from bananabatch.orchestrator.budget import JOB_CAP_PREFIX
 
@@ -36,7 +36,7 @@ def job_for_update(session: Session, job_id: str) -> Job:
     take_write_lock(session)
     job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None:
-        raise NotFound(f"Job {job_id} does not exist.")
+        raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     return job
 
 
@@ -44,6 +44,7 @@ def _touch(job: Job) -> None:
     job.revision = (job.revision or 0) + 1
 
 
+@releases_write_lock
 def cancel_job(session: Session, job_id: str) -> Job:
     """Cancel what has not started; in-flight work is cancelled by the orchestrator,
     and any image it still returns is kept (it has been paid for)."""
@@ -70,6 +71,7 @@ def cancel_job(session: Session, job_id: str) -> Job:
     return job
 
 
+@releases_write_lock
 def pause_job(session: Session, job_id: str) -> Job:
     job = job_for_update(session, job_id)
     if job.status not in (JobStatus.queued, JobStatus.running):
@@ -80,6 +82,7 @@ def pause_job(session: Session, job_id: str) -> Job:
     return job
 
 
+@releases_write_lock
 def set_budget(session: Session, job_id: str, max_cost: float | None) -> Job:
     """Change a job's cap; a job held at its cap goes on when the new cap allows it (the
     orchestrator holds it again at once if the next run still does not fit)."""
@@ -95,6 +98,7 @@ def set_budget(session: Session, job_id: str, max_cost: float | None) -> Job:
     return job
 
 
+@releases_write_lock
 def resume_job(session: Session, job_id: str) -> Job:
     job = job_for_update(session, job_id)
     if job.status != JobStatus.paused:
@@ -107,6 +111,7 @@ def resume_job(session: Session, job_id: str) -> Job:
     return job
 
 
+@releases_write_lock
 def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = None) -> int:
     """Re-queue failed outputs (and blocked ones when named explicitly); returns how many.
 
@@ -148,6 +153,7 @@ def retry_failed(session: Session, job_id: str, output_ids: list[str] | None = N
     return len(outputs)
 
 
+@releases_write_lock
 def set_priority(session: Session, job_id: str, priority: int) -> Job:
     if not -100 <= priority <= 100:
         raise ValidationFailed("Priority must be between -100 and 100 (higher runs first).")

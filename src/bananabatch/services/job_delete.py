@@ -12,8 +12,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import TERMINAL_JOB_STATUSES, Job, JobStatus, Task, TaskStatus
+from bananabatch.db.session import releases_write_lock
 from bananabatch.errors import Conflict, NotFound
 from bananabatch.services.blobs import free_unreferenced
+from bananabatch.services.job_actions import job_for_update
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -82,10 +84,13 @@ def job_storage(session: Session, storage: Storage, job_id: str) -> JobStorageOu
     )
 
 
+@releases_write_lock
 def delete_job(session: Session, storage: Storage, job_id: str) -> JobDeleted:
     """409 while the job runs or work is still in flight; never half-deleted: the rows
-    go in one transaction (tasks, outputs, flags cascade), then the files."""
-    job = _get(session, job_id)
+    go in one transaction (tasks, outputs, flags cascade), then the files. Checked
+    under the write lock: a retry and a claim cannot slip in between the check and the
+    delete (a dispatched task's paid image would be lost)."""
+    job = job_for_update(session, job_id)
     reason = _refusal(session, job)
     if reason is not None:
         raise Conflict(reason, details={"status": job.status})

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bananabatch.db.models import Job, JobStatus, utcnow
-from bananabatch.db.session import take_write_lock
+from bananabatch.db.session import releases_write_lock, take_write_lock
 from bananabatch.errors import AmbiguousId, NotFound
 
 MIN_PREFIX_CHARS = 4
@@ -46,6 +46,7 @@ def resolve_job_id(session: Session, ref: str) -> str:
     return ids[0]
 
 
+@releases_write_lock
 def mark_interrupted(session: Session, job_id: str) -> bool:
     """Pause a job whose embedded run was stopped (Ctrl-C, SIGTERM), so it does not claim
     to run and nothing else picks it up until it is resumed. Returns False when the job

@@ -30,7 +30,7 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
-from bananabatch.db.session import take_write_lock
+from bananabatch.db.session import releases_write_lock, take_write_lock
 from bananabatch.domain.pricing import output_cost
 from bananabatch.domain.seeds import derive_seed
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
@@ -115,18 +115,19 @@ def _touch(job: Job) -> None:
     job.revision = (job.revision or 0) + 1
 
 
+@releases_write_lock
 def review_outputs(session: Session, job_id: str, body: ReviewIn) -> ReviewOut:
     """Mark outputs accepted, rejected or unreviewed; returns how many changed."""
+    if body.output_ids is None and body.flags is None and not body.all_outputs:
+        raise ValidationFailed(
+            "Say which outputs to review: output_ids, flags (or both), or all_outputs."
+        )
     job = _job(session, job_id, for_update=True)
     query = select(Output).where(
         Output.job_id == job_id,
         Output.status == OutputStatus.succeeded,
         Output.review != body.decision,
     )
-    if body.output_ids is None and body.flags is None and not body.all_outputs:
-        raise ValidationFailed(
-            "Say which outputs to review: output_ids, flags (or both), or all_outputs."
-        )
     if body.output_ids is not None:
         wanted = set(body.output_ids)
         known = set(
@@ -185,6 +186,7 @@ def regenerate_estimate(session: Session, catalog: Catalog, job_id: str) -> Rege
     )
 
 
+@releases_write_lock
 def regenerate_rejected(
     session: Session,
     storage: Storage,

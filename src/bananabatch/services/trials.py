@@ -18,6 +18,7 @@ from bananabatch.catalog import Catalog
 from bananabatch.config import Settings
 from bananabatch.contracts import Mode
 from bananabatch.db.models import TERMINAL_JOB_STATUSES, Batch, Job, JobStatus, Output, utcnow
+from bananabatch.db.session import releases_write_lock
 from bananabatch.domain.trials import subplan
 from bananabatch.errors import Conflict
 from bananabatch.providers.gemini_preflight import GeminiPreflight
@@ -52,6 +53,7 @@ def _continuable(job: Job) -> Job:
     return job
 
 
+@releases_write_lock
 def continue_trial(
     session: Session,
     settings: Settings,
