@@ -30,12 +30,13 @@ from bananabatch.db.models import (
     TaskStatus,
     utcnow,
 )
-from bananabatch.db.session import releases_write_lock, take_write_lock
+from bananabatch.db.session import releases_write_lock
 from bananabatch.domain.pricing import output_cost
 from bananabatch.domain.seeds import derive_seed
 from bananabatch.errors import Conflict, NotFound, ValidationFailed
 from bananabatch.quality.flags import Flag
 from bananabatch.quality.service import clear_flags, review_counts
+from bananabatch.services.job_actions import job_for_update
 from bananabatch.services.queries import JobDetail
 from bananabatch.storage.base import Storage
 from bananabatch.storage.keys import output_thumb_key
@@ -102,10 +103,8 @@ class Regenerated:
     cost_usd: float
 
 
-def _job(session: Session, job_id: str, *, for_update: bool = False) -> Job:
-    if for_update:  # read under the write lock: see `job_for_update`
-        take_write_lock(session)
-    job = session.get(Job, job_id, with_for_update=for_update, populate_existing=for_update)
+def _job(session: Session, job_id: str) -> Job:
+    job = session.get(Job, job_id)
     if job is None:
         raise NotFound(f"Job {job_id} does not exist.", details={"job_id": job_id})
     return job
@@ -122,7 +121,7 @@ def review_outputs(session: Session, job_id: str, body: ReviewIn) -> ReviewOut:
         raise ValidationFailed(
             "Say which outputs to review: output_ids, flags (or both), or all_outputs."
         )
-    job = _job(session, job_id, for_update=True)
+    job = job_for_update(session, job_id)
     query = select(Output).where(
         Output.job_id == job_id,
         Output.status == OutputStatus.succeeded,
@@ -197,7 +196,7 @@ def regenerate_rejected(
     """Queue the rejected outputs again (a new seed, a fresh attempt budget). Their old
     images are deleted: a remote worker's upload at the slot's key must not be taken
     for the new result."""
-    job = _job(session, job_id, for_update=True)
+    job = job_for_update(session, job_id)
     if job.status == JobStatus.cancelled:
         raise Conflict("This job was cancelled; create a new job instead.")
     outputs = _rejected(session, job_id)
