@@ -22,12 +22,22 @@ import numpy as np
 from PIL import Image
 
 ANALYSIS_SIDE = 128
+MEASURE_SIDE = 256
+"""About the long side every measurement starts from (`measuring_copy`)."""
 SIGNATURE_SIDE = 16
 _SSIM_SIGMA = 1.5
 
 
 def _rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
+
+
+def measuring_copy(img: Image.Image) -> Image.Image:
+    """`img` box-reduced by a whole factor to about `MEASURE_SIDE` on its long side (at
+    least that). The measures below compare at 128 pixels or less, so they read the
+    same from it, and a full-size image made each one cost milliseconds."""
+    factor = max(1, max(img.size) // MEASURE_SIDE)
+    return img.reduce(factor) if factor > 1 else img
 
 
 def phash(img: Image.Image) -> str:
