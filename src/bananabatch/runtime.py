@@ -167,6 +167,7 @@ def build_executor(
         worker_name="local",
         store=storage,
         offload=providers.offload,
+        spill_dir=tmp_root(settings.data_dir),
     )
 
     async def runner(payload: TaskPayload, on_slot: SlotSink) -> TaskResult:

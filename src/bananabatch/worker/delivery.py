@@ -1,8 +1,8 @@
-"""Getting one generated image back to the orchestrator: metadata embedded, then
-inline (base64 in the result) when small, else uploaded to the slot's target.
+"""Getting one generated image back to the orchestrator: inline (base64 in the result)
+when small, else uploaded to the slot's target.
 
-Metadata is embedded here, in the worker, so it is in every output whichever way
-it travels. An upload goes to a key fixed by the output slot: if the result is
+Metadata (`metadata_of`) is embedded before, in the worker (`worker/finishing.py`), so
+it is in every output whichever way it travels. An upload goes to a key fixed by the output slot: if the result is
 lost afterwards, recovery finds the object and adopts it instead of paying again.
 """
 
@@ -16,8 +16,6 @@ import httpx
 
 from bananabatch.contracts import ErrorKind, ImageRef, OutputSlot, TaskPayload, UploadTarget
 from bananabatch.domain.payload_budget import inline_output_limit
-from bananabatch.image_metadata import embed_metadata
-from bananabatch.providers.base import GeneratedImage
 from bananabatch.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -33,18 +31,15 @@ class DeliveryError(Exception):
         self.message = message
 
 
-def with_metadata(payload: TaskPayload, slot: OutputSlot, image: GeneratedImage) -> bytes:
-    return embed_metadata(
-        image.data,
-        image.mime_type,
-        {
-            "prompt": slot.prompt,
-            "model": payload.model,
-            "seed": str(slot.seed),
-            "bananabatch:job": payload.job_id,
-            "bananabatch:output": slot.output_id,
-        },
-    )
+def metadata_of(payload: TaskPayload, slot: OutputSlot) -> dict[str, str]:
+    """What every output carries inside its file (`image_metadata.embed_metadata`)."""
+    return {
+        "prompt": slot.prompt,
+        "model": payload.model,
+        "seed": str(slot.seed),
+        "bananabatch:job": payload.job_id,
+        "bananabatch:output": slot.output_id,
+    }
 
 
 async def deliver(

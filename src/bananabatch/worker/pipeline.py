@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import httpx
@@ -36,10 +37,11 @@ from bananabatch.providers.base import (
     ProviderError,
     ReferenceImage,
 )
-from bananabatch.quality.finish import generate_checked
+from bananabatch.quality.finish import prepare
 from bananabatch.storage.base import Storage
 from bananabatch.worker.cpu import Offload
-from bananabatch.worker.delivery import DeliveryError, deliver, with_metadata
+from bananabatch.worker.delivery import DeliveryError
+from bananabatch.worker.finishing import finish_and_deliver
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,9 @@ class WorkerOptions:
     store: Storage | None = None
     # Where CPU-bound steps run (worker processes in the server); None: a thread.
     offload: Offload | None = None
+    # In-process with worker processes: where an image waits for the worker process
+    # that finishes and stores it (`worker/finishing.py`); None: it goes by pipe.
+    spill_dir: Path | None = None
 
 
 class PayloadError(Exception):
@@ -127,12 +132,13 @@ async def _generate_slot(
         options=payload.options,
         labels=payload.labels,
     )
+    asked = prepare(request)
     attempt = 0
     calls: list[PaidCall] = []
     while True:
         attempt += 1
         try:
-            image = await generate_checked(provider, request, options.offload)
+            image = await provider.generate(asked)
         except ProviderError as exc:
             if exc.kind in (ErrorKind.blocked, ErrorKind.no_image):
                 outcome: Literal["blocked", "no_image"] = (
@@ -155,27 +161,42 @@ async def _generate_slot(
             )
         break
     calls.append(PaidCall(outcome="image", usage=image.usage))
-    data = await asyncio.to_thread(with_metadata, payload, slot, image)
     try:
-        inline, key = await deliver(payload, slot, data, image.mime_type, http, options.store)
+        kept = await finish_and_deliver(
+            payload,
+            slot,
+            asked,
+            image,
+            offload=options.offload,
+            store=options.store,
+            spill_dir=options.spill_dir,
+            http=http,
+        )
     except DeliveryError as exc:  # generated and paid for, then lost on the way back
         failed = _failed(slot, exc.kind, exc.message, None, attempt, started)
         return failed.model_copy(update={"calls": calls})
+    except Exception as exc:  # a finishing bug must not take down the siblings either
+        log.exception("slot %s: finishing the image failed", slot.output_id)
+        failed = _failed(
+            slot, ErrorKind.transient, f"worker error: {exc!r}", None, attempt, started
+        )
+        return failed.model_copy(update={"calls": calls})
+    done = kept.image
     return SlotResult(
         output_id=slot.output_id,
         status="succeeded",
-        image=inline,
-        storage_key=key,
-        mime_type=image.mime_type,
-        width=image.width,
-        height=image.height,
-        usage=image.usage,
+        image=kept.inline,
+        storage_key=kept.storage_key,
+        mime_type=done.mime_type,
+        width=done.width,
+        height=done.height,
+        usage=done.usage,
         attempts=attempt,
         duration_ms=int((time.perf_counter() - started) * 1000),
         calls=calls,
-        labels=image.labels,
-        transform=image.transform,
-        checks=image.checks,
+        labels=done.labels,
+        transform=done.transform,
+        checks=done.checks,
     )
 
 

@@ -1,0 +1,199 @@
+"""A paid image's last steps (`worker/finishing.py`): with worker processes and a local
+store, a worker process finishes, stamps and stores it itself; the result is the same
+as finishing it here, a dead worker process does not lose it, and a store that cannot
+take it says so as a delivery error."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from bananabatch.contracts import ErrorKind, ImageRef, Mode, OutputSlot, TaskPayload, UploadTarget
+from bananabatch.image_metadata import read_metadata
+from bananabatch.providers.base import (
+    GeneratedImage,
+    GenerationRequest,
+    ReferenceImage,
+    TransientError,
+)
+from bananabatch.quality import measure
+from bananabatch.storage.local import LocalStorage
+from bananabatch.worker.cpu import ProcessOffload
+from bananabatch.worker.delivery import DeliveryError
+from bananabatch.worker.finishing import Kept, finish_and_deliver
+from bananabatch.worker.pipeline import WorkerOptions, run_task
+
+T = TypeVar("T")
+KEY = "outputs/job1/out1.png"
+
+
+def _png(size: tuple[int, int], seed: int) -> bytes:
+    """The same noisy picture for the same arguments."""
+    pixels = np.random.default_rng(seed).integers(0, 256, (size[1] // 8, size[0] // 8, 3))
+    img = Image.fromarray(pixels.astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def pool() -> Iterator[ProcessOffload]:
+    offload = ProcessOffload(1)
+    yield offload
+    offload.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStorage:
+    store = LocalStorage(tmp_path / "store")
+    store.put_bytes("assets/src.png", _png((96, 64), 1))
+    return store
+
+
+def _payload() -> TaskPayload:
+    return TaskPayload(
+        task_id="task1",
+        job_id="job1",
+        mode=Mode.automatic,
+        provider="classic",
+        model="classic",
+        references=[ImageRef(mime_type="image/png", storage_key="assets/src.png", name="s")],
+        slots=[
+            OutputSlot(
+                output_id="out1",
+                prompt="a prompt",
+                seed=3,
+                variation=1,
+                upload=UploadTarget(url=None, storage_key=KEY),
+            )
+        ],
+        inline_output_limit_bytes=0,
+    )
+
+
+def _request(store: LocalStorage) -> GenerationRequest:
+    source = ReferenceImage(store.get_bytes("assets/src.png"), "image/png", "s")
+    return GenerationRequest(model="classic", prompt="a prompt", seed=3, references=[source])
+
+
+def _image() -> GeneratedImage:
+    return GeneratedImage(data=_png((192, 128), 2), mime_type="image/png", width=192, height=128)
+
+
+async def _deliver(store: LocalStorage, offload: ProcessOffload | None, spill: Path | None) -> Kept:
+    payload = _payload()
+    return await finish_and_deliver(
+        payload,
+        payload.slots[0],
+        _request(store),
+        _image(),
+        offload=offload,
+        store=store,
+        spill_dir=spill,
+        http=None,
+    )
+
+
+async def test_a_worker_process_stores_the_same_finished_image(
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path
+) -> None:
+    spill = tmp_path / "tmp"
+    there = await _deliver(store, pool, spill)
+    stored_there = store.get_bytes(KEY)
+    here = await _deliver(store, None, None)  # threads of this process, the plain way
+
+    assert there.storage_key == here.storage_key == KEY and there.inline is None
+    assert there.image.data == b""  # the bytes never came back to this process
+    assert there.image.checks is not None and there.image.checks == here.image.checks
+    assert there.image.checks.source_distance is not None  # the source was read by key
+    assert stored_there == store.get_bytes(KEY)  # stamped the same way, byte for byte
+    meta = read_metadata(stored_there, "image/png")
+    assert meta["prompt"] == "a prompt" and meta["bananabatch:output"] == "out1"
+    assert list(spill.iterdir()) == []  # the spilled copy is gone
+
+
+class _DeadPool(ProcessOffload):
+    """A pool whose worker process dies on every call."""
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
+        raise TransientError("a generation process stopped unexpectedly")
+
+
+async def test_a_dead_worker_process_does_not_lose_the_paid_image(
+    store: LocalStorage, tmp_path: Path
+) -> None:
+    spill = tmp_path / "tmp"
+    kept = await _deliver(store, _DeadPool(1), spill)
+
+    assert kept.storage_key == KEY and kept.image.checks is not None
+    assert read_metadata(store.get_bytes(KEY), "image/png")["seed"] == "3"
+    assert list(spill.iterdir()) == []
+
+
+async def test_a_store_that_cannot_take_the_image_is_a_delivery_error(
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path
+) -> None:
+    (store.root / "outputs").write_text("a file where the job's folder should be")
+    spill = tmp_path / "tmp"
+    with pytest.raises(DeliveryError) as caught:
+        await _deliver(store, pool, spill)
+
+    assert caught.value.kind is ErrorKind.transient
+    assert "storing the image failed" in caught.value.message
+    assert list(spill.iterdir()) == []
+
+
+@pytest.mark.parametrize("size", [(1024, 1024), (1536, 1024), (1000, 750)])
+def test_a_reduced_copy_measures_as_the_full_image(size: tuple[int, int]) -> None:
+    """Every measure starts from a copy reduced to about 256 pixels (it compares at 128
+    or less): it reads the same as the full-size image did."""
+    photo = Image.effect_noise((size[0] // 16, size[1] // 16), 70).convert("RGB")
+    full = photo.resize(size, Image.Resampling.BICUBIC)
+    other = full.transpose(Image.Transpose.ROTATE_180)
+    small = measure.measuring_copy(full)
+
+    assert max(small.size) >= measure.MEASURE_SIDE and max(small.size) < 2 * measure.MEASURE_SIDE
+    assert measure.hash_distance(measure.phash(small), measure.phash(full)) <= 2
+    assert measure.signature_difference(measure.signature(small), measure.signature(full)) < 0.005
+    assert abs(measure.mean_difference(other, full) - measure.mean_difference(
+        measure.measuring_copy(other), small)) < 0.005  # fmt: skip
+    layout_full = measure.compare_layout(other, full)
+    layout_small = measure.compare_layout(measure.measuring_copy(other), small)
+    assert abs(layout_full.similarity - layout_small.similarity) < 0.05
+
+
+class _CountingProvider:
+    name = "classic"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def generate(self, request: GenerationRequest) -> GeneratedImage:
+        self.calls += 1
+        return _image()
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_worker_process_dying_while_finishing_is_neither_paid_twice_nor_unbilled(
+    store: LocalStorage, tmp_path: Path
+) -> None:
+    """Before, a worker process that died while finishing made the slot call the model
+    again, and the first, paid image was left out of the slot's billed calls."""
+    provider = _CountingProvider()
+    options = WorkerOptions(
+        retry_base_seconds=0.01, store=store, offload=_DeadPool(1), spill_dir=tmp_path / "tmp"
+    )
+    result = await run_task(_payload(), lambda _name: provider, options)
+
+    (slot,) = result.slots
+    assert slot.status == "succeeded" and slot.storage_key == KEY
+    assert provider.calls == 1
+    assert [call.outcome for call in slot.calls] == ["image"]
