@@ -6,15 +6,18 @@ from __future__ import annotations
 import io
 import logging
 import os
+from collections import Counter
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 from boto3.s3.transfer import TransferConfig
 from botocore.exceptions import ClientError, ResponseStreamingError
+from botocore.model import OperationModel
 
 from bananabatch.errors import NotFound, ValidationFailed
-from bananabatch.storage.base import StorageUnavailable
+from bananabatch.storage.base import StorageUnavailable, Usage
 from bananabatch.storage.s3 import S3Storage
 from bananabatch.storage.s3_errors import S3Place, storage_error
 from tests.fakes.s3_server import (
@@ -78,6 +81,68 @@ def test_iter_keys_pages_and_skips_foreign_keys(
     keys = list(s3_storage.iter_keys("outputs/j1"))
     assert keys == [f"outputs/j1/{i:04d}.png" for i in range(25)]
     assert len(requests) == 3
+
+
+# ------------------------------------------------------------------ deletes
+
+
+def count_requests(store: S3Storage) -> Counter[str]:
+    """Every S3 operation `store` calls from now on, by name."""
+    calls: Counter[str] = Counter()
+
+    def count(model: OperationModel, **_: Any) -> None:
+        calls[model.name] += 1
+
+    store._client.meta.events.register("before-call.s3", count)
+    return calls
+
+
+def refuse_to_delete(store: S3Storage, key: str) -> None:
+    """S3 answers DeleteObjects 200 and lists the keys it refused (a legal hold, a
+    bucket policy); moto never does, so its answer is amended as botocore parses it."""
+
+    def refuse(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["Errors"] = [
+            {"Key": f"{PREFIX}/{key}", "Code": "AccessDenied", "Message": "Access Denied"}
+        ]
+
+    store._client.meta.events.register("after-call.s3.DeleteObjects", refuse)
+
+
+def test_discard_deletes_in_batches_without_a_head_per_key(
+    s3_storage: S3Storage, s3_bucket: S3Bucket, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bananabatch.storage.s3.DELETE_BATCH", 10)
+    keys = [f"outputs/j1/{i:04d}.png" for i in range(25)]
+    for key in [*keys, "outputs/j1/kept.png"]:
+        s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=f"{PREFIX}/{key}", Body=b"x")
+    calls = count_requests(s3_storage)
+    s3_storage.discard([*keys, "outputs/j1/missing.png"])
+    assert calls == Counter({"DeleteObjects": 3})  # 26 keys, 10 a request; no HEAD
+    assert s3_bucket.raw_keys() == [f"{PREFIX}/outputs/j1/kept.png"]
+
+
+def test_discard_raises_when_s3_refuses_a_key(s3_storage: S3Storage) -> None:
+    s3_storage.put_bytes("outputs/j1/a.png", b"a")
+    s3_storage.put_bytes("outputs/j1/held.png", b"h")
+    refuse_to_delete(s3_storage, "outputs/j1/held.png")
+    with pytest.raises(StorageUnavailable) as info:
+        s3_storage.discard(["outputs/j1/a.png", "outputs/j1/held.png"])
+    assert "1 object(s) were not deleted (first: outputs/j1/held.png)" in info.value.message
+    assert "s3:DeleteObject" in info.value.message
+    assert info.value.details == {"reason": "access_denied", "not_deleted": ["outputs/j1/held.png"]}
+
+
+def test_delete_many_logs_and_leaves_out_what_s3_refused(
+    s3_storage: S3Storage, caplog: pytest.LogCaptureFixture
+) -> None:
+    s3_storage.put_bytes("outputs/j1/a.png", b"aa")
+    s3_storage.put_bytes("outputs/j1/held.png", b"hhh")
+    refuse_to_delete(s3_storage, "outputs/j1/held.png")
+    with caplog.at_level(logging.WARNING, logger="bananabatch.storage.s3"):
+        freed = s3_storage.delete_many(["outputs/j1/a.png", "outputs/j1/held.png"])
+    assert freed == Usage(files=1, bytes=2)
+    assert f"refused to delete 1 object(s): ['{PREFIX}/outputs/j1/held.png']" in caplog.text
 
 
 def test_put_file_uses_multipart_and_completes(s3_bucket: S3Bucket) -> None:

@@ -137,6 +137,7 @@ def test_bad_keys_are_refused_by_every_method(store: Storage, key: str) -> None:
         lambda: store.exists(key),
         lambda: store.size(key),
         lambda: store.delete(key),
+        lambda: store.discard([key]),
         lambda: store.presign_get(key, 60),
         lambda: store.presign_put(key, "image/png", 60),
     ]
@@ -211,3 +212,15 @@ def test_delete_many_counts_only_what_was_there(store: Storage) -> None:
     assert list(store.iter_keys("")) == ["assets/cd/y.png"]
     with pytest.raises(StorageKeyError):
         store.delete_many(["../escape"])
+
+
+def test_discard_removes_what_is_there_and_skips_the_rest(store: Storage) -> None:
+    store.put_bytes("outputs/j1/a.png", b"a")
+    store.put_bytes("outputs/j1/thumbs/a.webp", b"t")
+    store.put_bytes("outputs/j1/b.png", b"b")
+    store.discard(iter(["outputs/j1/a.png", "outputs/j1/thumbs/a.webp", "outputs/j1/gone.png"]))
+    assert list(store.iter_keys("")) == ["outputs/j1/b.png"]
+    store.discard([])  # nothing to do: not an error
+    with pytest.raises(StorageKeyError):  # every key is checked before any is removed
+        store.discard(["outputs/j1/b.png", "../escape"])
+    assert store.exists("outputs/j1/b.png")

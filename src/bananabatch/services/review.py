@@ -194,8 +194,8 @@ def regenerate_rejected(
     expected_outputs: int | None = None,
 ) -> Regenerated:
     """Queue the rejected outputs again (a new seed, a fresh attempt budget). Their old
-    images are deleted: a remote worker's upload at the slot's key must not be taken
-    for the new result."""
+    images are deleted first (nothing is queued when that fails): a remote worker's
+    upload at the slot's key must not be taken for the new result."""
     job = job_for_update(session, job_id)
     if job.status == JobStatus.cancelled:
         raise Conflict("This job was cancelled; create a new job instead.")
@@ -209,11 +209,12 @@ def regenerate_rejected(
     if not outputs:
         return Regenerated(outputs=0, cost_usd=0.0)
     price = _price(catalog, job)
+    # one call under the lock: a request per key on S3 kept the orchestrator waiting
+    storage.discard(
+        key for o in outputs for key in (o.storage_key, output_thumb_key(job.id, o.id)) if key
+    )
     clear_flags(session, [o.id for o in outputs])
     for o in outputs:
-        for key in (o.storage_key, output_thumb_key(job.id, o.id)):
-            if key:
-                storage.delete(key)
         o.regenerations = (o.regenerations or 0) + 1
         o.seed = derive_seed(o.seed, "regenerate", o.regenerations)
         o.status = OutputStatus.pending

@@ -108,6 +108,13 @@ class Storage(Protocol):
         so a caller can say how much space it freed."""
         ...
 
+    def discard(self, keys: Iterable[str]) -> None:
+        """Remove these keys if present (missing ones are not an error). No accounting,
+        so S3 deletes in batches of 1000 without a HEAD per key: for callers that hold
+        the write lock. Every key is checked before any is removed; a key the store
+        refuses to remove raises (StorageUnavailable), never passes silently."""
+        ...
+
     def delete_prefix(self, prefix: str) -> Usage:
         """Remove every key under the folder `prefix` (never "": that would be everything);
         returns what was removed."""

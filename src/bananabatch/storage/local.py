@@ -107,6 +107,11 @@ class LocalStorage:
                 freed += n
         return Usage(files, freed)
 
+    def discard(self, keys: Iterable[str]) -> None:
+        paths = [self.path(key) for key in keys]  # a bad key refuses the whole call
+        for path in paths:
+            path.unlink(missing_ok=True)
+
     def delete_prefix(self, prefix: str) -> Usage:
         folder = check_delete_prefix(prefix)
         removed = self.delete_many(list(self.iter_keys(folder)))

@@ -33,12 +33,13 @@ from bananabatch.storage.base import (
     check_key,
     check_prefix,
 )
-from bananabatch.storage.s3_errors import S3Place, error_reason, storage_error
+from bananabatch.storage.s3_errors import S3Place, error_reason, refused_deletes, storage_error
 from bananabatch.storage.s3_reader import S3ObjectReader
 
 if TYPE_CHECKING:
     from botocore.response import StreamingBody
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ErrorTypeDef
 
 log = logging.getLogger(__name__)
 
@@ -293,31 +294,40 @@ class S3Storage:
             present.append((key, int(head.get("ContentLength", 0))))
         return self._delete_listed(present)
 
+    def discard(self, keys: Iterable[str]) -> None:
+        """DeleteObjects only (S3 deletes a missing key without complaint): one request
+        per 1000 keys. A key S3 refuses raises, since the caller counts on it gone."""
+        refused = self._delete_objects([self._full(key) for key in keys])
+        if refused:
+            raise refused_deletes(refused, self._place, self._root)
+
     def delete_prefix(self, prefix: str) -> Usage:
         folder = check_delete_prefix(prefix)
         return self._delete_listed(list(self._listing(folder)))
 
     def _delete_listed(self, present: list[tuple[str, int]]) -> Usage:
-        files = freed = 0
-        for start in range(0, len(present), DELETE_BATCH):
-            chunk = present[start : start + DELETE_BATCH]
+        """Delete listed (key, size) pairs; what S3 refused is logged and not counted."""
+        full = [(self._full(key), size) for key, size in present]
+        failed = {e.get("Key", "") for e in self._delete_objects([k for k, _ in full])}
+        if failed:
+            log.warning("S3 refused to delete %d object(s): %s", len(failed), sorted(failed)[:5])
+        removed = [size for k, size in full if k not in failed]
+        return Usage(len(removed), sum(removed))
+
+    def _delete_objects(self, full_keys: list[str]) -> list[ErrorTypeDef]:
+        """DeleteObjects in batches of DELETE_BATCH; the per-key refusals it answered."""
+        refused: list[ErrorTypeDef] = []
+        for start in range(0, len(full_keys), DELETE_BATCH):
+            chunk = full_keys[start : start + DELETE_BATCH]
             response = self._call(
                 "DeleteObjects",
                 None,
                 self._client.delete_objects,
                 Bucket=self.bucket,
-                Delete={"Objects": [{"Key": self._full(k)} for k, _ in chunk], "Quiet": True},
+                Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True},
             )
-            failed = {e.get("Key", "") for e in response.get("Errors", [])}
-            if failed:
-                log.warning(
-                    "S3 refused to delete %d object(s): %s", len(failed), sorted(failed)[:5]
-                )
-            for key, size in chunk:
-                if self._full(key) not in failed:
-                    files += 1
-                    freed += size
-        return Usage(files, freed)
+            refused.extend(response.get("Errors", []))
+        return refused
 
     def health(self) -> dict[str, object]:
         """Is the bucket reachable (one fast HEAD)? Says why not in one word."""

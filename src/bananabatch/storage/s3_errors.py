@@ -9,7 +9,9 @@ answer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from boto3.exceptions import S3UploadFailedError
@@ -25,6 +27,9 @@ from botocore.exceptions import (
 
 from bananabatch.errors import BananaBatchError, NotFound
 from bananabatch.storage.base import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.type_defs import ErrorTypeDef
 
 # What S3 (and compatible services) answer when the credentials themselves are bad.
 _BAD_CREDENTIALS = frozenset(
@@ -165,6 +170,22 @@ def storage_error(
     return StorageUnavailable(message, details=details)
 
 
+def refused_deletes(errors: Sequence[ErrorTypeDef], place: S3Place, root: str) -> BananaBatchError:
+    """DeleteObjects answers 200 and lists the keys it did not delete: read the first
+    refusal's code as any failed call's, and say how many objects are still there."""
+    first = errors[0]
+    refusal = ClientError(
+        {"Error": {"Code": first.get("Code", ""), "Message": first.get("Message", "")}},
+        "DeleteObjects",
+    )
+    error = storage_error(refusal, place, "DeleteObjects")
+    keys = sorted(e.get("Key", "")[len(root) :] for e in errors)
+    return StorageUnavailable(
+        f"{len(keys)} object(s) were not deleted (first: {keys[0]}). {error.message}",
+        details={**error.details, "not_deleted": keys[:5]},
+    )
+
+
 def _bucket_region(exc: BaseException) -> str | None:
     if not isinstance(exc, ClientError):
         return None
@@ -179,7 +200,8 @@ def _describe(exc: BaseException) -> str:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         code = error.get("Code") or status or "error"
         retry = "; try again later" if isinstance(status, int) and status >= 500 else ""
-        return f"{code} (HTTP {status}){retry}"
+        http = f" (HTTP {status})" if status is not None else ""  # none: a per-key refusal
+        return f"{code}{http}{retry}"
     return type(exc).__name__
 
 
