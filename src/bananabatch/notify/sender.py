@@ -45,6 +45,19 @@ class WebhookSender:
 
     async def deliver_due(self) -> int:
         """One pass: try every due delivery once. Returns how many were tried."""
+        due = await asyncio.to_thread(self._due)
+        if not due:
+            return 0
+        timeout = self._settings.webhook_timeout_seconds
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+            for delivery in due:
+                await self._attempt(client, delivery)
+        return len(due)
+
+    def _due(self) -> list[WebhookDelivery]:
+        """Up to BATCH due deliveries, detached. In a thread, as every database call here:
+        a commit waits for SQLite's write lock (up to the busy timeout, while a settle
+        round holds it), and on the event loop it stalls the workers and the API too."""
         now = utcnow()
         with self._sf() as s:
             due = s.scalars(
@@ -54,13 +67,7 @@ class WebhookSender:
                 .limit(BATCH)
             ).all()
             s.expunge_all()
-        if not due:
-            return 0
-        timeout = self._settings.webhook_timeout_seconds
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            for delivery in due:
-                await self._attempt(client, delivery)
-        return len(due)
+        return list(due)
 
     async def _attempt(self, client: httpx.AsyncClient, delivery: WebhookDelivery) -> None:
         body = delivery.body.encode()
@@ -82,8 +89,20 @@ class WebhookSender:
                 error = f"HTTP {status}: {response.text[:200]}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        recording = asyncio.ensure_future(
+            asyncio.to_thread(self._record, delivery.id, status, error)
+        )
+        try:
+            await asyncio.shield(recording)
+        except asyncio.CancelledError:
+            # stopping: let the outcome land first, or the last pass sends it again
+            await recording
+            raise
+
+    def _record(self, delivery_id: str, status: int | None, error: str | None) -> None:
+        """One attempt's outcome, in a thread (see `_due`)."""
         with self._sf() as s:
-            row = s.get(WebhookDelivery, delivery.id)
+            row = s.get(WebhookDelivery, delivery_id)
             if row is None:  # its job was deleted meanwhile: nothing left to record
                 return
             row.attempts += 1
