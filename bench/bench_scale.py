@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 from bananabatch.api.app import create_app
 from bananabatch.config import Settings
 from bananabatch.db.migrate import upgrade
-from bananabatch.db.models import Asset, Dataset, DatasetItem, utcnow
+from bananabatch.db.models import Asset, Dataset, DatasetItem, Job, Output, utcnow
+from bananabatch.orchestrator.job_state import refresh_job
 from bananabatch.runtime import Runtime, build_runtime
 
 log = logging.getLogger("bench.scale")
@@ -158,9 +159,27 @@ def _raw_insert(root: Path, images: int, variations: int) -> tuple[float, float]
     return elapsed, cpu
 
 
+def _refresh_ms(rt: Runtime, rounds: int = 20) -> tuple[float, float]:
+    """A settle round's job refresh on the new job (every output pending), beside the
+    count of the whole job that each round made before: ms per round."""
+    with rt.session_factory() as s:
+        job = s.scalars(select(Job)).one()
+        started = time.perf_counter()
+        for _ in range(rounds):
+            refresh_job(s, job)
+        now = (time.perf_counter() - started) * 1000 / rounds
+        count = select(Output.status, func.count()).where(Output.job_id == job.id)
+        started = time.perf_counter()
+        for _ in range(rounds):
+            s.execute(count.group_by(Output.status)).all()
+        before = (time.perf_counter() - started) * 1000 / rounds
+        s.rollback()
+    return now, before
+
+
 def _measure(
     root: Path, images: int, variations: int, trace: bool
-) -> tuple[float, float, int, float]:
+) -> tuple[float, float, int, float, tuple[float, float]]:
     rt = build_runtime(Settings(data_dir=root, provider="classic"))
     try:
         dataset_id = _dataset(rt, images)
@@ -173,7 +192,7 @@ def _measure(
         peak = tracemalloc.get_traced_memory()[1] / 1e6 if trace else 0.0
         if trace:
             tracemalloc.stop()
-        return elapsed, cpu, outputs, peak
+        return elapsed, cpu, outputs, peak, (0.0, 0.0) if trace else _refresh_ms(rt)
     finally:
         asyncio.run(rt.stop())
 
@@ -187,8 +206,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         raw, raw_cpu = _raw_insert(root, args.images, args.variations)
-        api, api_cpu, outputs, _ = _measure(root / "a", args.images, args.variations, trace=False)
-        _, _, _, peak = _measure(root / "b", args.images, args.variations, trace=True)
+        api, api_cpu, outputs, _, refresh = _measure(
+            root / "a", args.images, args.variations, trace=False
+        )
+        _, _, _, peak, _ = _measure(root / "b", args.images, args.variations, trace=True)
     print(f"job of {outputs:,} outputs ({args.images:,} images x {args.variations})")
     print(f"raw sqlite3 insert of the same rows: {raw:.2f} s")
     print(f"POST /api/v1/jobs:                   {api:.2f} s")
@@ -197,6 +218,11 @@ def main() -> None:
     # other processes' turns, CPU time much less so
     print(f"CPU: raw {raw_cpu:.2f} s, API {api_cpu:.2f} s, ratio {api_cpu / raw_cpu:.2f}x")
     print(f"peak Python memory during creation: {peak:.0f} MB (target < 100 MB)")
+    print(
+        f"a settle round's job refresh on it: {refresh[0]:.2f} ms "
+        f"(counting the whole job, as every round did before: {refresh[1]:.2f} ms, "
+        f"{refresh[1] / max(refresh[0], 1e-6):.0f}x)"
+    )
 
 
 if __name__ == "__main__":

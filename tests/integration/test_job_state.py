@@ -1,0 +1,125 @@
+"""A settle round's job refresh (`orchestrator/job_state.py`): while anything is
+pending it reads one indexed row, not a count of the whole job; the job's final
+status still comes from every output once nothing is left."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+from bananabatch.config import Settings
+from bananabatch.db.models import Job, JobStatus, Output, OutputStatus
+from bananabatch.ingest.service import ingest_files
+from bananabatch.orchestrator.job_state import refresh_job
+from bananabatch.runtime import Runtime, build_runtime
+from bananabatch.services import jobs as job_service
+from bananabatch.services.job_requests import SemiAutoJobCreate, SemiAutoPromptIn
+from tests.imagegen import image_bytes
+
+
+@pytest.fixture
+def rt(settings: Settings) -> Iterator[Runtime]:
+    runtime = build_runtime(settings)
+    yield runtime
+    asyncio.run(runtime.stop())
+
+
+def _job(rt: Runtime, count: int) -> str:
+    with rt.session_factory() as s:
+        report = ingest_files(
+            s, rt.storage, rt.settings, None, [("r.png", io.BytesIO(image_bytes(3, fmt="PNG")))]
+        )
+        return job_service.create_job(
+            s,
+            rt.settings,
+            rt.catalog,
+            SemiAutoJobCreate(
+                reference_asset_ids=[report.accepted[0].asset_id],
+                prompts=[SemiAutoPromptIn(prompt="p", count=count)],
+            ),
+            preflight=None,
+        ).job.id
+
+
+def _refresh(rt: Runtime, job_id: str) -> tuple[Job, list[str]]:
+    """Refresh the job; the SQL it ran."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    event.listen(rt.engine, "before_cursor_execute", seen)
+    try:
+        with rt.session_factory() as s:
+            job = s.get_one(Job, job_id)
+            statements.clear()
+            refresh_job(s, job)
+            s.commit()
+            s.refresh(job)
+            s.expunge(job)
+    finally:
+        event.remove(rt.engine, "before_cursor_execute", seen)
+    return job, statements
+
+
+def _set(rt: Runtime, job_id: str, status: OutputStatus, first: int | None = None) -> None:
+    with rt.session_factory() as s:
+        ids = list(
+            s.scalars(select(Output.id).where(Output.job_id == job_id).order_by(Output.position))
+        )
+        chosen = ids[:first] if first is not None else ids
+        s.execute(update(Output).where(Output.id.in_(chosen)).values(status=status))
+        s.commit()
+
+
+def test_a_job_with_pending_outputs_is_not_counted_whole(rt: Runtime) -> None:
+    job_id = _job(rt, 8)
+    _set(rt, job_id, OutputStatus.succeeded, first=7)
+
+    job, statements = _refresh(rt, job_id)
+
+    assert job.status == JobStatus.queued and job.revision >= 1
+    assert not [q for q in statements if "GROUP BY" in q.upper()], statements
+    assert any("LIMIT" in q.upper() for q in statements if "FROM outputs" in q)
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        (OutputStatus.succeeded, JobStatus.completed),
+        (OutputStatus.failed, JobStatus.completed_with_errors),
+    ],
+)
+def test_the_last_output_settles_the_job_from_every_output(
+    rt: Runtime, last: OutputStatus, expected: JobStatus
+) -> None:
+    job_id = _job(rt, 4)
+    _set(rt, job_id, OutputStatus.succeeded, first=3)
+    _set_last(rt, job_id, last)
+
+    job, _ = _refresh(rt, job_id)
+
+    assert job.status == expected and job.finished_at is not None
+
+
+def test_a_job_whose_every_output_failed_has_failed(rt: Runtime) -> None:
+    job_id = _job(rt, 4)
+    _set(rt, job_id, OutputStatus.failed)
+
+    job, _ = _refresh(rt, job_id)
+
+    assert job.status == JobStatus.failed and job.error
+
+
+def _set_last(rt: Runtime, job_id: str, status: OutputStatus) -> None:
+    with rt.session_factory() as s:
+        last = s.scalars(
+            select(Output.id).where(Output.job_id == job_id).order_by(Output.position.desc())
+        ).first()
+        s.execute(update(Output).where(Output.id == last).values(status=status))
+        s.commit()
