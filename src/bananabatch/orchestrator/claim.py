@@ -78,6 +78,20 @@ def allocate(
     return alloc
 
 
+def runnable_jobs(s: Session, ready: tuple[Any, ...], room: int) -> list[tuple[str, int, int]]:
+    """(job, priority, ready tasks) of each job that can run, counting at most `room`
+    tasks a job (all `allocate` can use): counting them all took 19 ms a round for a
+    100,000-output job; `ix_tasks_job_status` answers this in microseconds."""
+    if room <= 0:
+        return []
+    ready_here = select(Task.id).where(Task.job_id == Job.id, *ready).correlate(Job).limit(room)
+    available = select(func.count()).select_from(ready_here.subquery()).scalar_subquery()
+    rows = s.execute(
+        select(Job.id, Job.priority, available).where(Job.status.in_(RUNNABLE_JOB_STATUSES))
+    ).all()
+    return [(job_id, priority, n) for job_id, priority, n in rows if n]
+
+
 class Claimer:
     def __init__(
         self,
@@ -110,15 +124,7 @@ class Claimer:
             if self._daily_budget is not None:
                 release_daily_holds(s)
             guard = BudgetGuard.load(s, self._catalog, self._daily_budget)
-            runnable = [
-                (job_id, priority, n)
-                for job_id, priority, n in s.execute(
-                    select(Task.job_id, Job.priority, func.count())
-                    .join(Job, Job.id == Task.job_id)
-                    .where(*ready, Job.status.in_(RUNNABLE_JOB_STATUSES))
-                    .group_by(Task.job_id, Job.priority)
-                ).all()
-            ]
+            runnable = runnable_jobs(s, ready, room)
             for job_id, n in allocate(runnable, room, in_flight_by_job, last_served).items():
                 claimed.extend(
                     self._claim_job(

@@ -100,7 +100,10 @@ class Task(Base):
     """One unit sent to an executor: at most `outputs_per_task` outputs."""
 
     __tablename__ = "tasks"
-    __table_args__ = (Index("ix_tasks_status_not_before", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_tasks_status_not_before", "status", "not_before"),
+        Index("ix_tasks_job_status", "job_id", "status", "not_before"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)

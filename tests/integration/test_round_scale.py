@@ -1,20 +1,23 @@
-"""A settle round's job refresh (`orchestrator/job_state.py`): while anything is
-pending it reads one indexed row, not a count of the whole job; the job's final
-status still comes from every output once nothing is left."""
+"""What a round reads stays small on a big job. The job refresh
+(`orchestrator/job_state.py`) reads one indexed row while anything is pending, not a
+count of the whole job, and the final status still comes from every output; a claim
+counts at most the room's worth of each job's ready tasks, not all of them."""
 
 from __future__ import annotations
 
 import asyncio
 import io
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, or_, select, update
 
 from bananabatch.config import Settings
-from bananabatch.db.models import Job, JobStatus, Output, OutputStatus
+from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, TaskStatus, utcnow
 from bananabatch.ingest.service import ingest_files
+from bananabatch.orchestrator.claim import runnable_jobs
 from bananabatch.orchestrator.job_state import refresh_job
 from bananabatch.runtime import Runtime, build_runtime
 from bananabatch.services import jobs as job_service
@@ -123,3 +126,26 @@ def _set_last(rt: Runtime, job_id: str, status: OutputStatus) -> None:
         ).first()
         s.execute(update(Output).where(Output.id == last).values(status=status))
         s.commit()
+
+
+def test_a_claim_counts_each_jobs_ready_tasks_up_to_its_room(rt: Runtime) -> None:
+    small, big, later, paused = (_job(rt, 4 * n) for n in (3, 40, 5, 6))
+    with rt.session_factory() as s:
+        s.execute(  # `later`: every task waits for a retry time in the future
+            update(Task)
+            .where(Task.job_id == later)
+            .values(not_before=utcnow() + timedelta(hours=1))
+        )
+        s.execute(update(Job).where(Job.id == paused).values(status=JobStatus.paused))
+        one = s.scalars(select(Task.id).where(Task.job_id == small)).first()
+        s.execute(update(Task).where(Task.id == one).values(status=TaskStatus.dispatched))
+        s.commit()
+        now = utcnow()
+        ready = (
+            Task.status == TaskStatus.queued,
+            or_(Task.not_before.is_(None), Task.not_before <= now),
+        )
+        found = {job: n for job, _, n in runnable_jobs(s, ready, room=16)}
+        assert runnable_jobs(s, ready, room=0) == []
+
+    assert found == {small: 2, big: 16}
