@@ -26,7 +26,7 @@ from bananabatch.quality import measure
 from bananabatch.storage.local import LocalStorage
 from bananabatch.worker.cpu import ProcessOffload
 from bananabatch.worker.delivery import DeliveryError
-from bananabatch.worker.finishing import Kept, finish_and_deliver
+from bananabatch.worker.finishing import SPILL_MIN_BYTES, Kept, finish_and_deliver
 from bananabatch.worker.pipeline import WorkerOptions, run_task
 
 T = TypeVar("T")
@@ -82,17 +82,31 @@ def _request(store: LocalStorage) -> GenerationRequest:
     return GenerationRequest(model="classic", prompt="a prompt", seed=3, references=[source])
 
 
-def _image() -> GeneratedImage:
-    return GeneratedImage(data=_png((192, 128), 2), mime_type="image/png", width=192, height=128)
+SMALL, LARGE = (192, 128), (1024, 768)  # sent inside the call / spilled to a file
 
 
-async def _deliver(store: LocalStorage, offload: ProcessOffload | None, spill: Path | None) -> Kept:
+def _image(size: tuple[int, int] = SMALL) -> GeneratedImage:
+    data = _png(size, 2)
+    assert (len(data) >= SPILL_MIN_BYTES) == (size == LARGE)
+    return GeneratedImage(data=data, mime_type="image/png", width=size[0], height=size[1])
+
+
+def _spilled(folder: Path) -> list[Path]:
+    return list(folder.iterdir()) if folder.exists() else []
+
+
+async def _deliver(
+    store: LocalStorage,
+    offload: ProcessOffload | None,
+    spill: Path | None,
+    size: tuple[int, int] = SMALL,
+) -> Kept:
     payload = _payload()
     return await finish_and_deliver(
         payload,
         payload.slots[0],
         _request(store),
-        _image(),
+        _image(size),
         offload=offload,
         store=store,
         spill_dir=spill,
@@ -100,13 +114,14 @@ async def _deliver(store: LocalStorage, offload: ProcessOffload | None, spill: P
     )
 
 
+@pytest.mark.parametrize("size", [SMALL, LARGE])
 async def test_a_worker_process_stores_the_same_finished_image(
-    pool: ProcessOffload, store: LocalStorage, tmp_path: Path
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     spill = tmp_path / "tmp"
-    there = await _deliver(store, pool, spill)
+    there = await _deliver(store, pool, spill, size)
     stored_there = store.get_bytes(KEY)
-    here = await _deliver(store, None, None)  # threads of this process, the plain way
+    here = await _deliver(store, None, None, size)  # threads of this process, the plain way
 
     assert there.storage_key == here.storage_key == KEY and there.inline is None
     assert there.image.data == b""  # the bytes never came back to this process
@@ -115,7 +130,8 @@ async def test_a_worker_process_stores_the_same_finished_image(
     assert stored_there == store.get_bytes(KEY)  # stamped the same way, byte for byte
     meta = read_metadata(stored_there, "image/png")
     assert meta["prompt"] == "a prompt" and meta["bananabatch:output"] == "out1"
-    assert list(spill.iterdir()) == []  # the spilled copy is gone
+    assert spill.exists() == (size == LARGE)  # only a large image went through a file
+    assert _spilled(spill) == []  # and the spilled copy is gone
 
 
 class _DeadPool(ProcessOffload):
@@ -125,28 +141,30 @@ class _DeadPool(ProcessOffload):
         raise TransientError("a generation process stopped unexpectedly")
 
 
+@pytest.mark.parametrize("size", [SMALL, LARGE])
 async def test_a_dead_worker_process_does_not_lose_the_paid_image(
-    store: LocalStorage, tmp_path: Path
+    store: LocalStorage, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     spill = tmp_path / "tmp"
-    kept = await _deliver(store, _DeadPool(1), spill)
+    kept = await _deliver(store, _DeadPool(1), spill, size)
 
     assert kept.storage_key == KEY and kept.image.checks is not None
     assert read_metadata(store.get_bytes(KEY), "image/png")["seed"] == "3"
-    assert list(spill.iterdir()) == []
+    assert _spilled(spill) == []
 
 
+@pytest.mark.parametrize("size", [SMALL, LARGE])
 async def test_a_store_that_cannot_take_the_image_is_a_delivery_error(
-    pool: ProcessOffload, store: LocalStorage, tmp_path: Path
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path, size: tuple[int, int]
 ) -> None:
     (store.root / "outputs").write_text("a file where the job's folder should be")
     spill = tmp_path / "tmp"
     with pytest.raises(DeliveryError) as caught:
-        await _deliver(store, pool, spill)
+        await _deliver(store, pool, spill, size)
 
     assert caught.value.kind is ErrorKind.transient
     assert "storing the image failed" in caught.value.message
-    assert list(spill.iterdir()) == []
+    assert _spilled(spill) == []
 
 
 @pytest.mark.parametrize("size", [(1024, 1024), (1536, 1024), (1000, 750)])

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 
 SPILL_PREFIX = "spill-"
 """Temp files of images on their way to a worker process (removed at start if left)."""
+SPILL_MIN_BYTES = 256 * 1024
+"""Smaller images go to the worker process inside the call: below this, pickling them
+through the pipe costs less than a file's create, write, read and unlink."""
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,17 @@ async def _kept_elsewhere(
     offload: ProcessOffload,
     spill_dir: Path,
 ) -> Kept:
+    light = replace(request, references=[])  # the worker reads the source by key
+    if len(image.data) < SPILL_MIN_BYTES:
+        try:
+            done = await offload(keep_finished, light, image, keep)
+        except OSError as exc:
+            raise DeliveryError(ErrorKind.transient, f"storing the image failed: {exc}") from exc
+        return Kept(done, None, keep.key)
     try:
         spill = await asyncio.to_thread(_spill, spill_dir, image.data)
     except OSError as exc:
         raise DeliveryError(ErrorKind.transient, f"storing the image failed: {exc}") from exc
-    light = replace(request, references=[])  # the worker reads the source by key
     try:
         done = await offload(keep_spilled, light, replace(image, data=b""), spill, keep)
     except BaseException as exc:
@@ -154,11 +163,16 @@ def _discard(path: str) -> None:
 def keep_spilled(
     request: GenerationRequest, shell: GeneratedImage, spill: str, keep: _Keep
 ) -> GeneratedImage:
-    """In a worker process: read the spilled image, finish and stamp it, write it to
-    the slot's key (durably); the finished image comes back without its bytes."""
+    """In a worker process: read the spilled image, then `keep_finished`."""
     path = Path(spill)
     data = path.read_bytes()
     path.unlink(missing_ok=True)
+    return keep_finished(request, replace(shell, data=data), keep)
+
+
+def keep_finished(request: GenerationRequest, image: GeneratedImage, keep: _Keep) -> GeneratedImage:
+    """In a worker process: finish and stamp the image, write it to the slot's key
+    (durably); the finished image comes back without its bytes."""
     if keep.source is not None and keep.source.storage_key is not None:
         source = ReferenceImage(
             data=keep.store.get_bytes(keep.source.storage_key),
@@ -166,6 +180,6 @@ def keep_spilled(
             name=keep.source.name,
         )
         request = replace(request, references=[source])
-    done = finish(request, replace(shell, data=data))
+    done = finish(request, image)
     keep.store.put_bytes(keep.key, embed_metadata(done.data, done.mime_type, keep.meta))
     return replace(done, data=b"")
