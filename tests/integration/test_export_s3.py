@@ -176,7 +176,10 @@ def test_export_reads_objects_only_as_the_stream_reaches_them(
         received += chunk
         if opened_at_first_chunk is None:
             opened_at_first_chunk = len(gets)
-    assert opened_at_first_chunk == 1 + READ_AHEAD
+    # the first object and up to READ_AHEAD opens ahead of it, issued on a pool of
+    # READ_AHEAD threads: how many have started by the first chunk is the threads' race
+    assert opened_at_first_chunk is not None
+    assert 1 <= opened_at_first_chunk <= 1 + READ_AHEAD
     assert len(gets) == 10 and len(set(gets)) == 10  # each image once
     with zipfile.ZipFile(io.BytesIO(bytes(received))) as zf:
         assert zf.testzip() is None
