@@ -6,7 +6,6 @@ counts at most the room's worth of each job's ready tasks, not all of them."""
 from __future__ import annotations
 
 import asyncio
-import io
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -16,13 +15,10 @@ from sqlalchemy import event, or_, select, update
 
 from bananabatch.config import Settings
 from bananabatch.db.models import Job, JobStatus, Output, OutputStatus, Task, TaskStatus, utcnow
-from bananabatch.ingest.service import ingest_files
 from bananabatch.orchestrator.claim import runnable_jobs
 from bananabatch.orchestrator.job_state import refresh_job
 from bananabatch.runtime import Runtime, build_runtime
-from bananabatch.services import jobs as job_service
-from bananabatch.services.job_requests import SemiAutoJobCreate, SemiAutoPromptIn
-from tests.imagegen import image_bytes
+from tests.integration.test_hardening_engine import _job as semi_auto_job
 
 
 @pytest.fixture
@@ -33,20 +29,7 @@ def rt(settings: Settings) -> Iterator[Runtime]:
 
 
 def _job(rt: Runtime, count: int) -> str:
-    with rt.session_factory() as s:
-        report = ingest_files(
-            s, rt.storage, rt.settings, None, [("r.png", io.BytesIO(image_bytes(3, fmt="PNG")))]
-        )
-        return job_service.create_job(
-            s,
-            rt.settings,
-            rt.catalog,
-            SemiAutoJobCreate(
-                reference_asset_ids=[report.accepted[0].asset_id],
-                prompts=[SemiAutoPromptIn(prompt="p", count=count)],
-            ),
-            preflight=None,
-        ).job.id
+    return semi_auto_job(rt, count).id
 
 
 def _refresh(rt: Runtime, job_id: str) -> tuple[Job, list[str]]:
