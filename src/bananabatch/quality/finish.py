@@ -159,30 +159,54 @@ def _measure(
     view: Image.Image | None,
     matrix: np.ndarray | None,
 ) -> OutputChecks:
-    """The measurements, taken on a copy of the output reduced to about
-    `measure.MEASURE_SIDE`: each compares at 128 pixels or less, and scaling the source
-    (and the expected layout) up to a 2 MB output's full size cost most of the 70 ms a
-    finish took."""
+    """The measurements, taken on copies reduced to about `measure.MEASURE_SIDE`: each
+    compares at 128 pixels or less, and scaling the source (and the expected layout) up
+    to a 2 MB output's full size cost most of the 70 ms a finish took. An image the
+    output's size is reduced exactly as the output is, so an unchanged output measures
+    as identical to its source."""
     small = measure.measuring_copy(out)
     digest = measure.phash(small)
     values: dict[str, object] = {"phash": digest, "signature": measure.signature(small)}
-    if source is not None:
-        same_frame = fit_image(source, small.size)
+    source_small = measure.measuring_copy(source) if source is not None else None
+    if source is not None and source_small is not None:
+        same_frame = source_small if source.size == out.size else fit_image(source, small.size)
         values["source_distance"] = measure.hash_distance(measure.phash(same_frame), digest)
         values["source_difference"] = round(measure.mean_difference(same_frame, small), 4)
     keeps_layout = request.options.fit_to_source or request.labels is not None
-    if view is not None:
-        view = fit_image(view, small.size)  # the provider's, in the output's frame
-    elif source is not None and matrix is not None:
-        # the source where the output's frame puts it, in the reduced frame
-        scaled = np.diag([small.width / out.width, small.height / out.height, 1.0]) @ matrix
-        view = source if np.allclose(scaled, np.eye(3)) else warp(source, scaled, small.size)
+    if view is not None:  # the provider's, in the output's frame
+        view = (
+            measure.measuring_copy(view) if view.size == out.size else fit_image(view, small.size)
+        )
+    elif source is not None and source_small is not None and matrix is not None:
+        view = _expected_view(source, source_small, out, small, matrix)
     if view is not None and keeps_layout:
         layout = measure.compare_layout(view, small)
         values["layout_similarity"] = layout.similarity
         values["layout_shift"] = layout.shift
         values["layout_confidence"] = layout.confidence
     return OutputChecks.model_validate(values)
+
+
+def _expected_view(
+    source: Image.Image,
+    source_small: Image.Image,
+    out: Image.Image,
+    small: Image.Image,
+    matrix: np.ndarray,
+) -> Image.Image:
+    """The reduced source where `matrix` (source -> output pixels) puts it in the
+    reduced output's frame."""
+    if source.size == out.size and np.allclose(matrix, np.eye(3)):
+        return source_small
+    to_small = np.diag([small.width / out.width, small.height / out.height, 1.0])
+    from_small = np.diag(
+        [source.width / source_small.width, source.height / source_small.height, 1.0]
+    )
+    reduced = to_small @ matrix @ from_small
+    # `warp` maps pixel corners; at this size half a pixel is a visible shift, so the
+    # mapping is taken between pixel centres instead
+    half = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    return warp(source_small, np.linalg.inv(half) @ reduced @ half, small.size)
 
 
 async def generate_checked(

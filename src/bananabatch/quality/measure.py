@@ -33,11 +33,17 @@ def _rgb(img: Image.Image) -> Image.Image:
 
 
 def measuring_copy(img: Image.Image) -> Image.Image:
-    """`img` box-reduced by a whole factor to about `MEASURE_SIDE` on its long side (at
-    least that). The measures below compare at 128 pixels or less, so they read the
-    same from it, and a full-size image made each one cost milliseconds."""
+    """`img` box-scaled by 1/n, the same n on both sides, to about `MEASURE_SIDE` on its
+    long side (at least that). The measures below compare at 128 pixels or less, so they
+    read the same from it, and a full-size image made each one cost milliseconds.
+    Not `Image.reduce`: it drops the remainder of a side the factor does not divide, so
+    the copy's two sides would be scaled differently and a same-size source would no
+    longer line up with the output."""
     factor = max(1, max(img.size) // MEASURE_SIDE)
-    return img.reduce(factor) if factor > 1 else img
+    if factor == 1:
+        return img
+    size = (max(1, round(img.width / factor)), max(1, round(img.height / factor)))
+    return img.resize(size, Image.Resampling.BOX)
 
 
 def phash(img: Image.Image) -> str:
