@@ -5,6 +5,7 @@ take it says so as a delivery error."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -215,3 +216,69 @@ async def test_a_worker_process_dying_while_finishing_is_neither_paid_twice_nor_
     assert slot.status == "succeeded" and slot.storage_key == KEY
     assert provider.calls == 1
     assert [call.outcome for call in slot.calls] == ["image"]
+
+
+class _WatchedPool(ProcessOffload):
+    """A real pool that says when a call has been handed to it."""
+
+    def __init__(self, processes: int) -> None:
+        super().__init__(processes)
+        self.called = asyncio.Event()
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
+        self.called.set()
+        return await super().__call__(fn, *args)
+
+
+async def test_a_cancelled_slot_ends_only_after_its_worker_process_stored_the_image(
+    store: LocalStorage, tmp_path: Path
+) -> None:
+    """A worker process cannot be stopped mid-write. Before, a slot cancelled (at
+    shutdown) ended at once, and its worker process wrote the slot's key afterwards,
+    behind the back of whatever ran next."""
+    pool = _WatchedPool(1)
+    try:
+        await pool.warm()
+        pool.called.clear()
+        spill = tmp_path / "tmp"
+        delivering = asyncio.create_task(_deliver(store, pool, spill, LARGE))
+        await asyncio.wait_for(pool.called.wait(), 10)
+        delivering.cancel()  # the worker process is reading, finishing or writing it
+        with pytest.raises(asyncio.CancelledError):
+            await delivering
+
+        assert store.exists(KEY)  # written before the slot ended, not after
+        assert read_metadata(store.get_bytes(KEY), "image/png")["seed"] == "3"
+        assert _spilled(spill) == []
+    finally:
+        pool.close()
+
+
+@pytest.mark.parametrize("size", [SMALL, LARGE])
+async def test_a_source_gone_from_the_store_still_finishes_the_paid_image(
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path, size: tuple[int, int]
+) -> None:
+    """The worker process reads the source by key; when it is gone (a dataset item
+    deleted meanwhile), the bytes this process holds finish the image instead. Before,
+    the slot failed and the model was called again."""
+    request = _request(store)  # the source as the provider had it
+    store.delete("assets/src.png")
+    payload = _payload()
+    kept = await finish_and_deliver(
+        payload, payload.slots[0], request, _image(size),
+        offload=pool, store=store, spill_dir=tmp_path / "tmp", http=None,
+    )  # fmt: skip
+
+    assert kept.storage_key == KEY and store.exists(KEY)
+    assert kept.image.checks is not None and kept.image.checks.source_distance is not None
+
+
+async def test_a_spill_folder_that_cannot_be_written_still_stores_the_paid_image(
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path
+) -> None:
+    spill = tmp_path / "tmp"
+    spill.write_text("a file where the spill folder should be")
+    kept = await _deliver(store, pool, spill, LARGE)
+
+    assert kept.storage_key == KEY and kept.image.checks is not None
+    assert read_metadata(store.get_bytes(KEY), "image/png")["seed"] == "3"

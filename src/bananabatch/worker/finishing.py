@@ -9,21 +9,27 @@ slot's key itself; only the measurements come back. Before, each 2 MB image cros
 the worker process through a pipe for finishing, and this process then stamped it and
 wrote it with an fsync: about 3 ms of the server's CPU per image, on the path every
 result of a job takes. Everywhere else (a RunPod worker, an S3 store, threads) the image
-is finished where the offload runs and stamped and delivered here.
+is finished where the offload runs and stamped and delivered here. A paid image is never
+sent back to the model: whatever fails on the way to a worker process sends it the
+plain way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 
 from bananabatch.contracts import ErrorKind, ImageRef, OutputSlot, TaskPayload
+from bananabatch.errors import NotFound
 from bananabatch.image_metadata import embed_metadata
 from bananabatch.providers.base import (
     GeneratedImage,
@@ -38,6 +44,7 @@ from bananabatch.worker.cpu import Offload, ProcessOffload
 from bananabatch.worker.delivery import DeliveryError, deliver, metadata_of
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SPILL_PREFIX = "spill-"
 """Temp files of images on their way to a worker process (removed at start if left)."""
@@ -79,19 +86,33 @@ async def finish_and_deliver(
     http: httpx.AsyncClient | None,
 ) -> Kept:
     """Finish, stamp and deliver one paid image; DeliveryError when it could not be
-    delivered."""
+    delivered. The image is paid for: whatever fails on the way to a worker process
+    (the spill, the source read there, the process itself) sends it the plain way
+    instead, never back to the model."""
     keep = _local_keep(payload, slot, offload, store, spill_dir)
-    try:
-        if keep is not None and spill_dir is not None and isinstance(offload, ProcessOffload):
-            return await _kept_elsewhere(request, image, keep, offload, spill_dir)
-        done = await finished(request, image, offload)
-    except TransientError as exc:  # a worker process died: the image is paid for, keep it
-        log.warning("slot %s: %s; finishing it in this process", slot.output_id, exc)
-        done = await finished(request, image)
+    if keep is not None and spill_dir is not None and isinstance(offload, ProcessOffload):
+        kept = await _kept_elsewhere(request, image, keep, offload, spill_dir)
+        if kept is not None:
+            return kept
+    done = await _finished_anyway(request, image, offload)
     data = await asyncio.to_thread(embed_metadata, done.data, done.mime_type,
                                    metadata_of(payload, slot))  # fmt: skip
     inline, key = await deliver(payload, slot, data, done.mime_type, http, store)
     return Kept(replace(done, data=b"") if key is not None else done, inline, key)
+
+
+async def _finished_anyway(
+    request: GenerationRequest, image: GeneratedImage, offload: Offload | None
+) -> GeneratedImage:
+    """`finished`; when a worker process dies on it, once more in a fresh one (the pool
+    restarts), and only then in this process."""
+    for _ in range(2):
+        try:
+            return await finished(request, image, offload)
+        except TransientError:  # a worker process died; the pool starts afresh
+            log.warning("a worker process stopped while finishing a paid image; trying again")
+    log.warning("finishing a paid image in the server process: worker processes keep dying")
+    return await finished(request, image)
 
 
 def _local_keep(
@@ -116,32 +137,60 @@ def _local_keep(
     return _Keep(store, slot.upload.storage_key, metadata_of(payload, slot), source)
 
 
+class StoreRefused(Exception):
+    """Raised in a worker process when the slot's key could not be written: the one
+    failure there that the plain way would meet too (picklable: a message only)."""
+
+
 async def _kept_elsewhere(
     request: GenerationRequest,
     image: GeneratedImage,
     keep: _Keep,
     offload: ProcessOffload,
     spill_dir: Path,
-) -> Kept:
+) -> Kept | None:
+    """The whole way in a worker process; None when the image should go the plain way
+    instead (it could not be handed over, or the process could not finish it)."""
     light = replace(request, references=[])  # the worker reads the source by key
-    if len(image.data) < SPILL_MIN_BYTES:
-        try:
-            done = await offload(keep_finished, light, image, keep)
-        except OSError as exc:
-            raise DeliveryError(ErrorKind.transient, f"storing the image failed: {exc}") from exc
-        return Kept(done, None, keep.key)
+    spill: str | None = None
     try:
-        spill = await asyncio.to_thread(_spill, spill_dir, image.data)
-    except OSError as exc:
+        if len(image.data) < SPILL_MIN_BYTES:
+            done = await _to_its_end(offload(keep_finished, light, image, keep))
+        else:
+            spill = await asyncio.to_thread(_spill, spill_dir, image.data)
+            shell = replace(image, data=b"")
+            done = await _to_its_end(offload(keep_spilled, light, shell, spill, keep))
+    except StoreRefused as exc:
         raise DeliveryError(ErrorKind.transient, f"storing the image failed: {exc}") from exc
-    try:
-        done = await offload(keep_spilled, light, replace(image, data=b""), spill, keep)
-    except BaseException as exc:
-        _discard(spill)  # the worker process may have stopped before it removed it
-        if isinstance(exc, OSError):
-            raise DeliveryError(ErrorKind.transient, f"storing the image failed: {exc}") from exc
-        raise
+    except TransientError:  # its message is about generating, which is done
+        log.warning("a worker process stopped while finishing a paid image; trying again")
+        return None
+    except (OSError, NotFound) as exc:
+        log.warning(
+            "a paid image could not be handed to a worker process (%s); finishing it the plain way",
+            exc,
+        )
+        return None
+    finally:
+        if spill is not None:
+            _discard(spill)  # the worker process may have stopped before it removed it
     return Kept(done, None, keep.key)
+
+
+async def _to_its_end(call: Awaitable[T]) -> T:
+    """`call` awaited to its end even when this task is cancelled meanwhile (then the
+    cancellation goes on): a worker process cannot be stopped mid-write, and a slot must
+    not end while its key may still be written behind it."""
+    task = asyncio.ensure_future(call)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait([task])
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what this slot reports
+        raise
 
 
 def _spill(folder: Path, data: bytes) -> str:
@@ -181,5 +230,9 @@ def keep_finished(request: GenerationRequest, image: GeneratedImage, keep: _Keep
         )
         request = replace(request, references=[source])
     done = finish(request, image)
-    keep.store.put_bytes(keep.key, embed_metadata(done.data, done.mime_type, keep.meta))
+    data = embed_metadata(done.data, done.mime_type, keep.meta)
+    try:
+        keep.store.put_bytes(keep.key, data)
+    except OSError as exc:
+        raise StoreRefused(str(exc)) from None  # the cause does not cross processes
     return replace(done, data=b"")
