@@ -29,6 +29,7 @@ from sqlalchemy import func, insert, select
 
 from bananabatch.api.app import create_app
 from bananabatch.config import Settings
+from bananabatch.datasets.service import label_summary
 from bananabatch.db.migrate import upgrade
 from bananabatch.db.models import (
     Asset,
@@ -49,7 +50,8 @@ log = logging.getLogger("bench.scale")
 
 def _dataset(rt: Runtime, images: int) -> str:
     """A class-folder dataset of `images` items, written straight to the DB (the bench
-    is about job creation, not uploads)."""
+    is about job creation, not uploads), then analysed as the end of an upload analyses
+    it: a job created from an uploaded dataset finds its label summary made."""
     with rt.session_factory() as s:
         ds = Dataset(name="scale")
         s.add(ds)
@@ -83,6 +85,7 @@ def _dataset(rt: Runtime, images: int) -> str:
             ],
         )
         s.commit()
+        label_summary(s, rt.storage, ds.id)
         return ds.id
 
 
