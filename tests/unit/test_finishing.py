@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +26,8 @@ from bananabatch.providers.base import (
 )
 from bananabatch.quality import measure
 from bananabatch.storage.local import LocalStorage
-from bananabatch.worker.cpu import ProcessOffload
+from bananabatch.worker import finishing
+from bananabatch.worker.cpu import ProcessOffload, Submitted
 from bananabatch.worker.delivery import DeliveryError
 from bananabatch.worker.finishing import SPILL_MIN_BYTES, Kept, finish_and_deliver
 from bananabatch.worker.pipeline import WorkerOptions, run_task
@@ -141,6 +143,19 @@ class _DeadPool(ProcessOffload):
     async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
         raise TransientError("a generation process stopped unexpectedly")
 
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Submitted[T]:
+        raise TransientError("a generation process stopped unexpectedly")
+
+
+class _UnstartablePool(ProcessOffload):
+    """A pool that cannot fork a worker process (out of memory, a process limit)."""
+
+    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
+        return self.submit(fn, *args)  # type: ignore[return-value]  # it raises
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Submitted[T]:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
 
 @pytest.mark.parametrize("size", [SMALL, LARGE])
 async def test_a_dead_worker_process_does_not_lose_the_paid_image(
@@ -225,9 +240,9 @@ class _WatchedPool(ProcessOffload):
         super().__init__(processes)
         self.called = asyncio.Event()
 
-    async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Submitted[T]:
         self.called.set()
-        return await super().__call__(fn, *args)
+        return super().submit(fn, *args)
 
 
 async def test_a_cancelled_slot_ends_only_after_its_worker_process_stored_the_image(
@@ -243,7 +258,10 @@ async def test_a_cancelled_slot_ends_only_after_its_worker_process_stored_the_im
         spill = tmp_path / "tmp"
         delivering = asyncio.create_task(_deliver(store, pool, spill, LARGE))
         await asyncio.wait_for(pool.called.wait(), 10)
-        delivering.cancel()  # the worker process is reading, finishing or writing it
+        for _ in range(3):  # every task, again and again, as a shutdown may
+            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+                task.cancel()  # the worker process is reading, finishing or writing it
+            await asyncio.sleep(0)
         with pytest.raises(asyncio.CancelledError):
             await delivering
 
@@ -282,3 +300,47 @@ async def test_a_spill_folder_that_cannot_be_written_still_stores_the_paid_image
 
     assert kept.storage_key == KEY and kept.image.checks is not None
     assert read_metadata(store.get_bytes(KEY), "image/png")["seed"] == "3"
+
+
+async def test_a_pool_that_cannot_start_a_worker_process_neither_pays_twice_nor_loses_it(
+    store: LocalStorage, tmp_path: Path
+) -> None:
+    """Before, a fork refused (EAGAIN) failed the slot and the model was called again."""
+    provider = _CountingProvider()
+    options = WorkerOptions(
+        retry_base_seconds=0.01,
+        store=store,
+        offload=_UnstartablePool(1),
+        spill_dir=tmp_path / "tmp",
+    )
+    result = await run_task(_payload(), lambda _name: provider, options)
+
+    (slot,) = result.slots
+    assert slot.status == "succeeded" and slot.storage_key == KEY
+    assert provider.calls == 1 and store.exists(KEY)
+
+
+async def test_a_slot_cancelled_while_spilling_leaves_no_spill(
+    pool: ProcessOffload, store: LocalStorage, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The spill is written in a thread that goes on after a cancel; before, the file it
+    wrote stayed in the temp folder until the next start."""
+    writing, release = threading.Event(), threading.Event()
+    write = finishing._write
+
+    def slow_write(fd: int, data: bytes) -> None:
+        writing.set()
+        release.wait(10)
+        write(fd, data)
+
+    monkeypatch.setattr(finishing, "_write", slow_write)
+    spill = tmp_path / "tmp"
+    delivering = asyncio.create_task(_deliver(store, pool, spill, LARGE))
+    assert await asyncio.to_thread(writing.wait, 10)
+    delivering.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await delivering
+    release.set()
+    await asyncio.sleep(0.2)  # the thread finishes its write
+
+    assert _spilled(spill) == [] and not store.exists(KEY)

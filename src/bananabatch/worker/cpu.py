@@ -21,9 +21,10 @@ import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
 
 from bananabatch.providers.base import TransientError
 
@@ -73,6 +74,14 @@ def _ready() -> int:
     return os.getpid()
 
 
+@dataclass(frozen=True)
+class Submitted(Generic[T]):
+    """A call sent to a worker process, and the pool that runs it."""
+
+    pool: ProcessPoolExecutor
+    future: Future[T]
+
+
 class ProcessOffload:
     """A lazily started pool of `processes` worker processes (`__call__` is an `Offload`)."""
 
@@ -94,19 +103,38 @@ class ProcessOffload:
         return self._pool
 
     async def __call__(self, fn: Callable[..., T], /, *args: Any) -> T:
+        call = self.submit(fn, *args)
+        try:  # cancelled, a call not yet started is withdrawn
+            return await asyncio.wrap_future(call.future)
+        except BrokenProcessPool as exc:
+            raise self._lost(call.pool) from exc
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Submitted[T]:
+        """`fn(*args)` sent to a worker process; its future cannot stop it once it runs,
+        so a caller that must outlive a cancellation waits on it (`worker/finishing.py`)."""
         pool = self._pool or self._start()
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+            return Submitted(pool, pool.submit(fn, *args))
         except BrokenProcessPool as exc:
-            # A worker process died (killed, out of memory): start afresh next time;
-            # this call is retried like any transient failure.
-            if self._pool is pool:
-                self._pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
-            raise TransientError(
-                "a generation process stopped unexpectedly (out of memory?); "
-                "the image is generated again"
-            ) from exc
+            raise self._lost(pool) from exc
+
+    def outcome(self, call: Submitted[T]) -> T:
+        """The result of a finished `submit`, a dead worker process as TransientError."""
+        try:
+            return call.future.result(timeout=0)
+        except BrokenProcessPool as exc:
+            raise self._lost(call.pool) from exc
+
+    def _lost(self, pool: ProcessPoolExecutor) -> TransientError:
+        # A worker process died (killed, out of memory): start afresh next time; this
+        # call is retried like any transient failure.
+        if self._pool is pool:
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+        return TransientError(
+            "a generation process stopped unexpectedly (out of memory?); "
+            "the image is generated again"
+        )
 
     async def warm(self) -> None:
         """Start the fork server and every worker now. Started lazily, they cost the first

@@ -17,19 +17,17 @@ plain way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
 from bananabatch.contracts import ErrorKind, ImageRef, OutputSlot, TaskPayload
-from bananabatch.errors import NotFound
 from bananabatch.image_metadata import embed_metadata
 from bananabatch.providers.base import (
     GeneratedImage,
@@ -105,13 +103,18 @@ async def _finished_anyway(
     request: GenerationRequest, image: GeneratedImage, offload: Offload | None
 ) -> GeneratedImage:
     """`finished`; when a worker process dies on it, once more in a fresh one (the pool
-    restarts), and only then in this process."""
-    for _ in range(2):
-        try:
-            return await finished(request, image, offload)
-        except TransientError:  # a worker process died; the pool starts afresh
-            log.warning("a worker process stopped while finishing a paid image; trying again")
-    log.warning("finishing a paid image in the server process: worker processes keep dying")
+    restarts), and in this process when that one dies too or the pool cannot run it at
+    all (a worker process that cannot be forked): the image is paid for."""
+    if offload is not None:
+        for _ in range(2):
+            try:
+                return await finished(request, image, offload)
+            except TransientError:  # a worker process died; the pool starts afresh
+                log.warning("a worker process stopped while finishing a paid image")
+            except Exception as exc:  # whatever the pool's trouble, the image is kept
+                log.warning("worker processes cannot finish a paid image (%r)", exc)
+                break
+        log.warning("finishing a paid image in the server process instead")
     return await finished(request, image)
 
 
@@ -155,19 +158,22 @@ async def _kept_elsewhere(
     spill: str | None = None
     try:
         if len(image.data) < SPILL_MIN_BYTES:
-            done = await _to_its_end(offload(keep_finished, light, image, keep))
+            done = await _to_its_end(offload, keep_finished, light, image, keep)
         else:
-            spill = await asyncio.to_thread(_spill, spill_dir, image.data)
+            # named here, before anything is awaited, so `finally` always removes it
+            fd, spill = _reserve(spill_dir)
+            await asyncio.to_thread(_write, fd, image.data)
             shell = replace(image, data=b"")
-            done = await _to_its_end(offload(keep_spilled, light, shell, spill, keep))
+            done = await _to_its_end(offload, keep_spilled, light, shell, spill, keep)
     except StoreRefused as exc:
         raise DeliveryError(ErrorKind.transient, f"storing the image failed: {exc}") from exc
     except TransientError:  # its message is about generating, which is done
         log.warning("a worker process stopped while finishing a paid image; trying again")
         return None
-    except (OSError, NotFound) as exc:
+    except Exception as exc:  # a spill, a source or a pool that failed
         log.warning(
-            "a paid image could not be handed to a worker process (%s); finishing it the plain way",
+            "a paid image could not be finished in a worker process (%r); finishing it "
+            "the plain way",
             exc,
         )
         return None
@@ -177,32 +183,38 @@ async def _kept_elsewhere(
     return Kept(done, None, keep.key)
 
 
-async def _to_its_end(call: Awaitable[T]) -> T:
-    """`call` awaited to its end even when this task is cancelled meanwhile (then the
-    cancellation goes on): a worker process cannot be stopped mid-write, and a slot must
-    not end while its key may still be written behind it."""
-    task = asyncio.ensure_future(call)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        while not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait([task])
-        if not task.cancelled():
-            task.exception()  # retrieved: the cancellation is what this slot reports
-        raise
+async def _to_its_end(offload: ProcessOffload, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)` in a worker process, waited for to its end even when this task is
+    cancelled meanwhile, however often (then the cancellation goes on): a worker
+    process cannot be stopped mid-write, and a slot must not end while its key may
+    still be written behind it. The wait is on the pool's own future, which nothing
+    else cancels (a task would be, when every task is cancelled at once)."""
+    call = offload.submit(fn, *args)
+    waiter = asyncio.wrap_future(call.future)
+    interrupted = False
+    while not waiter.done():
+        try:
+            await asyncio.wait([waiter])
+        except asyncio.CancelledError:
+            interrupted = True
+    if not waiter.cancelled():
+        waiter.exception()  # marked retrieved: the outcome is read from the pool's future
+    if interrupted:
+        raise asyncio.CancelledError  # what this slot reports, whatever the call did
+    return offload.outcome(call)
 
 
-def _spill(folder: Path, data: bytes) -> str:
+def _reserve(folder: Path) -> tuple[int, str]:
+    """An open, empty temp file for a spill (a file create: no data written yet)."""
     folder.mkdir(parents=True, exist_ok=True)
-    fd, path = tempfile.mkstemp(prefix=SPILL_PREFIX, dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-    except BaseException:
-        Path(path).unlink(missing_ok=True)
-        raise
-    return path
+    return tempfile.mkstemp(prefix=SPILL_PREFIX, dir=folder)
+
+
+def _write(fd: int, data: bytes) -> None:
+    """Write and close; through the descriptor, so a spill removed meanwhile (its slot
+    cancelled) is not created again."""
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
 
 
 def _discard(path: str) -> None:
