@@ -167,8 +167,9 @@ def _measure(
     small = measure.measuring_copy(out)
     digest = measure.phash(small)
     values: dict[str, object] = {"phash": digest, "signature": measure.signature(small)}
-    source_small = measure.measuring_copy(source) if source is not None else None
-    if source is not None and source_small is not None:
+    source_small = None
+    if source is not None:
+        source_small = measure.measuring_copy(source)
         same_frame = source_small if source.size == out.size else fit_image(source, small.size)
         values["source_distance"] = measure.hash_distance(measure.phash(same_frame), digest)
         values["source_difference"] = round(measure.mean_difference(same_frame, small), 4)
@@ -205,8 +206,9 @@ def _expected_view(
     reduced = to_small @ matrix @ from_small
     # `warp` maps pixel corners; at this size half a pixel is a visible shift, so the
     # mapping is taken between pixel centres instead
-    half = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
-    return warp(source_small, np.linalg.inv(half) @ reduced @ half, small.size)
+    to_centres = np.array([[1.0, 0.0, 0.5], [0.0, 1.0, 0.5], [0.0, 0.0, 1.0]])
+    to_corners = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
+    return warp(source_small, to_corners @ reduced @ to_centres, small.size)
 
 
 async def generate_checked(
